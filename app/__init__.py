@@ -1,0 +1,89 @@
+"""Akims' Experience Exchange: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config
+from config import ProdConfig
+from config import config_from_env
+
+
+def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
+    """Build the Flask application.
+
+    :param config_class: configuration class; default from ``APP_ENV``.
+    :param overrides: individual settings that win over the class (used by tests).
+    """
+    config_class = config_class or config_from_env()
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    if issubclass(config_class, ProdConfig):
+        config_class.validate(app.config)
+
+    _ensure_dirs(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def _ensure_dirs(app: Flask) -> None:
+    """Create the folder of an SQLite database file, so a fresh checkout runs as it is."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects to ``app``."""
+    from app import database
+    from app import i18n
+    from app import mail
+    from app import policy
+    from app import security
+    from app.auth import session as auth_session
+    from app.extensions import csrf
+    from app.extensions import db
+    from app.extensions import limiter
+    from app.extensions import migrate
+
+    db.init_app(app)
+    database.configure_engine(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    auth_session.init_app(app)
+    mail.init_app(app)
+    security.init_app(app)
+    app.before_request(policy.enforce)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every feature's blueprints and the error handlers."""
+    from app.admin.views import bp as admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.main import errors
+    from app.main.views import bp as main_bp
+    from app.regions.views import api_bp as regions_api_bp
+    from app.regions.views import bp as regions_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(regions_bp)
+    app.register_blueprint(regions_api_bp)
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Register the ``flask`` CLI commands."""
+    from app import cli
+
+    cli.init_app(app)

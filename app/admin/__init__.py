@@ -1,0 +1,1 @@
+"""Administration: verifying akimat claims, granting roles, deactivating accounts, the audit log."""

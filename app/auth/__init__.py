@@ -1,0 +1,1 @@
+"""Authentication: accounts, password policy, login and registration."""

@@ -1,0 +1,32 @@
+"""Flask-Login wiring: loading the user from the session id ``"<id>:<session_version>"``."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from app.extensions import db
+from app.extensions import login_manager
+
+
+def load_user(session_id: str):
+    """Return the active user whose id and session version match, else None (logged out)."""
+    from app.auth.models import User
+
+    user_id, _sep, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Login."""
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"

@@ -1,0 +1,120 @@
+"""Command-line commands: ``flask seed-demo``, ``flask users create-admin``, ``flask regions sync``."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask import current_app
+
+from app.auth import services as auth_services
+from app.auth.models import ClaimStatus
+from app.auth.models import Role
+from app.auth.models import User
+from app.extensions import db
+from app.regions.models import Akimat
+from app.regions.models import Municipality
+from app.regions.models import Region
+from app.regions.services import sync_reference_data
+from app.services import ValidationFailed
+
+DEMO_PASSWORD = "steppe-exchange-2026"
+
+# (e-mail, name, language, role, region ISO, municipality name_en or None, position, claim pending?)
+DEMO_ACCOUNTS = [
+    ("admin@demo.example.kz", "Айгерім Сәрсенова", "ru", Role.ADMIN, None, None, None, False),
+    ("organiser@demo.example.kz", "Ерлан Жақсыбеков", "kk", Role.ORGANISER, None, None, None, False),
+    ("akim@demo.example.kz", "Dana Seitova", "en", Role.AKIM, "KZ-75", None, "Deputy akim of Almaty", False),
+    ("akim.district@demo.example.kz", "Марат Оспанов", "ru", Role.AKIM, "KZ-61", "Saryagash District",
+     "Аким Сарыагашского района", False),
+    ("reader@demo.example.kz", "Alexei Petrov", "en", Role.READER, None, None, None, False),
+    ("pending@demo.example.kz", "Гүлнар Әбдірахманова", "kk", Role.READER, "KZ-39", None,
+     "Head of the digitalisation department", True),
+]
+
+
+def _find_akimat(iso: str, municipality: str | None) -> Akimat:
+    select = sa.select(Akimat).join(Region, Akimat.region_id == Region.id).where(Region.iso_code == iso)
+    if municipality is None:
+        select = select.where(Akimat.municipality_id.is_(None))
+    else:
+        select = select.join(Municipality, Akimat.municipality_id == Municipality.id).where(
+            Municipality.name_en == municipality
+        )
+    return db.session.scalars(select).one()
+
+
+def seed_demo_accounts() -> list[tuple[str, str, bool]]:
+    """Create the demo accounts that do not exist yet. Idempotent.
+
+    :return: (e-mail, role, created) for every demo account.
+    """
+    result = []
+    for email, name, lang, role, iso, municipality, position, pending in DEMO_ACCOUNTS:
+        user = auth_services.find_user_by_email(email)
+        if user is not None:
+            result.append((email, user.role, False))
+            continue
+        akimat = _find_akimat(iso, municipality) if iso else None
+        user = User(email=email, full_name=name, preferred_language=lang, role=role,
+                    password_hash=auth_services.hash_password(DEMO_PASSWORD))
+        if pending:
+            user.claimed_akimat, user.claimed_position = akimat, position
+            user.claim_status = ClaimStatus.PENDING
+            user.claimed_at = auth_services.utcnow()
+        elif akimat is not None:
+            user.akimat, user.position, user.claim_status = akimat, position, ClaimStatus.APPROVED
+        db.session.add(user)
+        db.session.flush()
+        result.append((email, role, True))
+    return result
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on ``app.cli``."""
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Load the regions and the demo content (idempotent; refused in production)."""
+        if current_app.config["APP_ENV"] == "production":
+            raise click.ClickException(
+                "seed-demo refuses to run with APP_ENV=production: a production instance has no demo accounts. "
+                "Use `flask users create-admin`."
+            )
+        counts = sync_reference_data(db.session.connection())
+        accounts = seed_demo_accounts()
+        db.session.commit()
+        click.echo(f"Regions: {counts['region']} new, municipalities: {counts['municipality']} new, "
+                   f"akimats: {counts['akimat']} new.")
+        click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        for email, role, created in accounts:
+            click.echo(f"  {role:<10} {email}{'' if created else '  (already there)'}")
+
+    @app.cli.group("regions")
+    def regions_group():
+        """Reference data of regions, districts and akimats."""
+
+    @regions_group.command("sync")
+    def regions_sync():
+        """Insert or update the regions and districts from app/regions/data (idempotent)."""
+        counts = sync_reference_data(db.session.connection())
+        db.session.commit()
+        click.echo(f"Inserted: {counts}")
+
+    @app.cli.group("users")
+    def users_group():
+        """Account administration."""
+
+    @users_group.command("create-admin")
+    @click.option("--email", prompt=True)
+    @click.option("--name", "full_name", prompt="Full name")
+    @click.password_option(help="At least 12 characters; asked for when not given.")
+    def create_admin(email: str, full_name: str, password: str):
+        """Create an administrator account (the way to the first admin in production)."""
+        try:
+            user = auth_services.create_admin(email, full_name, password)
+        except ValidationFailed as error:
+            db.session.rollback()
+            raise click.ClickException("; ".join(str(message) for _field, message in error.errors)) from None
+        db.session.commit()
+        click.echo(f"Administrator {user.email} created.")

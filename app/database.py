@@ -1,0 +1,54 @@
+"""Engine set-up: SQLite pragmas and transaction begin mode.
+
+SQLite runs in WAL mode with a busy timeout, and a transaction that may write takes the write lock at
+``BEGIN IMMEDIATE`` (SQLAlchemy's documented recipe for pysqlite,
+https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl).
+A deferred transaction that later tries to write fails at once with "database is locked" when another
+connection wrote in between -- the busy timeout does not help there -- so every transaction outside a
+safe (GET/HEAD/OPTIONS) request begins IMMEDIATE. Reads stay DEFERRED so they never queue behind writers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import has_request_context
+from flask import request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _begin_mode() -> str:
+    """Return the SQLite BEGIN statement for the current context."""
+    if has_request_context() and request.method in SAFE_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
+
+
+def configure_engine(app: Flask) -> None:
+    """Attach dialect-specific connection set-up to the app's engine."""
+    with app.app_context():
+        engine: Engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+    busy_timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    in_memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        # Hand transaction control to SQLAlchemy (pysqlite's own BEGIN handling is broken).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql(_begin_mode())

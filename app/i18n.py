@@ -1,0 +1,39 @@
+"""Language selection: the user's profile, then the ``lang`` cookie, then Accept-Language."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import current_app
+from flask import request
+from flask_login import current_user
+
+from app.extensions import babel
+
+LANGUAGE_COOKIE = "lang"
+# Each language named in itself, as the switch shows it.
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+
+def select_locale() -> str:
+    """Return the language code for this request."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.preferred_language in languages:
+        return current_user.preferred_language
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie in languages:
+        return cookie
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel with our selector and expose the language list to templates."""
+    babel.init_app(app, locale_selector=select_locale)
+
+    from app.auth.models import ROLE_LABELS
+    from app.regions.models import current_language
+
+    app.jinja_env.globals.update(
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        current_language=current_language,
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+    )

@@ -1,0 +1,82 @@
+"""Error pages in the user's language, and JSON errors under ``/api/``."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+TITLES = {
+    400: _l("The request could not be understood"),
+    401: _l("Please log in"),
+    403: _l("You do not have access to this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    413: _l("The upload is too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+}
+MESSAGES = {
+    400: _l("Check what you entered and try again."),
+    401: _l("Log in and try again."),
+    403: _l("Your account's role does not allow this. If you think it should, contact an administrator."),
+    404: _l("The address may be mistyped, or the page was moved or withdrawn."),
+    405: _l("Go back and use the buttons on the page."),
+    413: _l("The file or form you sent is larger than allowed. Make it smaller and try again."),
+    429: _l("Please wait a minute before trying again."),
+    500: _l("The error has been logged. Please try again in a few minutes."),
+}
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         413: "too_large", 429: "too_many_requests", 500: "server_error"}
+CSRF_MESSAGE = _l("The form had expired or came from another site. Your data were not saved: please send it again.")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(status: int, detail: str | None = None):
+    """Answer ``status`` as a JSON error under /api/, else as a page in the user's language."""
+    title = TITLES.get(status, TITLES[500 if status >= 500 else 400])
+    message = detail or MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    if _wants_json():
+        response = jsonify(error={"code": CODES.get(status, "error"), "message": str(message)})
+        response.status_code = status
+        return response
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return render_error(400, str(CSRF_MESSAGE))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        # Only our own aborts carry a (translated) description; werkzeug's stock English one is not shown.
+        detail = error.description if error.description != type(error).description else None
+        body, status = _as_tuple(render_error(status, detail), status)
+        headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
+        return body, status, headers
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error(500)
+
+
+def _as_tuple(result, status: int):
+    """Normalise ``render_error``'s answer to (body, status)."""
+    if isinstance(result, tuple):
+        return result
+    return result, status

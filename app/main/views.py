@@ -1,0 +1,63 @@
+"""Home page, the language switch and the health check."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask import session
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.extensions import db
+from app.i18n import LANGUAGE_COOKIE
+from app.regions.models import Region
+from app.urls import redirect_next
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def home():
+    """The front page."""
+    region_count = db.session.scalar(sa.select(sa.func.count(Region.id)))
+    return render_template("main/home.html", region_count=region_count)
+
+
+@bp.route("/about")
+def about():
+    """What the exchange is, and the data credits."""
+    return render_template("main/about.html")
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Switch the UI language: saved in the profile when logged in, in a cookie always."""
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400, description=_("Unknown language. Choose Kazakh, Russian or English."))
+    if current_user.is_authenticated:
+        current_user.preferred_language = lang
+        db.session.commit()
+    session["lang"] = lang
+    response = redirect_next(target=request.form.get("next"))
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+    )
+    return response
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness and database check for load balancers."""
+    db.session.execute(sa.text("SELECT 1"))
+    return jsonify(status="ok")

@@ -1,0 +1,115 @@
+"""Who may reach which endpoint: the one place that decides, deny by default.
+
+Every endpoint must have a rule in :data:`RULES`. A request for an endpoint without a rule is refused
+with 403 (and a test walks ``app.url_map`` so that a missing rule fails the build before it ships).
+Object-level questions ("may this akim edit that case study?") are answered by :func:`can`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+
+from flask import abort
+from flask import jsonify
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.models import Role
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Access rule for an endpoint.
+
+    ``public``: anyone; ``login``: any logged-in user; ``roles``: a logged-in user holding one of
+    ``roles`` (admins hold every role).
+    """
+
+    kind: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    def allows(self, user) -> bool:
+        """Return whether ``user`` (possibly anonymous) passes this rule."""
+        if self.kind == "public":
+            return True
+        if not user.is_authenticated:
+            return False
+        if self.kind == "login":
+            return True
+        return user.has_role(*self.roles)
+
+
+PUBLIC = Rule("public")
+LOGIN = Rule("login")
+
+
+def roles(*names: str) -> Rule:
+    """Rule for users holding one of ``names``."""
+    return Rule("roles", frozenset(names))
+
+
+ADMIN = roles(Role.ADMIN)
+
+RULES: dict[str, Rule] = {
+    "static": PUBLIC,
+    "main.home": PUBLIC,
+    "main.set_language": PUBLIC,
+    "main.about": PUBLIC,
+    "main.healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.register": PUBLIC,
+    "auth.forgot_password": PUBLIC,
+    "auth.reset_password": PUBLIC,
+    "auth.logout": LOGIN,
+    "auth.profile": LOGIN,
+    "auth.change_password": LOGIN,
+    "regions.index": PUBLIC,
+    "regions.profile": PUBLIC,
+    "regions_api.list_regions": PUBLIC,
+    "admin.users": ADMIN,
+    "admin.user_detail": ADMIN,
+    "admin.approve": ADMIN,
+    "admin.reject": ADMIN,
+    "admin.set_active": ADMIN,
+    "admin.audit": ADMIN,
+}
+
+
+def rule_for(endpoint: str | None) -> Rule | None:
+    """Return the rule for ``endpoint``, or None when it has none (which means: denied)."""
+    return RULES.get(endpoint or "")
+
+
+def enforce():
+    """``before_request`` hook: let the request through, or answer 401/login redirect/403."""
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: the 404/405 handlers answer
+        return None
+    rule = rule_for(endpoint)
+    if rule is None:
+        abort(403)
+    if rule.allows(current_user):
+        return None
+    if not current_user.is_authenticated:
+        if request.path.startswith("/api/"):
+            response = jsonify(error={"code": "unauthorized", "message": _("Please log in.")})
+            response.status_code = 401
+            return response
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    abort(403)
+
+
+def can(user, action: str, obj=None) -> bool:
+    """Object-level permission check; unknown actions are denied.
+
+    :param action: e.g. ``"manage_users"``.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if action == "manage_users":
+        return user.is_admin
+    return False

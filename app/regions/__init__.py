@@ -1,0 +1,1 @@
+"""Kazakhstan's first-level regions, their districts and cities, and their akimats."""
