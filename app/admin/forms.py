@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms import TextAreaField
@@ -20,7 +21,7 @@ from app.auth.models import ROLE_LABELS
 class ApproveForm(FlaskForm):
     """Grant a role and (for akims) an akimat."""
 
-    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()])
     akimat = SelectField(_l("Akimat"), coerce=coerce_optional_int)
     position = StringField(
         _l("Position"), validators=[Optional(), Length(max=200, message=_l("At most %(max)d characters."))]

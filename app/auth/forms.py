@@ -9,6 +9,7 @@ from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.validators import DataRequired
@@ -20,7 +21,10 @@ from wtforms.validators import ValidationError
 
 from app.auth import passwords
 
-LANGUAGE_CHOICES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
+LANGUAGE_CHOICES = [
+    SelectChoice(code, name, render_kw={"lang": code})
+    for code, name in (("kk", "Қазақша"), ("ru", "Русский"), ("en", "English"))
+]
 
 PASSWORD_MESSAGES = {
     "too_short": _l("Use at least %(n)s characters.", n=passwords.MIN_LENGTH),
@@ -80,7 +84,11 @@ class PasswordPolicyMixin:
     def validate_password(self, field):
         email = getattr(getattr(self, "email", None), "data", None) or getattr(self, "_user_email", None)
         full_name = getattr(getattr(self, "full_name", None), "data", None) or getattr(self, "_user_name", None)
-        problems = passwords.check_password(field.data or "", email=email, full_name=full_name)
+        value = field.data or ""
+        # A huge value is refused before the (linear but not free) policy checks run on it.
+        if len(value) > passwords.MAX_LENGTH * 4:
+            raise ValidationError(str(PASSWORD_MESSAGES["too_long"]))
+        problems = passwords.check_password(value, email=email, full_name=full_name)
         if problems:
             raise ValidationError(" ".join(str(PASSWORD_MESSAGES[code]) for code in problems))
 

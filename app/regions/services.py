@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.regions.models import Akimat
@@ -94,8 +95,8 @@ def all_regions() -> list[Region]:
     return sorted(regions, key=lambda r: r.name())
 
 
-def akimat_choices(language: str | None = None) -> dict[str, list[tuple[int, str]]]:
-    """Akimats grouped by region for a select box (``{"": [(0, "—")], region name: [...]}``)."""
+def akimat_choices(language: str | None = None) -> list[SelectChoice]:
+    """Akimats for a select box, grouped by region (an empty first choice, value 0)."""
     language = language or current_language()
     akimats = db.session.scalars(
         sa.select(Akimat).options(sa.orm.joinedload(Akimat.region), sa.orm.joinedload(Akimat.municipality))
@@ -104,10 +105,12 @@ def akimat_choices(language: str | None = None) -> dict[str, list[tuple[int, str
     for akimat in akimats:
         entry = (akimat.municipality_id is not None, akimat.name(language), akimat.id)
         groups.setdefault(akimat.region.name(language), []).append(entry)
-    choices: dict[str, list[tuple[int, str]]] = {"": [(0, "—")]}
+    choices = [SelectChoice(0, "—")]
     for region_name in sorted(groups):
         # The region's own akimat first, then its districts and cities alphabetically.
-        choices[region_name] = [(akimat_id, name) for _m, name, akimat_id in sorted(groups[region_name])]
+        choices.extend(
+            SelectChoice(akimat_id, name, optgroup=region_name) for _m, name, akimat_id in sorted(groups[region_name])
+        )
     return choices
 
 

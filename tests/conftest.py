@@ -1,0 +1,227 @@
+"""Shared fixtures: the app on a real database (SQLite always, PostgreSQL when reachable), clients,
+the CLI runner, ``login_as``, factories and the captured mail outbox.
+
+Every test that uses ``app`` runs once per backend: ``[sqlite]`` and ``[postgresql]``. PostgreSQL tests get a
+schema of their own (so parallel runs on a shared server do not collide), dropped afterwards. Where
+PostgreSQL is not reachable the ``[postgresql]`` variants are skipped with a one-line reason; under
+``CI=true`` they fail instead.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.auth.models import ClaimStatus
+from app.auth.models import User
+from app.auth.services import hash_password
+from app.extensions import db
+from app.regions.models import Akimat
+from app.regions.models import Municipality
+from app.regions.models import Region
+from app.regions.services import sync_reference_data
+from config import TestConfig
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery staple"
+
+
+def sqlalchemy_pg_url(url: str) -> str:
+    """Use the psycopg 3 driver for a plain ``postgresql://`` URL."""
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+_pg_state: dict[str, str | None] = {}
+
+
+def postgres_unavailable() -> str | None:
+    """Return why PostgreSQL cannot be used (None when it can). Checked once per run."""
+    if "reason" not in _pg_state:
+        try:
+            engine = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL), connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:  # any failure means "not reachable"; the reason is printed
+            _pg_state["reason"] = f"PostgreSQL not reachable at {TEST_DATABASE_URL}: {type(exc).__name__}"
+    return _pg_state["reason"]
+
+
+def require_postgres() -> None:
+    """Skip (or, under CI=true, fail) when PostgreSQL is unreachable."""
+    reason = postgres_unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: a missing PostgreSQL is a failure, not a skip)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database for one test: an SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    yield sqlalchemy_pg_url(TEST_DATABASE_URL) + f"{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def make_app(database_url: str, tmp_path: Path, **overrides):
+    """Build an app on ``database_url`` with every path under ``tmp_path``."""
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    settings.update(overrides)
+    return create_app(TestConfig, **settings)
+
+
+def create_schema(app) -> None:
+    """Create the tables from the models and load the reference data (tests only; the app uses Alembic)."""
+    with app.app_context():
+        db.create_all()
+        sync_reference_data(db.session.connection())
+        db.session.commit()
+
+
+@pytest.fixture
+def app_overrides():
+    """Settings a test module can override (e.g. ``WTF_CSRF_ENABLED``)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_overrides):
+    """The application on a fresh database with the regions loaded."""
+    application = make_app(database_url, tmp_path, **app_overrides)
+    create_schema(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    """The name of the database backend under test."""
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for ``flask`` commands."""
+    return app.test_cli_runner()
+
+
+def find_akimat(iso: str, municipality: str | None = None) -> Akimat:
+    """The akimat of region ``iso`` (or of its municipality named ``municipality`` in English)."""
+    select = sa.select(Akimat).join(Region, Akimat.region_id == Region.id).where(Region.iso_code == iso)
+    if municipality is None:
+        select = select.where(Akimat.municipality_id.is_(None))
+    else:
+        select = select.join(Municipality, Akimat.municipality_id == Municipality.id).where(
+            Municipality.name_en == municipality
+        )
+    return db.session.scalars(select).one()
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: create a user and return a plain record (id, email, password, role, session_version)."""
+    counter = iter(range(1, 10_000))
+
+    def _make(role: str = "reader", *, email: str | None = None, password: str = PASSWORD, full_name=None,
+              akimat: tuple[str, str | None] | None = None, claim: tuple[str, str | None] | None = None,
+              language: str = "en", active: bool = True):
+        n = next(counter)
+        with app.app_context():
+            user = User(
+                email=email or f"user{n}-{role}@example.kz",
+                full_name=full_name or f"Test {role.title()} {n}",
+                password_hash=hash_password(password),
+                role=role,
+                preferred_language=language,
+                active=active,
+            )
+            if akimat:
+                user.akimat = find_akimat(*akimat)
+                user.position = "Akim"
+                user.claim_status = ClaimStatus.APPROVED
+            if claim:
+                user.claimed_akimat = find_akimat(*claim)
+                user.claimed_position = "Deputy akim"
+                user.claim_status = ClaimStatus.PENDING
+            db.session.add(user)
+            db.session.commit()
+            return SimpleNamespace(id=user.id, email=user.email, password=password, role=user.role,
+                                   full_name=user.full_name, session_version=user.session_version)
+
+    return _make
+
+
+@pytest.fixture
+def login_as(client, app):
+    """Log ``client`` in as a user record from ``make_user`` (sets the Flask-Login session directly)."""
+
+    def _login(user, target_client=None):
+        target = target_client or client
+        with app.app_context():
+            version = db.session.get(User, user.id).session_version
+        with target.session_transaction() as session:
+            session["_user_id"] = f"{user.id}:{version}"
+            session["_fresh"] = True
+        return target
+
+    return _login
+
+
+@pytest.fixture
+def outbox(app):
+    """Return a function listing the e-mails written to the outbox folder, oldest first, parsed."""
+
+    def _read():
+        folder = Path(app.config["MAIL_OUTBOX_DIR"])
+        if not folder.exists():
+            return []
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in sorted(folder.glob("*.eml"))
+        ]
+
+    return _read
+
+
+@pytest.fixture
+def db_session(app):
+    """An app context and ``db.session`` for direct database checks."""
+    with app.app_context():
+        yield db.session
+        db.session.remove()
