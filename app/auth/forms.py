@@ -9,9 +9,9 @@ from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import SelectField
-from wtforms.fields.choices import SelectChoice
 from wtforms import StringField
 from wtforms import SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Email
 from wtforms.validators import EqualTo
