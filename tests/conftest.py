@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -47,10 +48,8 @@ def postgres_unavailable() -> str | None:
     """Return why PostgreSQL cannot be used (None when it can). Checked once per run."""
     if "reason" not in _pg_state:
         try:
-            engine = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL), connect_args={"connect_timeout": 3})
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            engine.dispose()
+            with psycopg.connect(TEST_DATABASE_URL, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
             _pg_state["reason"] = None
         except Exception as exc:  # any failure means "not reachable"; the reason is printed
             _pg_state["reason"] = f"PostgreSQL not reachable at {TEST_DATABASE_URL}: {type(exc).__name__}"

@@ -64,7 +64,9 @@ def new_password_field(label=None):
     return PasswordField(
         label or _l("Password"),
         validators=[required()],
-        description=_l("At least 12 characters. A phrase of several words in any language is best."),
+        description=_l(
+            "At least %(n)s characters. A phrase of several words in any language is best.", n=passwords.MIN_LENGTH
+        ),
         render_kw={"autocomplete": "new-password"},
     )
 

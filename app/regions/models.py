@@ -95,11 +95,11 @@ class Akimat(db.Model):
         return self.municipality or self.region
 
     def name(self, language: str | None = None) -> str:
-        """Return a display name such as "Akimat of Almaty" in the UI language."""
+        """Return a display name such as "Almaty akimat" in the UI language."""
         place = self.place.name(language)
         if self.municipality is not None:
-            return _("Akimat: %(place)s, %(region)s", place=place, region=self.region.name(language))
-        return _("Akimat: %(place)s", place=place)
+            return _("%(place)s akimat, %(region)s", place=place, region=self.region.name(language))
+        return _("%(place)s akimat", place=place)
 
     def __repr__(self) -> str:
         return f"<Akimat {self.region_id}/{self.municipality_id}>"

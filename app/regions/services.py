@@ -33,8 +33,9 @@ def read_municipalities() -> list[dict]:
 def sync_reference_data(connection: Connection) -> dict[str, int]:
     """Insert or update regions, municipalities and their akimats from the data files. Idempotent.
 
-    Works on a bare connection with table reflection-free core statements, so that Alembic data
-    migrations can call it whatever the ORM models look like later.
+    Uses core statements on reflected tables, not the ORM models, so that Alembic data migrations can
+    call it whatever the models look like later. Reads what exists in one query per table and writes
+    only the differences, in batches.
 
     :return: counts of inserted rows per table.
     """
@@ -42,50 +43,70 @@ def sync_reference_data(connection: Connection) -> dict[str, int]:
     region = sa.Table("region", meta, autoload_with=connection)
     municipality = sa.Table("municipality", meta, autoload_with=connection)
     akimat = sa.Table("akimat", meta, autoload_with=connection)
+    region_columns = (
+        "iso_code",
+        "kind",
+        "name_en",
+        "name_ru",
+        "name_kk",
+        "name_kk_latn",
+        "admin_center_en",
+        "admin_center_ru",
+    )
+    municipality_columns = ("region_id", "kind", "name_en", "name_ru", "name_kk")
     inserted = {"region": 0, "municipality": 0, "akimat": 0}
 
-    region_ids: dict[str, int] = {}
-    region_kinds: dict[str, str] = {}
-    for row in read_regions():
-        values = {k: row[k] for k in ("iso_code", "kind", "name_en", "name_ru", "name_kk", "name_kk_latn",
-                                       "admin_center_en", "admin_center_ru")}
-        existing = connection.execute(sa.select(region.c.id).where(region.c.iso_code == row["iso_code"])).scalar()
-        if existing is None:
-            existing = connection.execute(region.insert().values(**values)).inserted_primary_key[0]
-            inserted["region"] += 1
-        else:
-            connection.execute(region.update().where(region.c.id == existing).values(**values))
-        region_ids[row["iso_code"]] = existing
-        region_kinds[row["iso_code"]] = row["kind"]
+    # Regions, keyed by ISO code.
+    existing = {row.iso_code: row for row in connection.execute(sa.select(region))}
+    wanted = read_regions()
+    new_rows = [{c: row[c] for c in region_columns} for row in wanted if row["iso_code"] not in existing]
+    if new_rows:
+        connection.execute(region.insert(), new_rows)
+        inserted["region"] = len(new_rows)
+    for row in wanted:
+        old = existing.get(row["iso_code"])
+        if old is not None and any(getattr(old, c) != row[c] for c in region_columns):
+            connection.execute(region.update().where(region.c.id == old.id).values({c: row[c] for c in region_columns}))
+    regions = {
+        row.iso_code: row for row in connection.execute(sa.select(region.c.id, region.c.iso_code, region.c.kind))
+    }
 
-    for iso, region_id in region_ids.items():
-        found = connection.execute(
-            sa.select(akimat.c.id).where(akimat.c.region_id == region_id, akimat.c.municipality_id.is_(None))
-        ).scalar()
-        if found is None:
-            level = "oblast" if region_kinds[iso] == "oblast" else "city"
-            connection.execute(akimat.insert().values(region_id=region_id, municipality_id=None, level=level))
-            inserted["akimat"] += 1
+    # Municipalities, keyed by (region, English name).
+    existing_m = {(row.region_id, row.name_en): row for row in connection.execute(sa.select(municipality))}
+    wanted_m = [
+        {
+            "region_id": regions[row["region_iso"]].id,
+            "kind": row["kind"],
+            "name_en": row["name_en"],
+            "name_ru": row["name_ru"],
+            "name_kk": row["name_kk"],
+        }
+        for row in read_municipalities()
+    ]
+    new_rows = [row for row in wanted_m if (row["region_id"], row["name_en"]) not in existing_m]
+    if new_rows:
+        connection.execute(municipality.insert(), new_rows)
+        inserted["municipality"] = len(new_rows)
+    for row in wanted_m:
+        old = existing_m.get((row["region_id"], row["name_en"]))
+        if old is not None and any(getattr(old, c) != row[c] for c in municipality_columns):
+            connection.execute(municipality.update().where(municipality.c.id == old.id).values(row))
 
-    for row in read_municipalities():
-        region_id = region_ids[row["region_iso"]]
-        values = {"region_id": region_id, "kind": row["kind"], "name_en": row["name_en"],
-                  "name_ru": row["name_ru"], "name_kk": row["name_kk"]}
-        existing = connection.execute(
-            sa.select(municipality.c.id).where(
-                municipality.c.region_id == region_id, municipality.c.name_en == row["name_en"]
+    # One akimat per region and per municipality.
+    have = {(row.region_id, row.municipality_id) for row in connection.execute(sa.select(akimat))}
+    new_rows = [
+        {"region_id": r.id, "municipality_id": None, "level": "oblast" if r.kind == "oblast" else "city"}
+        for r in regions.values()
+        if (r.id, None) not in have
+    ]
+    for m in connection.execute(sa.select(municipality.c.id, municipality.c.region_id, municipality.c.kind)):
+        if (m.region_id, m.id) not in have:
+            new_rows.append(
+                {"region_id": m.region_id, "municipality_id": m.id, "level": "city" if m.kind == "city" else "district"}
             )
-        ).scalar()
-        if existing is None:
-            existing = connection.execute(municipality.insert().values(**values)).inserted_primary_key[0]
-            inserted["municipality"] += 1
-        else:
-            connection.execute(municipality.update().where(municipality.c.id == existing).values(**values))
-        found = connection.execute(sa.select(akimat.c.id).where(akimat.c.municipality_id == existing)).scalar()
-        if found is None:
-            level = "city" if row["kind"] == "city" else "district"
-            connection.execute(akimat.insert().values(region_id=region_id, municipality_id=existing, level=level))
-            inserted["akimat"] += 1
+    if new_rows:
+        connection.execute(akimat.insert(), new_rows)
+        inserted["akimat"] = len(new_rows)
     return inserted
 
 

@@ -1,0 +1,60 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-dev chromium translations compile-translations lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install only when a requirements file changed (the stamp files record the last install).
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: migrate, load regions and demo content, serve on http://127.0.0.1:5000
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	@echo ""
+	@echo "  Open http://127.0.0.1:5000  (Ctrl-C stops; data stay in instance/)"
+	@echo ""
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## make chromium: Debian's Chromium for the browser tests (as root, when missing)
+chromium:
+	@if [ -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
+	else echo "NOTE: Chromium not found and not root: browser tests will be skipped (failed under CI=true)."; fi
+
+## make test: the whole suite (unit, functional, migrations, browser) on SQLite and PostgreSQL
+test: install-dev chromium
+	$(BIN)/python -m pytest
+
+## make translations: extract new strings and update the three catalogs (then translate them and compile)
+translations: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs '.* __pycache__ node_modules' \
+		--no-location --sort-output --project "Akims' Experience Exchange" -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+	@echo "Translate the new entries in app/translations/*/LC_MESSAGES/messages.po, then: make compile-translations"
+
+compile-translations: install-dev
+	$(BIN)/pybabel compile -d app/translations --statistics
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

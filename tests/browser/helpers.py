@@ -1,0 +1,143 @@
+"""Helpers for the browser tests: navigation that always runs the accessibility check.
+
+Every page a test reaches must go through :func:`visit` (typed address) or :func:`follow` (a click that loads a
+new page: a link or a form's submit button). Both wait for the page to load, check the HTTP status and run
+:func:`assert_accessible`. The ``page`` fixtures also watch every main-frame navigation and fail the test at
+teardown when one was never checked, so a forgotten check cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urldefrag
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Locator
+from playwright.sync_api import Page
+
+AXE = Axe()
+BLOCKING_IMPACTS = ("serious", "critical")
+TARGETS_SHOWN = 3
+
+
+@dataclass
+class NavigationLog:
+    """The main-frame documents a page has loaded, and which of them passed through the a11y check."""
+
+    urls: list[str] = field(default_factory=list)
+    checked: set[int] = field(default_factory=set)
+
+    def unchecked(self) -> list[str]:
+        return [url for index, url in enumerate(self.urls) if index not in self.checked]
+
+
+_LOGS: dict[Page, NavigationLog] = {}
+
+
+def track(page: Page) -> Page:
+    """Start recording ``page``'s navigations (called by the fixtures for every page they create)."""
+    if page in _LOGS:
+        return page
+    log = _LOGS[page] = NavigationLog()
+
+    def on_navigated(frame) -> None:
+        if frame != page.main_frame or frame.url in ("", "about:blank"):
+            return
+        # A fragment change (#main) stays on the same document: nothing new to check.
+        if log.urls and urldefrag(log.urls[-1]).url == urldefrag(frame.url).url:
+            return
+        log.urls.append(frame.url)
+
+    page.on("framenavigated", on_navigated)
+    return page
+
+
+def untrack(page: Page) -> list[str]:
+    """Stop recording ``page``; return the URLs it loaded that were never accessibility-checked."""
+    log = _LOGS.pop(page, None)
+    return log.unchecked() if log else []
+
+
+def assert_accessible(page: Page) -> None:
+    """Run axe-core on the current page; fail listing every "serious" or "critical" violation."""
+    page.wait_for_load_state("load")
+    results = AXE.run(page)
+    blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+    log = _LOGS.get(page)
+    if log is not None and log.urls:
+        log.checked.add(len(log.urls) - 1)
+    if blocking:
+        lines = [f"{len(blocking)} serious/critical accessibility violation(s) on {page.url}:"]
+        for violation in blocking:
+            targets = [
+                " ".join(map(str, node["target"])) if isinstance(node["target"], list) else str(node["target"])
+                for node in violation["nodes"][:TARGETS_SHOWN]
+            ]
+            more = len(violation["nodes"]) - TARGETS_SHOWN
+            lines.append(
+                f"  - {violation['id']} ({violation['impact']}): {violation['help']} "
+                f"[{len(violation['nodes'])} element(s): {', '.join(targets)}{f', +{more} more' if more > 0 else ''}]"
+                f" {violation.get('helpUrl', '')}"
+            )
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+def _check_status(page: Page, response, expect_status: int | None) -> None:
+    if expect_status is None:
+        return
+    assert response is not None, f"no HTTP response for {page.url}"
+    assert response.status == expect_status, f"{page.url}: HTTP {response.status}, expected {expect_status}"
+
+
+def visit(page: Page, path: str, *, expect_status: int | None = 200) -> Page:
+    """Open ``path`` (relative to the context's base URL), check the status and the accessibility."""
+    response = page.goto(path, wait_until="load")
+    _check_status(page, response, expect_status)
+    assert_accessible(page)
+    return page
+
+
+def follow(page: Page, target: Locator, *, expect_status: int | None = 200) -> Page:
+    """Click ``target`` (a link or submit button), wait for the new page, check status and accessibility."""
+    with page.expect_navigation(wait_until="load") as navigation:
+        target.click()
+    _check_status(page, navigation.value, expect_status)
+    assert_accessible(page)
+    return page
+
+
+def path_of(page: Page) -> str:
+    """The path (and query) of the page's URL."""
+    parts = urlsplit(page.url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def html_lang(page: Page) -> str | None:
+    return page.locator("html").get_attribute("lang")
+
+
+def read_outbox(folder: str | Path, to: str | None = None) -> list[EmailMessage]:
+    """The .eml files the app wrote to ``folder``, oldest first, parsed; only those to ``to`` if given."""
+    folder = Path(folder)
+    if not folder.exists():
+        return []
+    messages = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(folder.glob("*.eml"))
+    ]
+    if to is not None:
+        messages = [m for m in messages if to.lower() in str(m["To"]).lower()]
+    return messages
+
+
+def squash(text: str) -> str:
+    """Collapse runs of whitespace (e-mail bodies wrap and indent)."""
+    return re.sub(r"\s+", " ", text).strip()

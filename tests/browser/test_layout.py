@@ -1,0 +1,70 @@
+"""Layout and keyboard: no sideways scrolling on a phone, and a skip link reached first with Tab."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import path_of
+from tests.browser.helpers import visit
+
+pytestmark = pytest.mark.browser
+
+PHONE_WIDTH = 375
+PHONE = {
+    "viewport": {"width": PHONE_WIDTH, "height": 812},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+# Elements whose right edge passes ``width``: what to fix when a page scrolls sideways.
+OVERFLOWING_JS = """width => {
+  const describe = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (el.classList.length ? '.' + [...el.classList].join('.') : '');
+  return [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > width + 0.5)
+    .filter(el => !el.parentElement || el.parentElement.getBoundingClientRect().right <= width + 0.5)
+    .slice(0, 10)
+    .map(el => `${describe(el)} (right edge ${Math.round(el.getBoundingClientRect().right)}px)`);
+}"""
+
+# Whether an element is really on screen: a real size, inside the viewport, not hidden or clipped away.
+ON_SCREEN_JS = """el => {
+  const r = el.getBoundingClientRect();
+  const s = getComputedStyle(el);
+  const clipped = (s.clip && s.clip !== 'auto' && /rect\\(0(px)?,? 0(px)?,? 0(px)?,? 0(px)?\\)/.test(s.clip))
+    || (s.clipPath && s.clipPath !== 'none' && /inset\\(50%\\)|circle\\(0/.test(s.clipPath));
+  return r.width > 1 && r.height > 1 && r.right > 0 && r.bottom > 0
+    && r.left < window.innerWidth && r.top < window.innerHeight
+    && s.visibility !== 'hidden' && s.display !== 'none' && Number(s.opacity) > 0 && !clipped;
+}"""
+
+
+@pytest.mark.parametrize("path", ["/", "/regions/", "/register"])
+def test_phone_width_has_no_horizontal_scrolling(new_context, path):
+    page = new_context(**PHONE).new_page()
+    visit(page, path)
+    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # A mobile browser widens the layout viewport to fit content that is too wide, so both must stay at 375px.
+    assert scroll_width <= inner_width == PHONE_WIDTH, (
+        f"{path} scrolls sideways on a {PHONE_WIDTH}px phone: scrollWidth {scroll_width}px, "
+        f"innerWidth {inner_width}px; too wide: {page.evaluate(OVERFLOWING_JS, PHONE_WIDTH)}"
+    )
+
+
+def test_tab_from_the_top_focuses_the_visible_skip_link(page):
+    visit(page, "/")
+    skip_link = page.locator("a.skip-link")
+    expect(skip_link).to_have_attribute("href", "#main")
+
+    page.keyboard.press("Tab")
+    expect(skip_link).to_be_focused()
+    assert skip_link.evaluate(ON_SCREEN_JS), (
+        f"the focused skip link is not visible on screen: box {skip_link.bounding_box()}"
+    )
+
+    # Following it puts the keyboard focus on the main content.
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    assert path_of(page) == "/"

@@ -1,0 +1,98 @@
+"""Permissions: every endpoint has a rule (deny by default), and a role × endpoint matrix of statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import policy
+
+ROLES = ["anonymous", "reader", "akim", "organiser", "admin"]
+LOGIN = "login"  # a redirect to /login?next=...
+
+# (method, url, expected status per role in ROLES order). Written out by hand, not derived from
+# policy.RULES, so that a wrong rule fails here.
+MATRIX = {
+    "main.home": ("GET", "/", [200, 200, 200, 200, 200]),
+    "main.about": ("GET", "/about", [200, 200, 200, 200, 200]),
+    "main.healthz": ("GET", "/healthz", [200, 200, 200, 200, 200]),
+    "main.set_language": ("POST", "/language?lang=en", [302, 302, 302, 302, 302]),
+    "static": ("GET", "/static/img/logo.svg", [200, 200, 200, 200, 200]),
+    "regions.index": ("GET", "/regions/", [200, 200, 200, 200, 200]),
+    "regions.profile": ("GET", "/regions/KZ-75", [200, 200, 200, 200, 200]),
+    "regions_api.list_regions": ("GET", "/api/v1/regions", [200, 200, 200, 200, 200]),
+    "auth.login": ("GET", "/login", [200, 302, 302, 302, 302]),
+    "auth.register": ("GET", "/register", [200, 302, 302, 302, 302]),
+    "auth.forgot_password": ("GET", "/password/forgot", [200, 200, 200, 200, 200]),
+    "auth.reset_password": ("GET", "/password/reset/not-a-token", [302, 302, 302, 302, 302]),
+    "auth.logout": ("POST", "/logout", [LOGIN, 302, 302, 302, 302]),
+    "auth.profile": ("GET", "/account", [LOGIN, 200, 200, 200, 200]),
+    "auth.change_password": ("GET", "/account/password", [LOGIN, 200, 200, 200, 200]),
+    "admin.users": ("GET", "/admin/users", [LOGIN, 403, 403, 403, 200]),
+    "admin.user_detail": ("GET", "/admin/users/{target}", [LOGIN, 403, 403, 403, 200]),
+    "admin.approve": ("POST", "/admin/users/{target}/approve", [LOGIN, 403, 403, 403, 400]),
+    "admin.reject": ("POST", "/admin/users/{target}/reject", [LOGIN, 403, 403, 403, 400]),
+    "admin.set_active": ("POST", "/admin/users/{target}/active", [LOGIN, 403, 403, 403, 400]),
+    "admin.audit": ("GET", "/admin/audit", [LOGIN, 403, 403, 403, 200]),
+}
+
+
+def test_every_endpoint_has_a_rule(app):
+    """Walk the URL map: an endpoint without a policy rule would be denied to everyone, so fail now."""
+    missing = sorted({rule.endpoint for rule in app.url_map.iter_rules()} - set(policy.RULES))
+    assert not missing, f"endpoints without a rule in app/policy.py: {missing}"
+
+
+def test_every_endpoint_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(MATRIX), f"update MATRIX: {sorted(endpoints ^ set(MATRIX))}"
+
+
+def test_no_stale_rules(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert set(policy.RULES) <= endpoints, f"rules for endpoints that do not exist: {set(policy.RULES) - endpoints}"
+
+
+def test_endpoint_without_rule_is_denied(app, client, make_user, login_as):
+    app.add_url_rule("/unruled", "unruled", lambda: "secret")
+    login_as(make_user("admin"))
+    response = client.get("/unruled")
+    assert response.status_code == 403
+    assert b"secret" not in response.data
+
+
+@pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
+def test_role_endpoint_matrix(app, client, make_user, login_as, role_index):
+    role = ROLES[role_index]
+    target = make_user("reader", claim=("KZ-39", None))
+    if role != "anonymous":
+        kwargs = {"akimat": ("KZ-75", None)} if role == "akim" else {}
+        login_as(make_user(role, **kwargs))
+    failures = []
+    for endpoint, (method, url, expected) in MATRIX.items():
+        path, _sep, query = url.format(target=target.id).partition("?")
+        if method == "POST":
+            data = dict(pair.split("=") for pair in query.split("&")) if query else {}
+            response = client.post(path, data=data)
+        else:
+            response = client.get(path)
+        response.close()  # static files are streamed from an open file
+        want = expected[role_index]
+        if want == LOGIN:
+            ok = response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+        else:
+            ok = response.status_code == want
+        if not ok:
+            failures.append(f"{endpoint} {method} {url}: expected {want}, got {response.status_code}")
+        if method == "POST" and endpoint in {"auth.logout", "main.set_language"} and role != "anonymous":
+            login_as(make_user(role, **({"akimat": ("KZ-75", None)} if role == "akim" else {})))
+    assert not failures, "\n".join(failures)
+
+
+def test_api_anonymous_gets_json_401_not_redirect(app, client):
+    policy.RULES["regions_api.list_regions"], saved = policy.LOGIN, policy.RULES["regions_api.list_regions"]
+    try:
+        response = client.get("/api/v1/regions")
+    finally:
+        policy.RULES["regions_api.list_regions"] = saved
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
