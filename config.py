@@ -57,6 +57,8 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per minute; 50 per hour")
     PASSWORD_RESET_LIMIT = os.environ.get("PASSWORD_RESET_LIMIT", "5 per minute; 20 per hour")
 
+    # Werkzeug's scrypt defaults (N=2**15, r=8, p=1); tests use a cheaper N, still real scrypt.
+    PASSWORD_HASH_METHOD = "scrypt"
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)  # seconds
 
     # Requests larger than this are refused with a 413 page before a view runs.
@@ -94,6 +96,7 @@ class TestConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     RATELIMIT_STORAGE_URI = "memory://"
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
 
 class ProdConfig(Config):

@@ -6,6 +6,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
+from flask_babel import force_locale
 
 from app.auth import services as auth_services
 from app.auth.models import ClaimStatus
@@ -115,6 +116,8 @@ def init_app(app: Flask) -> None:
             user = auth_services.create_admin(email, full_name, password)
         except ValidationFailed as error:
             db.session.rollback()
-            raise click.ClickException("; ".join(str(message) for _field, message in error.errors)) from None
+            with force_locale("en"):  # the command's help and output are in English
+                message = "; ".join(str(text) for _field, text in error.errors)
+            raise click.ClickException(message) from None
         db.session.commit()
         click.echo(f"Administrator {user.email} created.")

@@ -21,8 +21,14 @@ from app.extensions import db
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _begin_mode() -> str:
-    """Return the SQLite BEGIN statement for the current context."""
+def _begin_mode(connection) -> str:
+    """Return the SQLite BEGIN statement for the current context.
+
+    A connection with the execution option ``sqlite_begin="DEFERRED"`` (read-only work outside a
+    request, such as checks and reports) never takes the write lock up front.
+    """
+    if connection.get_execution_options().get("sqlite_begin") == "DEFERRED":
+        return "BEGIN"
     if has_request_context() and request.method in SAFE_METHODS:
         return "BEGIN"
     return "BEGIN IMMEDIATE"
@@ -51,4 +57,6 @@ def configure_engine(app: Flask) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql(_begin_mode())
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # every statement is its own transaction
+        connection.exec_driver_sql(_begin_mode(connection))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import current_app
+from flask import has_request_context
 from flask import request
 from flask_login import current_user
 
@@ -17,6 +18,8 @@ LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English
 def select_locale() -> str:
     """Return the language code for this request."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and mail outside a request
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.preferred_language in languages:
         return current_user.preferred_language
     cookie = request.cookies.get(LANGUAGE_COOKIE)

@@ -220,7 +220,11 @@ def outbox(app):
 
 @pytest.fixture
 def db_session(app):
-    """An app context and ``db.session`` for direct database checks."""
+    """A session of its own for direct database checks. No app context is left pushed, so requests made by
+    the test client run in their own contexts, as in production. It runs in autocommit mode: every check
+    sees the latest committed data and never holds a lock (or an old snapshot) while the app works."""
     with app.app_context():
-        yield db.session
-        db.session.remove()
+        engine = db.engine
+    session = sa.orm.scoped_session(sa.orm.sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT")))
+    yield session
+    session.remove()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature
 from itsdangerous import SignatureExpired
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
@@ -23,9 +25,14 @@ from app.extensions import db
 from app.regions.models import Akimat
 from app.services import ValidationFailed
 
-# Checked when no account matches, so that a login takes as long whether the e-mail exists or not.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-just-timing")
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash checked when no account matches, so a login takes as long whether the e-mail exists or not."""
+    return generate_password_hash("not-a-real-password-just-timing", method=method)
+
 RESET_SALT = "password-reset"
+EMAIL_TAKEN = _l("An account with this e-mail already exists. Log in or reset the password.")
 
 
 def normalise_email(email: str) -> str:
@@ -35,7 +42,8 @@ def normalise_email(email: str) -> str:
 
 def hash_password(password: str) -> str:
     """Hash with Werkzeug's scrypt after NFKC normalisation."""
-    return generate_password_hash(passwords.normalise(password), method="scrypt")
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return generate_password_hash(passwords.normalise(password), method=method)
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -83,9 +91,7 @@ def register_user(data: Registration) -> User:
     if problems:
         raise ValidationFailed([("password", _l("This password is not allowed."))])
     if find_user_by_email(email) is not None:
-        raise ValidationFailed(
-            [("email", _l("An account with this e-mail already exists. Log in or reset the password."))]
-        )
+        raise ValidationFailed([("email", EMAIL_TAKEN)])
     akimat = _check_akimat(data.akimat_id)
     user = User(
         full_name=data.full_name.strip(),
@@ -95,8 +101,13 @@ def register_user(data: Registration) -> User:
         role=Role.READER,
     )
     _set_claim(user, akimat, data.position)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        # A concurrent registration of the same address can win between the check above and this
+        # insert; the unique constraint decides, inside a savepoint so the caller's transaction survives.
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        raise ValidationFailed([("email", EMAIL_TAKEN)]) from None
     return user
 
 
@@ -119,7 +130,7 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or None. Takes the same time either way."""
     user = find_user_by_email(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), password)
         return None
     if not verify_password(user, password) or not user.active:
         return None

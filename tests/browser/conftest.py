@@ -24,11 +24,11 @@ from playwright.sync_api import Page
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from app.cli import _find_akimat
 from app.cli import seed_demo_accounts
 from app.extensions import db
 from tests.browser.helpers import track
 from tests.browser.helpers import untrack
+from tests.conftest import find_akimat
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,7 +147,7 @@ def akimat_name(live_app) -> Callable[..., str]:
 
     def _name(iso: str, municipality: str | None = None, language: str = "en") -> str:
         with live_app.test_request_context(), force_locale(language):
-            return _find_akimat(iso, municipality).name(language)
+            return find_akimat(iso, municipality).name(language)
 
     return _name
 

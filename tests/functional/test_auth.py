@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_babel import gettext
 from werkzeug.security import check_password_hash
@@ -37,6 +38,22 @@ LOGIN_ERROR = "The e-mail or password is not correct."
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+
+
+class EnglishClient(FlaskClient):
+    """A test client whose browser asks for English unless a request says otherwise (the app's default is
+    Russian), so that the messages below can be compared with the English source strings."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english_browsers(app):
+    """Every client of this module (``client``, ``login_as``'s and ``app.test_client()``) asks for English."""
+    app.test_client_class = EnglishClient
+
 
 
 @pytest.fixture

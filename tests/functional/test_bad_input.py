@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from app.audit.models import AuditEntry
 from app.auth.models import ClaimStatus
@@ -31,6 +32,22 @@ FORM = "application/x-www-form-urlencoded"
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+
+
+class EnglishClient(FlaskClient):
+    """A test client whose browser asks for English unless a request says otherwise (the app's default is
+    Russian), so that the messages below can be compared with the English source strings."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english_browsers(app):
+    """Every client of this module (``client``, ``login_as``'s and ``app.test_client()``) asks for English."""
+    app.test_client_class = EnglishClient
+
 
 
 @pytest.fixture
