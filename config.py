@@ -40,6 +40,7 @@ class Config:
     # SQLite waits this long for the write lock instead of failing with "database is locked".
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15000)
 
+    MIGRATIONS_DIR = str(BASE_DIR / "migrations")  # absolute, so `flask db upgrade` works from any folder
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(BASE_DIR / "search_index"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))

@@ -55,7 +55,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.configure_engine(app)
-    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)

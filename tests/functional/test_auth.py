@@ -140,7 +140,7 @@ def location(response) -> tuple[str, str, str, dict]:
 
 def assert_redirects_to_login(response, next_path: str) -> None:
     assert response.status_code == 302, response.status_code
-    scheme, netloc, path, query = location(response)
+    _scheme, netloc, path, query = location(response)
     assert (netloc, path) in {("", "/login"), ("localhost", "/login")}
     assert query.get("next") == [next_path]
 

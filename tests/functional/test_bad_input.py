@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from flask_babel import force_locale
+from flask_babel import gettext
 
 from app.audit.models import AuditEntry
 from app.auth.models import ClaimStatus
@@ -88,6 +90,12 @@ def region_akimat_id(in_db, iso: str) -> int:
             .join(Region, Akimat.region_id == Region.id)
             .where(Region.iso_code == iso, Akimat.municipality_id.is_(None))
         ).one()
+
+
+def translated(app, message: str, language: str) -> str:
+    """``message`` as the app's catalog for ``language`` has it."""
+    with app.test_request_context(), force_locale(language):
+        return gettext(message)
 
 
 def text(fragment: str) -> str:
@@ -297,14 +305,15 @@ def test_unknown_akimat_in_the_profile_is_a_form_error(client, make_user, login_
 
 
 @pytest.mark.parametrize("lang", ["xx", "", "RU", "ru-RU", "\x00"])
-def test_unknown_language_is_400(client, make_user, login_as, in_db, lang):
+def test_unknown_language_is_400(app, client, make_user, login_as, in_db, lang):
     user = make_user("reader", language="kk")
     login_as(user)
 
     response = client.post("/language", data={"lang": lang, "next": "/"})
 
     assert response.status_code == 400
-    assert "Unknown language. Choose Kazakh, Russian or English." in page_text(response)
+    # The page is in the (logged-in) user's language.
+    assert translated(app, "Unknown language. Choose Kazakh, Russian or English.", "kk") in page_text(response)
     assert client.get_cookie("lang") is None
     assert user_row(in_db, user.id).preferred_language == "kk"
 
@@ -312,6 +321,7 @@ def test_unknown_language_is_400(client, make_user, login_as, in_db, lang):
 def test_language_without_a_value_is_400(client):
     response = client.post("/language", data={})
     assert response.status_code == 400
+    assert "Unknown language. Choose Kazakh, Russian or English." in page_text(response)
     assert client.get_cookie("lang") is None
 
 
@@ -383,19 +393,17 @@ def test_garbage_in_the_register_form_is_no_500(client, in_db):
 @pytest.mark.parametrize("field", ["full_name", "email", "position", "password"])
 def test_nul_characters_in_the_register_form_are_no_500(client, in_db, field):
     before = user_count(in_db)
-    value = {"full_name": "Nul\x00Name", "email": "nul\x00@example.kz", "position": "Deputy\x00akim",
-             "password": PASSWORD + "\x00"}[field]
-    data = register_data(**{field: value}, akimat=str(region_akimat_id(in_db, "KZ-75")), position="Deputy akim")
+    data = register_data(akimat=str(region_akimat_id(in_db, "KZ-75")), position="Deputy akim")
+    data[field] = {"full_name": "Nul\x00Name", "email": "nul\x00@example.kz", "position": "Deputy\x00akim",
+                   "password": PASSWORD + "\x00"}[field]
     if field == "password":
-        data["confirm"] = value
-    if field == "position":
-        data["position"] = value
+        data["confirm"] = data["password"]
 
     response = client.post("/register", data=data)
 
     assert response.status_code != 500
-    assert response.status_code in {200, 302, 400}
-    if response.status_code == 302:  # accepted: the NUL must not have been stored as such
+    assert response.status_code in {200, 302}
+    if response.status_code == 302:  # accepted
         assert user_count(in_db) == before + 1
     else:
         assert user_count(in_db) == before
@@ -410,6 +418,35 @@ def test_nul_characters_in_the_login_form_are_no_500(client, make_user, email):
     assert response.status_code in {200, 400}, response.status_code
 
 
+def test_nul_characters_in_the_profile_are_no_500(client, make_user, login_as, in_db):
+    user = make_user("reader")
+    login_as(user)
+
+    response = client.post("/account", data={"full_name": "Nul\x00Name", "preferred_language": "en", "akimat": "0"})
+
+    assert response.status_code in {200, 302}, response.status_code
+    if response.status_code == 200:
+        assert user_row(in_db, user.id).full_name == user.full_name
+
+
+def test_nul_characters_in_an_admin_reason_are_no_500(client, make_user, login_as, in_db):
+    login_as(make_user("admin"))
+    target = make_user("reader", claim=("KZ-75", None))
+
+    response = client.post(f"/admin/users/{target.id}/reject", data={"reject-reason": "No\x00such position"})
+
+    assert response.status_code in {302, 400}, response.status_code
+    if response.status_code == 400:
+        assert user_row(in_db, target.id).claim_status == ClaimStatus.PENDING
+        assert audit_count(in_db) == 0
+
+
+@pytest.mark.parametrize("url", ["/regions/%00", "/regions/KZ%0075", "/login?next=%00", "/password/reset/%00"])
+def test_nul_characters_in_urls_are_no_500(client, url):
+    response = client.get(url)
+    assert response.status_code in {200, 302, 404}, response.status_code
+
+
 def test_nul_characters_in_forgot_password_are_no_500(client, outbox):
     response = client.post("/password/forgot", data={"email": "nul\x00@example.kz"})
     assert response.status_code in {200, 302, 400}, response.status_code
@@ -419,7 +456,8 @@ def test_nul_characters_in_forgot_password_are_no_500(client, outbox):
 def test_garbage_in_admin_search_is_no_500(client, make_user, login_as):
     login_as(make_user("admin"))
     for url in ["/admin/users?q=%ff%fe&status=%ff", "/admin/users?page=abc", "/admin/users?page=-1",
-                "/admin/audit?action=%ff&page=%ff", "/admin/users?q=%25%5F", "/admin/users?q=%00"]:
+                "/admin/audit?action=%ff&page=%ff", "/admin/users?q=%25%5F", "/admin/users?q=%00",
+                "/admin/audit?action=%00"]:
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
 
@@ -475,10 +513,11 @@ def csrf_token_of(page: str) -> str:
     return found.group(1) or found.group(2)
 
 
-def assert_csrf_refused(response) -> None:
+def assert_csrf_refused(response, app=None, language: str = "en") -> None:
     assert response.status_code == 400
     assert response.mimetype == "text/html"
-    assert CSRF_MESSAGE in page_text(response)
+    message = CSRF_MESSAGE if language == "en" else translated(app, CSRF_MESSAGE, language)
+    assert message in page_text(response)
 
 
 class TestMissingCsrfToken:
@@ -527,13 +566,13 @@ class TestMissingCsrfToken:
         assert client.get("/account").status_code == 200, "still logged in"
         assert user_row(in_db, user.id).session_version == user.session_version
 
-    def test_language_switch_without_a_token(self, client, make_user, login_as, in_db):
+    def test_language_switch_without_a_token(self, app, client, make_user, login_as, in_db):
         user = make_user("reader", language="kk")
         login_as(user)
 
         response = client.post("/language", data={"lang": "ru", "next": "/"})
 
-        assert_csrf_refused(response)
+        assert_csrf_refused(response, app, "kk")
         assert client.get_cookie("lang") is None
         assert user_row(in_db, user.id).preferred_language == "kk"
 
@@ -548,10 +587,11 @@ class TestMissingCsrfToken:
         assert user_row(in_db, target.id).active is True
         assert audit_count(in_db) == 0
 
-    def test_csrf_error_page_is_in_the_users_language(self, client, make_user, login_as):
+    def test_csrf_error_page_is_in_the_users_language(self, app, client, make_user, login_as):
         login_as(make_user("reader", language="ru"))
 
         response = client.post("/logout")
 
-        assert response.status_code == 400
         assert '<html lang="ru">' in response.get_data(as_text=True)
+        assert translated(app, CSRF_MESSAGE, "ru") != CSRF_MESSAGE, "the Russian catalog must translate it"
+        assert_csrf_refused(response, app, "ru")
