@@ -30,7 +30,7 @@ DEMO_ACCOUNTS = [
      "Аким Сарыагашского района", False),
     ("reader@demo.example.kz", "Alexei Petrov", "en", Role.READER, None, None, None, False),
     ("pending@demo.example.kz", "Гүлнар Әбдірахманова", "kk", Role.READER, "KZ-39", None,
-     "Head of the digitalisation department", True),
+     "Цифрландыру бөлімінің басшысы", True),
 ]
 
 
@@ -71,6 +71,12 @@ def seed_demo_accounts() -> list[tuple[str, str, bool]]:
     return result
 
 
+def _require_schema() -> None:
+    """Stop with a clear message when the database has not been migrated yet."""
+    if not sa.inspect(db.engine).has_table("region"):
+        raise click.ClickException("The database has no tables yet: run `flask --app wsgi db upgrade` first.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli``."""
 
@@ -82,6 +88,7 @@ def init_app(app: Flask) -> None:
                 "seed-demo refuses to run with APP_ENV=production: a production instance has no demo accounts. "
                 "Use `flask users create-admin`."
             )
+        _require_schema()
         counts = sync_reference_data(db.session.connection())
         accounts = seed_demo_accounts()
         db.session.commit()
@@ -98,6 +105,7 @@ def init_app(app: Flask) -> None:
     @regions_group.command("sync")
     def regions_sync():
         """Insert or update the regions and districts from app/regions/data (idempotent)."""
+        _require_schema()
         counts = sync_reference_data(db.session.connection())
         db.session.commit()
         click.echo(f"Inserted: {counts}")
