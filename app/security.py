@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import abort
+from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 CSP = "; ".join(
@@ -22,8 +25,25 @@ CSP = "; ".join(
 )
 
 
+def reject_nul_bytes():
+    """``before_request``: refuse NUL characters anywhere in the input (400).
+
+    No field of ours may contain one, and PostgreSQL text columns cannot store it (psycopg raises),
+    so one central check answers them all with a clear 400 instead of a 500.
+    """
+    values = [request.path, *request.args.values(), *request.args.keys()]
+    if request.method in {"POST", "PUT", "PATCH"} and request.mimetype != "multipart/form-data":
+        values.extend(request.form.values())
+        values.extend(request.form.keys())
+    elif request.mimetype == "multipart/form-data":
+        values.extend(request.form.values())
+    if any("\x00" in value for value in values):
+        abort(400, description=_("The request contained a NUL character, which is never valid here."))
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the input guard and the header hook."""
+    app.before_request(reject_nul_bytes)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

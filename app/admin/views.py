@@ -47,8 +47,14 @@ def users():
     query = (request.args.get("q") or "").strip()[:200]
     select = sa.select(User).where(FILTERS[status])
     if query:
-        pattern = f"%{query.lower()}%"
-        select = select.where(sa.or_(sa.func.lower(User.full_name).like(pattern), User.email.like(pattern)))
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        select = select.where(
+            sa.or_(
+                sa.func.lower(User.full_name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+            )
+        )
     select = select.order_by(User.claimed_at.desc().nulls_last(), User.created_at.desc())
     page = db.paginate(select, per_page=50, error_out=False)
     pending_count = db.session.scalar(sa.select(sa.func.count(User.id)).where(FILTERS["pending"]))

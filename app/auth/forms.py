@@ -16,7 +16,6 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Email
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
-from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
 from app.auth import passwords
@@ -105,7 +104,8 @@ class ClaimFieldsMixin:
     )
     position = StringField(
         _l("Your position"),
-        validators=[Optional(), Length(max=200, message=_l("At most %(max)d characters."))],
+        # No Optional(): it would stop the chain on an empty value and skip validate_position.
+        validators=[Length(max=200, message=_l("At most %(max)d characters."))],
         description=_l("For example: deputy akim, head of the digitalisation department."),
     )
 

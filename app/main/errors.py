@@ -7,6 +7,7 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -64,6 +65,8 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         # Only our own aborts carry a (translated) description; werkzeug's stock English one is not shown.
         detail = error.description if error.description != type(error).description else None
+        if isinstance(error, RateLimitExceeded):
+            detail = None  # its description is the raw limit ("3 per 1 minute"), not a message for people
         body, status = _as_tuple(render_error(status, detail), status)
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         return body, status, headers

@@ -53,7 +53,6 @@ def english_browsers(app):
     app.test_client_class = EnglishClient
 
 
-
 @pytest.fixture
 def in_db(app):
     """Context manager: ``db.session`` in an app context of its own, removed (and popped) afterwards."""

@@ -55,7 +55,6 @@ def english_browsers(app):
     app.test_client_class = EnglishClient
 
 
-
 @pytest.fixture
 def in_db(app):
     """Context manager: ``db.session`` in an app context of its own, removed (and popped) afterwards."""
@@ -214,7 +213,9 @@ def test_register_without_claim(client, in_db):
 def test_register_with_claim_is_pending(client, in_db):
     claimed = akimat_id(in_db, "KZ-75")
 
-    response = register(client, email="deputy@example.kz", akimat=str(claimed), position="  Deputy akim  ")
+    response = register(
+        client, email="deputy@example.kz", akimat=str(claimed), position="  Deputy akim  ", preferred_language="en"
+    )
 
     assert response.status_code == 302
     user = user_row(in_db, email="deputy@example.kz")

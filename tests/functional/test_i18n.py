@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -78,5 +78,5 @@ def test_dates_are_formatted_for_the_locale(app, client, make_user, login_as):
     with app.app_context():
         created = db.session.get(User, user.id).created_at
     # Babel's long Russian date, e.g. "23 ноября 2026 г." (month in the genitive), in Kazakhstan time.
-    local = created.replace(tzinfo=created.tzinfo or timezone.utc).astimezone(ZoneInfo("Asia/Almaty"))
+    local = created.replace(tzinfo=created.tzinfo or UTC).astimezone(ZoneInfo("Asia/Almaty"))
     assert format_date(local, "long", locale="ru") in page
