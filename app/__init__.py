@@ -21,6 +21,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config_class)
     app.config.update(overrides)
+    app.json.ensure_ascii = False  # UTF-8 JSON: Cyrillic stays readable in the API
     if issubclass(config_class, ProdConfig):
         config_class.validate(app.config)
 
@@ -69,6 +70,11 @@ def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprints and the error handlers."""
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
+    from app.case_studies.api import bp as cases_api_bp
+    from app.case_studies.attachment_views import bp as attachments_bp
+    from app.case_studies.engagement_views import bp as engagement_bp
+    from app.case_studies.feeds import bp as feeds_bp
+    from app.case_studies.views import bp as case_studies_bp
     from app.main import errors
     from app.main.views import bp as main_bp
     from app.regions.views import api_bp as regions_api_bp
@@ -77,6 +83,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(case_studies_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(engagement_bp)
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(cases_api_bp)
     app.register_blueprint(regions_bp)
     app.register_blueprint(regions_api_bp)
     errors.init_app(app)
@@ -85,5 +96,9 @@ def register_blueprints(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Register the ``flask`` CLI commands."""
     from app import cli
+    from app.case_studies import commands as case_commands
+    from app.case_studies import digest
 
     cli.init_app(app)
+    case_commands.init_app(app)
+    digest.init_app(app)

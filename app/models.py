@@ -2,8 +2,30 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
+from app.case_studies.models import Adoption
+from app.case_studies.models import Answer
+from app.case_studies.models import Attachment
+from app.case_studies.models import CaseRevision
+from app.case_studies.models import CaseStudy
+from app.case_studies.models import CaseTopic
+from app.case_studies.models import Follow
+from app.case_studies.models import Question
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
 
-__all__ = ["Akimat", "AuditEntry", "Municipality", "Region", "User"]
+__all__ = [
+    "Adoption",
+    "Akimat",
+    "Answer",
+    "Attachment",
+    "AuditEntry",
+    "CaseRevision",
+    "CaseStudy",
+    "CaseTopic",
+    "Follow",
+    "Municipality",
+    "Question",
+    "Region",
+    "User",
+]

@@ -53,6 +53,8 @@ def roles(*names: str) -> Rule:
 
 
 ADMIN = roles(Role.ADMIN)
+AKIM = roles(Role.AKIM)
+AKIM_OR_ADMIN = roles(Role.AKIM, Role.ADMIN)
 
 RULES: dict[str, Rule] = {
     "static": PUBLIC,
@@ -76,6 +78,31 @@ RULES: dict[str, Rule] = {
     "admin.reject": ADMIN,
     "admin.set_active": ADMIN,
     "admin.audit": ADMIN,
+    # Case studies. Object-level checks (draft visibility, akimat membership) are made by can() in the views.
+    "case_studies.index": PUBLIC,
+    "case_studies.detail": PUBLIC,
+    "case_studies.new": AKIM,
+    "case_studies.edit": AKIM,
+    "case_studies.publish": AKIM_OR_ADMIN,
+    "case_studies.withdraw": AKIM_OR_ADMIN,
+    "case_studies.restore": AKIM_OR_ADMIN,
+    "case_studies.history": PUBLIC,
+    "case_studies.diff": PUBLIC,
+    "case_studies.mine": AKIM,
+    "attachments.upload": AKIM,
+    "attachments.download": PUBLIC,
+    "attachments.delete": AKIM,
+    "engagement.ask": LOGIN,
+    "engagement.answer": AKIM,
+    "engagement.adopt": AKIM,
+    "engagement.delete_adoption": AKIM,
+    "engagement.follow": LOGIN,
+    "engagement.unfollow": LOGIN,
+    "engagement.following": LOGIN,
+    "feeds.all_cases": PUBLIC,
+    "feeds.region_cases": PUBLIC,
+    "feeds.topic_cases": PUBLIC,
+    "cases_api.get_case": PUBLIC,
 }
 
 
@@ -112,4 +139,37 @@ def can(user, action: str, obj=None) -> bool:
         return False
     if action == "manage_users":
         return user.is_admin
-    return False
+    if action == "create_case":
+        return user.role == Role.AKIM and user.akimat_id is not None
+    if obj is None:
+        return False
+    from app.case_studies.services import is_member
+
+    member = is_member(user, obj_case(obj))
+    published = obj_case(obj).state == "published"
+    rules = {
+        "edit_case": member,
+        "publish_case": member or (user.is_admin and obj_case(obj).state == "withdrawn"),
+        "withdraw_case": published and (member or user.is_admin),
+        "manage_attachments": member,
+        "answer": published and member,
+        "ask": published,
+        "adopt": published and user.role == Role.AKIM and user.akimat_id is not None and not member,
+    }
+    return rules.get(action, False)
+
+
+def can_view_case(user, case) -> bool:
+    """Published case studies are public; drafts and withdrawn ones only for their akimat and admins."""
+    if case.state == "published":
+        return True
+    if not user.is_authenticated or not user.is_active:
+        return False
+    from app.case_studies.services import is_member
+
+    return user.is_admin or is_member(user, case)
+
+
+def obj_case(obj):
+    """The case study an object belongs to (the object itself, or its ``case_study``)."""
+    return getattr(obj, "case_study", None) or obj

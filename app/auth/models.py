@@ -69,6 +69,10 @@ class User(UserMixin, db.Model):
     claim_rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
     claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
+    # E-mail digest of what the user follows (``flask digest send``); the user can switch it off.
+    digest_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    last_digest_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

@@ -1,0 +1,1 @@
+"""Case studies: what an akimat tried, what went wrong, what came of it; attachments, Q&A, adoptions."""

@@ -1,0 +1,71 @@
+"""Fixed vocabularies of the case-study format (CONTRACTS.md §1), with their translated labels."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+TOPICS = {
+    "transport": _l("Transport"),
+    "digital-services": _l("Digital services"),
+    "civic-participation": _l("Civic participation"),
+    "public-councils": _l("Public councils"),
+    "utilities": _l("Utilities"),
+    "housing": _l("Housing"),
+    "healthcare": _l("Healthcare"),
+    "education": _l("Education"),
+    "social-protection": _l("Social protection"),
+    "budgeting": _l("Budgeting"),
+    "anti-corruption": _l("Anti-corruption"),
+    "agriculture": _l("Agriculture"),
+    "tourism": _l("Tourism"),
+    "environment": _l("Environment"),
+    "public-safety": _l("Public safety"),
+    "land-management": _l("Land management"),
+    "business-support": _l("Business support"),
+    "culture-sport": _l("Culture and sport"),
+}
+
+LEVELS = {
+    "oblast": _l("Oblast"),
+    "city": _l("City"),
+    "district": _l("District"),
+    "rural": _l("Rural okrug"),
+}
+
+STATUSES = {
+    "idea": _l("Idea"),
+    "pilot": _l("Pilot"),
+    "implemented": _l("Implemented"),
+    "scaled": _l("Scaled up"),
+    "discontinued": _l("Discontinued"),
+}
+
+CASE_LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+STATES = {
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+ADOPTION_STATUSES = {
+    "adopted": _l("Adopted"),
+    "piloting": _l("Piloting"),
+    "adapted": _l("Adapted"),
+    "abandoned": _l("Abandoned"),
+}
+
+SECTIONS = {
+    "problem": _l("Problem"),
+    "solution": _l("Solution"),
+    "challenges": _l("What went wrong"),
+    "results": _l("Results"),
+    "lessons": _l("Lessons for peers"),
+}
+
+FIRST_YEAR = 1991  # independence: nothing earlier is a case study of Kazakhstan's akimats
+SLUG_PATTERN = r"^[a-z0-9-]{3,120}$"
+MAX_SECTION_CHARS = 20_000
+MAX_SUMMARY_CHARS = 1_000
+MAX_TITLE_CHARS = 300
+

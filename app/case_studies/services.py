@@ -1,0 +1,471 @@
+"""Case-study operations: validate, create, update (with revisions and optimistic locking), publish,
+withdraw, restore; the queries lists use. Functions add and flush, never commit."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from decimal import Decimal
+from decimal import InvalidOperation
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from app.audit import services as audit
+from app.audit.models import utcnow
+from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import FIRST_YEAR
+from app.case_studies.constants import LEVELS
+from app.case_studies.constants import MAX_SECTION_CHARS
+from app.case_studies.constants import MAX_SUMMARY_CHARS
+from app.case_studies.constants import MAX_TITLE_CHARS
+from app.case_studies.constants import SECTIONS
+from app.case_studies.constants import SLUG_PATTERN
+from app.case_studies.constants import STATUSES
+from app.case_studies.constants import TOPICS
+from app.case_studies.models import CaseRevision
+from app.case_studies.models import CaseStudy
+from app.case_studies.models import CaseTopic
+from app.extensions import db
+from app.regions.models import Akimat
+from app.regions.models import Municipality
+from app.regions.models import Region
+from app.services import ValidationFailed
+
+MAX_TOPICS = 5
+MAX_BUDGET = Decimal("1e15")
+# Fields a revision records and a diff compares, in page order.
+SNAPSHOT_FIELDS = (
+    "title", "summary", "region", "district", "level", "topics", "language", "started", "ended", "status",
+    "problem", "solution", "challenges", "results", "lessons", "budget_kzt", "author_name", "author_position",
+    "contact",
+)
+
+
+class EditConflict(Exception):
+    """Someone saved the case study after the editor loaded it (optimistic lock)."""
+
+    def __init__(self, case: CaseStudy, fields: list[str]):
+        super().__init__(case.slug)
+        self.case = case
+        self.fields = fields
+
+
+@dataclass
+class CaseData:
+    """The editable fields of a case study, as forms and the importer hand them over."""
+
+    title: str
+    region_id: int
+    level: str
+    language: str
+    started: int
+    status: str
+    summary: str = ""
+    municipality_id: int | None = None
+    ended: int | None = None
+    problem: str = ""
+    solution: str = ""
+    challenges: str = ""
+    results: str = ""
+    lessons: str = ""
+    budget_kzt: Decimal | None = None
+    author_name: str = ""
+    author_position: str = ""
+    contact: str | None = None
+    topics: list[str] = field(default_factory=list)
+
+
+def last_allowed_year() -> int:
+    """Years run up to next year (a planned start), no further."""
+    return date.today().year + 1
+
+
+def parse_budget(value) -> Decimal | None:
+    """Turn a form or JSON value into a Decimal budget (None when empty).
+
+    :raise ValidationFailed: not a number.
+    """
+    if value in (None, ""):
+        return None
+    try:
+        budget = Decimal(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
+    except InvalidOperation:
+        raise ValidationFailed([("budget_kzt", _l("Enter the budget as a number of tenge."))]) from None
+    if not budget.is_finite():
+        raise ValidationFailed([("budget_kzt", _l("Enter the budget as a number of tenge."))])
+    return budget
+
+
+def validate(data: CaseData, *, for_publication: bool = False) -> tuple[Region, Municipality | None]:
+    """Check every field and the cross-field rules; collect all problems before refusing.
+
+    :param for_publication: also require the sections a published case study must have.
+    :return: the region and municipality the ids name.
+    :raise ValidationFailed: with one ``(field, message)`` per problem.
+    """
+    errors: list[tuple[str | None, object]] = []
+    data.title = (data.title or "").strip()
+    if not data.title:
+        errors.append(("title", _l("Give the case study a title.")))
+    elif len(data.title) > MAX_TITLE_CHARS:
+        errors.append(("title", _l("At most %(max)d characters.", max=MAX_TITLE_CHARS)))
+    if len(data.summary or "") > MAX_SUMMARY_CHARS:
+        errors.append(("summary", _l("At most %(max)d characters.", max=MAX_SUMMARY_CHARS)))
+    for name in SECTIONS:
+        if len(getattr(data, name) or "") > MAX_SECTION_CHARS:
+            errors.append((name, _l("At most %(max)d characters.", max=MAX_SECTION_CHARS)))
+    for name, limit in (("author_name", 200), ("author_position", 200), ("contact", 300)):
+        if len(getattr(data, name) or "") > limit:
+            errors.append((name, _l("At most %(max)d characters.", max=limit)))
+
+    region = db.session.get(Region, data.region_id) if data.region_id else None
+    municipality = db.session.get(Municipality, data.municipality_id) if data.municipality_id else None
+    if region is None:
+        errors.append(("region_id", _l("Choose a region from the list.")))
+    if data.municipality_id and (municipality is None or (region and municipality.region_id != region.id)):
+        errors.append(("municipality_id", _l("This district or city is not in the chosen region.")))
+        municipality = None
+    if data.level not in LEVELS:
+        errors.append(("level", _l("Choose a level from the list.")))
+    elif region is not None:
+        problem = _level_problem(data.level, region, municipality, bool(data.municipality_id))
+        if problem:
+            errors.append(("level", problem))
+    if data.language not in CASE_LANGUAGES:
+        errors.append(("language", _l("Choose Kazakh, Russian or English.")))
+    if data.status not in STATUSES:
+        errors.append(("status", _l("Choose a status from the list.")))
+
+    last = last_allowed_year()
+    if not isinstance(data.started, int) or not FIRST_YEAR <= data.started <= last:
+        errors.append(("started", _l("Enter a year from %(first)s to %(last)s.", first=FIRST_YEAR, last=last)))
+    if data.ended is not None:
+        if not isinstance(data.ended, int) or not FIRST_YEAR <= data.ended <= last:
+            errors.append(("ended", _l("Enter a year from %(first)s to %(last)s.", first=FIRST_YEAR, last=last)))
+        elif isinstance(data.started, int) and data.ended < data.started:
+            errors.append(("ended", _l("The end year cannot be before the start year.")))
+    if data.budget_kzt is not None and not (0 <= data.budget_kzt < MAX_BUDGET):
+        errors.append(("budget_kzt", _l("The budget must be zero or more (in tenge).")))
+
+    unknown = [topic for topic in data.topics if topic not in TOPICS]
+    if unknown:
+        errors.append(("topics", _l("Unknown topic: %(topic)s.", topic=", ".join(unknown))))
+    elif not data.topics:
+        errors.append(("topics", _l("Choose at least one topic.")))
+    elif len(set(data.topics)) > MAX_TOPICS:
+        errors.append(("topics", _l("Choose at most %(n)s topics.", n=MAX_TOPICS)))
+
+    if for_publication:
+        required = ["summary", "problem", "solution", "challenges", "lessons"]
+        if data.status != "idea":
+            required.append("results")
+        for name in required:
+            if not (getattr(data, name) or "").strip():
+                errors.append((name, _l("Fill this in before publishing.")))
+    if errors:
+        raise ValidationFailed(errors)
+    return region, municipality
+
+
+def _level_problem(level: str, region: Region, municipality: Municipality | None, district_given: bool):
+    """Return why ``level`` does not fit the place, or None."""
+    if level == "oblast" and (region.kind != "oblast" or district_given):
+        return _l("The oblast level is for an oblast akimat: choose an oblast and no district.")
+    if level == "city":
+        if municipality is None and region.kind != "city":
+            return _l("For a city, choose Astana, Almaty or Shymkent, or a city in the region's list.")
+        if municipality is not None and municipality.kind != "city":
+            return _l("For the city level, choose a city, not a district.")
+    if level == "district" and (municipality is None or municipality.kind != "district"):
+        return _l("For the district level, choose the district.")
+    if level == "rural" and municipality is None:
+        return _l("For a rural okrug, choose the district it belongs to and name the okrug in the text.")
+    return None
+
+
+# --- slugs ------------------------------------------------------------------------------------------
+
+_TRANSLIT = str.maketrans({
+    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o",
+    "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "kh",
+    "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e",
+    "ю": "yu", "я": "ya",
+})
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """A URL slug from a title in any of the three languages (Cyrillic transliterated)."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_TRANSLIT)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:max_length].strip("-")
+    return slug if len(slug) >= 3 else f"case-{slug}".strip("-")
+
+
+def unique_slug(title: str) -> str:
+    """A slug for ``title`` that no case study uses yet."""
+    base = slugify(title)
+    slug, n = base, 2
+    while db.session.scalar(sa.select(CaseStudy.id).where(CaseStudy.slug == slug)) is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def is_valid_slug(slug: str) -> bool:
+    """Whether ``slug`` fits the interchange format's id pattern."""
+    return re.match(SLUG_PATTERN, slug or "") is not None
+
+
+# --- lifecycle --------------------------------------------------------------------------------------
+
+
+def _apply(case: CaseStudy, data: CaseData) -> None:
+    """Copy the editable fields onto ``case``."""
+    for name in ("title", "summary", "region_id", "municipality_id", "level", "language", "started", "ended",
+                 "status", "problem", "solution", "challenges", "results", "lessons", "budget_kzt",
+                 "author_name", "author_position", "contact"):
+        value = getattr(data, name)
+        if isinstance(value, str) and name not in SECTIONS:
+            value = value.strip()
+        setattr(case, name, value)
+    wanted = list(dict.fromkeys(data.topics))
+    current = {row.topic: row for row in case.topic_rows}
+    case.topic_rows = [current.get(topic) or CaseTopic(topic=topic) for topic in wanted]
+
+
+def create_case(user, akimat: Akimat, data: CaseData, *, slug: str | None = None) -> CaseStudy:
+    """Create a draft owned by ``akimat``.
+
+    :raise ValidationFailed: any field problem.
+    """
+    validate(data)
+    case = CaseStudy(slug=slug or unique_slug(data.title), akimat=akimat, state="draft",
+                     created_by_id=user.id if user else None, updated_by_id=user.id if user else None)
+    _apply(case, data)
+    db.session.add(case)
+    db.session.flush()
+    return case
+
+
+def snapshot(case: CaseStudy) -> dict:
+    """The case study's content as plain values (what a revision stores and a diff compares)."""
+    return {
+        "title": case.title,
+        "summary": case.summary,
+        "region": case.region.iso_code,
+        "district": case.municipality.name_en if case.municipality else None,
+        "level": case.level,
+        "topics": case.topics,
+        "language": case.language,
+        "started": case.started,
+        "ended": case.ended,
+        "status": case.status,
+        "problem": case.problem,
+        "solution": case.solution,
+        "challenges": case.challenges,
+        "results": case.results,
+        "lessons": case.lessons,
+        "budget_kzt": budget_number(case.budget_kzt),
+        "author_name": case.author_name,
+        "author_position": case.author_position,
+        "contact": case.contact,
+    }
+
+
+def budget_number(value: Decimal | None) -> int | float | None:
+    """A budget as a JSON number: an int when whole."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def add_revision(case: CaseStudy, user, note: str | None = None) -> CaseRevision:
+    """Record the case study's current content as its next revision."""
+    number = (db.session.scalar(
+        sa.select(sa.func.max(CaseRevision.number)).where(CaseRevision.case_study_id == case.id)
+    ) or 0) + 1
+    revision = CaseRevision(case_study=case, number=number, author_id=user.id if user else None, note=note,
+                            snapshot=snapshot(case))
+    db.session.add(revision)
+    db.session.flush()
+    return revision
+
+
+def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | None) -> CaseStudy:
+    """Save an edit. A published case study keeps a revision of every save.
+
+    :param expected_version: the version the editor loaded; None skips the check (importer).
+    :raise EditConflict: someone else saved in between.
+    :raise ValidationFailed: any field problem (published ones must stay complete).
+    """
+    if expected_version is not None and expected_version != case.version:
+        before = snapshot(case)
+        raise EditConflict(case, [name for name in SNAPSHOT_FIELDS if before.get(name) != _data_value(data, name)])
+    validate(data, for_publication=case.state == "published")
+    before = snapshot(case)
+    _apply(case, data)
+    db.session.flush()
+    db.session.refresh(case, ["region", "municipality"])
+    if snapshot(case) == before:
+        return case  # nothing changed: no new version, no revision
+    case.updated_at = utcnow()
+    case.updated_by_id = user.id if user else None
+    db.session.flush()
+    if case.state == "published":
+        add_revision(case, user)
+    return case
+
+
+def _data_value(data: CaseData, name: str):
+    if name in ("region", "district"):
+        return None
+    if name == "budget_kzt":
+        return budget_number(data.budget_kzt)
+    return getattr(data, name, None)
+
+
+def publish(user, case: CaseStudy) -> None:
+    """Publish a draft (or re-publish a withdrawn case study).
+
+    :raise ValidationFailed: incomplete, or already published.
+    """
+    if case.state == "published":
+        raise ValidationFailed([(None, _l("This case study is already published."))])
+    validate(data_from_case(case), for_publication=True)
+    was = case.state
+    case.state = "published"
+    case.withdrawn_at = case.withdrawn_reason = None
+    now = utcnow()
+    case.published_at = case.published_at or now
+    case.updated_at = now
+    case.updated_by_id = user.id if user else None
+    db.session.flush()
+    add_revision(case, user, note="published" if was == "draft" else "restored")
+    audit.record(user, "case.published" if was == "draft" else "case.restored", case, {"slug": case.slug})
+
+
+def withdraw(user, case: CaseStudy, reason: str) -> None:
+    """Take a published case study out of every list, feed, API answer and search result.
+
+    :raise ValidationFailed: no reason, or not published.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed([("reason", _l("Say why the case study is withdrawn."))])
+    if len(reason) > 2000:
+        raise ValidationFailed([("reason", _l("At most %(max)d characters.", max=2000))])
+    if case.state != "published":
+        raise ValidationFailed([(None, _l("Only a published case study can be withdrawn."))])
+    case.state = "withdrawn"
+    case.withdrawn_at = utcnow()
+    case.withdrawn_reason = reason
+    db.session.flush()
+    audit.record(user, "case.withdrawn", case, {"slug": case.slug}, reason)
+
+
+def data_from_case(case: CaseStudy) -> CaseData:
+    """The editable fields of ``case`` as :class:`CaseData` (to prefill a form or re-validate)."""
+    return CaseData(
+        title=case.title, summary=case.summary, region_id=case.region_id, municipality_id=case.municipality_id,
+        level=case.level, language=case.language, started=case.started, ended=case.ended, status=case.status,
+        problem=case.problem, solution=case.solution, challenges=case.challenges, results=case.results,
+        lessons=case.lessons, budget_kzt=case.budget_kzt, author_name=case.author_name,
+        author_position=case.author_position, contact=case.contact, topics=case.topics,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def is_member(user, case: CaseStudy) -> bool:
+    """Whether ``user`` is a verified akim of the akimat that owns ``case``."""
+    return bool(
+        user.is_authenticated and user.active and user.role == "akim" and user.akimat_id == case.akimat_id
+    )
+
+
+def get_by_slug(slug: str) -> CaseStudy | None:
+    """The case study with ``slug``, in any state."""
+    return db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug))
+
+
+@dataclass
+class ListFilters:
+    """What a list page or feed filters on (all optional; several values in one facet mean OR)."""
+
+    regions: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    akimat_id: int | None = None
+
+
+def published_query(filters: ListFilters | None = None):
+    """A select of published case studies matching ``filters``, newest publication first."""
+    filters = filters or ListFilters()
+    select = (
+        sa.select(CaseStudy)
+        .where(CaseStudy.state == "published")
+        .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
+                 selectinload(CaseStudy.municipality))
+    )
+    if filters.regions:
+        select = select.join(Region, CaseStudy.region_id == Region.id).where(Region.iso_code.in_(filters.regions))
+    if filters.topics:
+        select = select.where(
+            CaseStudy.id.in_(sa.select(CaseTopic.case_study_id).where(CaseTopic.topic.in_(filters.topics)))
+        )
+    if filters.levels:
+        select = select.where(CaseStudy.level.in_(filters.levels))
+    if filters.statuses:
+        select = select.where(CaseStudy.status.in_(filters.statuses))
+    if filters.languages:
+        select = select.where(CaseStudy.language.in_(filters.languages))
+    if filters.akimat_id:
+        select = select.where(CaseStudy.akimat_id == filters.akimat_id)
+    return select.order_by(CaseStudy.published_at.desc(), CaseStudy.id.desc())
+
+
+def counts_by_region() -> dict[str, int]:
+    """Number of published case studies per region ISO code."""
+    rows = db.session.execute(
+        sa.select(Region.iso_code, sa.func.count(CaseStudy.id))
+        .join(CaseStudy, CaseStudy.region_id == Region.id)
+        .where(CaseStudy.state == "published")
+        .group_by(Region.iso_code)
+    ).all()
+    return dict(rows)
+
+
+def diff_revisions(old: dict, new: dict) -> list[dict]:
+    """Per-field differences between two snapshots: ``[{"field", "old", "new", "lines"}]`` for changed
+    fields, ``lines`` being a list of ``(kind, text)`` with kind in ``" ", "-", "+"``."""
+    changes = []
+    for name in SNAPSHOT_FIELDS:
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        before_lines = _lines(before)
+        after_lines = _lines(after)
+        lines = []
+        for line in difflib.ndiff(before_lines, after_lines):
+            kind = line[:1]
+            if kind in (" ", "-", "+"):
+                lines.append((kind, line[2:]))
+        changes.append({"field": name, "old": before, "new": after, "lines": lines})
+    return changes
+
+
+def _lines(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return str(value).splitlines() or [""]

@@ -1,0 +1,296 @@
+"""Case-study pages: lists with filters, the case page, write/edit/preview, publish/withdraw/restore,
+history and differences between revisions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
+
+from app import policy
+from app.case_studies import services
+from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import LEVELS
+from app.case_studies.constants import SECTIONS
+from app.case_studies.constants import STATES
+from app.case_studies.constants import STATUSES
+from app.case_studies.constants import TOPICS
+from app.case_studies.forms import CaseStudyForm
+from app.case_studies.forms import ConfirmForm
+from app.case_studies.forms import ReasonForm
+from app.case_studies.markdown import render
+from app.case_studies.models import CaseStudy
+from app.extensions import db
+from app.forms import populate_errors
+from app.regions.models import Municipality
+from app.regions.models import Region
+from app.regions.models import current_language
+from app.services import ValidationFailed
+
+bp = Blueprint("case_studies", __name__, url_prefix="/cases")
+
+PER_PAGE = 20
+FILTER_KEYS = ("region", "topic", "level", "status", "language")
+
+
+def get_case_or_404(slug: str) -> CaseStudy:
+    """The case study ``slug`` if the current user may see it; 404 otherwise (a draft's existence is
+    not revealed to outsiders)."""
+    case = services.get_by_slug(slug)
+    if case is None or not policy.can_view_case(current_user, case):
+        abort(404)
+    return case
+
+
+def require(action: str, case: CaseStudy) -> None:
+    """Abort with 403 unless the current user may do ``action`` on ``case``."""
+    if not policy.can(current_user, action, case):
+        abort(403)
+
+
+def read_filters() -> services.ListFilters:
+    """List filters from the query string; unknown values are dropped, not errors."""
+    args = request.args
+    return services.ListFilters(
+        regions=[v.upper() for v in args.getlist("region") if len(v) <= 6][:20],
+        topics=[v for v in args.getlist("topic") if v in TOPICS],
+        levels=[v for v in args.getlist("level") if v in LEVELS],
+        statuses=[v for v in args.getlist("status") if v in STATUSES],
+        languages=[v for v in args.getlist("language") if v in CASE_LANGUAGES],
+    )
+
+
+@bp.route("/")
+def index():
+    """Published case studies, newest first, filtered by region, topic, level, status and language."""
+    filters = read_filters()
+    page = db.paginate(services.published_query(filters), per_page=PER_PAGE, error_out=False)
+    regions = sorted(db.session.scalars(sa.select(Region)).all(), key=lambda r: r.name())
+    active = {key: request.args.getlist(key) for key in FILTER_KEYS if request.args.getlist(key)}
+    return render_template(
+        "case_studies/index.html", page=page, filters=filters, regions=regions, active=active,
+        topics=TOPICS, levels=LEVELS, statuses=STATUSES, languages=CASE_LANGUAGES, labels=_labels(),
+    )
+
+
+@bp.route("/mine")
+def mine():
+    """The current akim's akimat's case studies in every state (drafts and withdrawn ones included)."""
+    cases = db.session.scalars(
+        sa.select(CaseStudy).where(CaseStudy.akimat_id == current_user.akimat_id).order_by(CaseStudy.updated_at.desc())
+    ).all()
+    return render_template("case_studies/mine.html", cases=cases, labels=_labels())
+
+
+@bp.route("/<slug>")
+def detail(slug: str):
+    """The case page."""
+    case = get_case_or_404(slug)
+    sections = [(name, label, render(getattr(case, name))) for name, label in SECTIONS.items()]
+    return render_template(
+        "case_studies/detail.html", case=case, sections=sections, labels=_labels(),
+        withdraw_form=ReasonForm(), confirm_form=ConfirmForm(),
+        can=lambda action, obj=case: policy.can(current_user, action, obj),
+    )
+
+
+def _labels() -> dict:
+    return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}
+
+
+def _region_choices() -> list[SelectChoice]:
+    regions = sorted(db.session.scalars(sa.select(Region)).all(), key=lambda r: r.name())
+    return [SelectChoice(0, "—")] + [SelectChoice(r.id, r.name()) for r in regions]
+
+
+def _municipality_choices() -> list[SelectChoice]:
+    rows = db.session.execute(sa.select(Municipality, Region).join(Region)).all()
+    language = current_language()
+    ordered = sorted(rows, key=lambda row: (row[1].name(language), row[0].kind != "city", row[0].name(language)))
+    return [SelectChoice(0, "—")] + [
+        SelectChoice(m.id, m.name(language), optgroup=r.name(language)) for m, r in ordered
+    ]
+
+
+def _prepare(form: CaseStudyForm) -> CaseStudyForm:
+    form.region_id.choices = _region_choices()
+    form.municipality_id.choices = _municipality_choices()
+    return form
+
+
+def _data_from_form(form: CaseStudyForm) -> services.CaseData:
+    """Map the form onto CaseData; budget parsing problems become field errors."""
+    return services.CaseData(
+        title=form.title.data or "", summary=form.summary.data or "", region_id=form.region_id.data or 0,
+        municipality_id=form.municipality_id.data or None, level=form.level.data or "",
+        language=form.language.data or "", started=form.started.data, ended=form.ended.data,
+        status=form.status.data or "", problem=form.problem.data or "", solution=form.solution.data or "",
+        challenges=form.challenges.data or "", results=form.results.data or "", lessons=form.lessons.data or "",
+        budget_kzt=services.parse_budget(form.budget_kzt.data), author_name=form.author_name.data or "",
+        author_position=form.author_position.data or "", contact=(form.contact.data or "").strip() or None,
+        topics=list(form.topics.data or []),
+    )
+
+
+def _preview(form: CaseStudyForm) -> list:
+    return [(name, label, render(getattr(form, name).data)) for name, label in SECTIONS.items()]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Write a new case study (saved as a draft of the akim's akimat)."""
+    if not policy.can(current_user, "create_case"):
+        abort(403)
+    form = _prepare(CaseStudyForm())
+    if request.method == "GET":
+        akimat = current_user.akimat
+        form.region_id.data = akimat.region_id
+        form.municipality_id.data = akimat.municipality_id or 0
+        form.level.data = akimat.level
+        form.language.data = current_language()
+        form.author_name.data = current_user.full_name
+        form.author_position.data = current_user.position or ""
+    preview = None
+    if form.validate_on_submit():
+        try:
+            data = _data_from_form(form)
+            if form.preview.data:
+                services.validate(data)
+                preview = _preview(form)
+            else:
+                case = services.create_case(current_user, current_user.akimat, data)
+                db.session.commit()
+                flash(_("Draft saved. Only your akimat can see it until you publish it."), "success")
+                return redirect(url_for("case_studies.detail", slug=case.slug))
+        except ValidationFailed as error:
+            db.session.rollback()
+            populate_errors(form, error)
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render_template("case_studies/form.html", form=form, case=None, preview=preview), status
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug: str):
+    """Edit a case study; a save based on an outdated version is refused and the text kept."""
+    case = get_case_or_404(slug)
+    require("edit_case", case)
+    form = _prepare(CaseStudyForm(obj=case) if request.method == "GET" else CaseStudyForm())
+    if request.method == "GET":
+        form.version.data = str(case.version)
+        form.topics.data = case.topics
+        form.budget_kzt.data = "" if case.budget_kzt is None else str(services.budget_number(case.budget_kzt))
+        form.municipality_id.data = case.municipality_id or 0
+    preview = conflict = None
+    if form.validate_on_submit():
+        try:
+            data = _data_from_form(form)
+            if form.preview.data:
+                services.validate(data, for_publication=case.is_published)
+                preview = _preview(form)
+            else:
+                expected = int(form.version.data) if (form.version.data or "").isdigit() else -1
+                services.update_case(current_user, case, data, expected)
+                db.session.commit()
+                flash(_("Saved."), "success")
+                return redirect(url_for("case_studies.detail", slug=case.slug))
+        except ValidationFailed as error:
+            db.session.rollback()
+            populate_errors(form, error)
+        except (services.EditConflict, StaleDataError) as error:
+            db.session.rollback()
+            case = services.get_by_slug(slug)
+            conflict = {"by": case.updated_by, "at": case.updated_at,
+                        "fields": getattr(error, "fields", [])}
+            # The next save is a deliberate overwrite of the version now shown: the user saw the warning.
+            form.version.data = str(case.version)
+    status = 409 if conflict else (400 if request.method == "POST" and form.errors else 200)
+    return render_template("case_studies/form.html", form=form, case=case, preview=preview, conflict=conflict,
+                           section_labels=SECTIONS), status
+
+
+@bp.route("/<slug>/publish", methods=["POST"])
+def publish(slug: str):
+    """Publish a draft, or re-publish a withdrawn case study."""
+    case = get_case_or_404(slug)
+    require("publish_case", case)
+    return _transition(case, lambda: services.publish(current_user, case), _("Published. Everyone can now read it."))
+
+
+@bp.route("/<slug>/restore", methods=["POST"])
+def restore(slug: str):
+    """Undo a withdrawal."""
+    case = get_case_or_404(slug)
+    require("publish_case", case)
+    if case.state != "withdrawn":
+        abort(400, description=_("Only a withdrawn case study can be restored."))
+    return _transition(case, lambda: services.publish(current_user, case), _("Restored and published again."))
+
+
+@bp.route("/<slug>/withdraw", methods=["POST"])
+def withdraw(slug: str):
+    """Withdraw a published case study, with a reason."""
+    case = get_case_or_404(slug)
+    require("withdraw_case", case)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(url_for("case_studies.detail", slug=case.slug)), 303
+    return _transition(case, lambda: services.withdraw(current_user, case, form.reason.data),
+                       _("Withdrawn. It no longer appears in lists, feeds, the API or search."))
+
+
+def _transition(case: CaseStudy, action, success: str):
+    try:
+        action()
+    except ValidationFailed as error:
+        db.session.rollback()
+        for _field, message in error.errors:
+            flash(message, "error")
+        return redirect(url_for("case_studies.edit" if case.state == "draft" else "case_studies.detail",
+                                slug=case.slug))
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("case_studies.detail", slug=case.slug))
+
+
+@bp.route("/<slug>/history")
+def history(slug: str):
+    """The revisions of a case study."""
+    case = get_case_or_404(slug)
+    return render_template("case_studies/history.html", case=case, revisions=list(reversed(case.revisions)))
+
+
+@bp.route("/<slug>/diff")
+def diff(slug: str):
+    """What changed between two revisions (``?a=1&b=2``; defaults: the last two)."""
+    case = get_case_or_404(slug)
+    numbers = [r.number for r in case.revisions]
+    if len(numbers) < 2:
+        return redirect(url_for("case_studies.history", slug=slug))
+    a = request.args.get("a", type=int) or numbers[-2]
+    b = request.args.get("b", type=int) or numbers[-1]
+    revisions = {r.number: r for r in case.revisions}
+    if a not in revisions or b not in revisions:
+        abort(404)
+    old, new = revisions[a], revisions[b]
+    changes = services.diff_revisions(old.snapshot, new.snapshot)
+    field_labels = {**SECTIONS, "title": _("Title"), "summary": _("Summary"), "topics": _("Topics"),
+                    "status": _("Status"), "level": _("Level of the akimat"), "region": _("Region"),
+                    "district": _("District or city"), "language": _("Language of the text"),
+                    "started": _("Started (year)"), "ended": _("Ended (year)"), "budget_kzt": _("Budget (tenge)"),
+                    "author_name": _("Author"), "author_position": _("Author's position"),
+                    "contact": _("Contact person")}
+    return render_template("case_studies/diff.html", case=case, old=old, new=new, changes=changes,
+                           field_labels=field_labels, numbers=numbers)
+
