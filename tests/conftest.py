@@ -228,3 +228,62 @@ def db_session(app):
     session = sa.orm.scoped_session(sa.orm.sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT")))
     yield session
     session.remove()
+
+
+def case_data(**overrides):
+    """Valid :class:`CaseData` for an Almaty city case study (region looked up by ISO code)."""
+    from app.case_studies.services import CaseData
+
+    iso = overrides.pop("region", "KZ-75")
+    district = overrides.pop("district", None)
+    region = db.session.scalar(sa.select(Region).where(Region.iso_code == iso))
+    municipality_id = None
+    if district:
+        municipality_id = db.session.scalar(
+            sa.select(Municipality.id).where(Municipality.region_id == region.id, Municipality.name_en == district)
+        )
+    values = {
+        "title": "Electronic bus card Onay",
+        "summary": "Almaty replaced paper tickets with a contactless card.",
+        "region_id": region.id,
+        "municipality_id": municipality_id,
+        "level": "city",
+        "language": "en",
+        "started": 2015,
+        "ended": None,
+        "status": "scaled",
+        "problem": "Cash fares were **slow** and leaked money.",
+        "solution": "A contactless card with validators on every bus.",
+        "challenges": "Validators failed in the first winter; queues for cards.",
+        "results": "Boarding time fell; revenue became visible.",
+        "lessons": "Run paper and card in parallel for three months.",
+        "budget_kzt": None,
+        "author_name": "Dana Seitova",
+        "author_position": "Deputy akim",
+        "contact": None,
+        "topics": ["transport", "digital-services"],
+    }
+    values.update(overrides)
+    return CaseData(**values)
+
+
+@pytest.fixture
+def make_case(app):
+    """Factory: create a case study owned by the akimat of ``akimat`` (ISO, municipality) and return its slug.
+
+    ``state``: "draft" (default), "published" or "withdrawn".
+    """
+
+    def _make(state: str = "draft", akimat: tuple[str, str | None] = ("KZ-75", None), **overrides) -> str:
+        from app.case_studies import services
+
+        with app.app_context():
+            case = services.create_case(None, find_akimat(*akimat), case_data(**overrides))
+            if state in ("published", "withdrawn"):
+                services.publish(None, case)
+            if state == "withdrawn":
+                services.withdraw(None, case, "Outdated")
+            db.session.commit()
+            return case.slug
+
+    return _make

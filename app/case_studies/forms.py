@@ -37,6 +37,17 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+class YearField(IntegerField):
+    """An integer year, with our own message for text that is not a number."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(str(YEAR_MESSAGE)) from None
+
+
 def section(label, description):
     """A Markdown text area with the section cap."""
     return TextAreaField(
@@ -81,10 +92,10 @@ class CaseStudyForm(FlaskForm):
         choices=[SelectChoice(key, label, render_kw={"lang": key}) for key, label in CASE_LANGUAGES.items()],
         validate_choice=False,
     )
-    started = IntegerField(
+    started = YearField(
         _l("Started (year)"), validators=[InputRequired(message=YEAR_MESSAGE)], render_kw={"inputmode": "numeric"}
     )
-    ended = IntegerField(
+    ended = YearField(
         _l("Ended (year)"), validators=[Optional()], description=_l("Leave empty if it is still running."),
         render_kw={"inputmode": "numeric"},
     )
