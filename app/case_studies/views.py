@@ -103,6 +103,11 @@ def detail(slug: str):
     )
 
 
+def case_labels() -> dict:
+    """Translated labels of the case-study vocabularies, for templates."""
+    return _labels()
+
+
 def _labels() -> dict:
     return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}
 

@@ -9,6 +9,8 @@ from flask import render_template
 
 from app.auth.models import Role
 from app.auth.models import User
+from app.case_studies import services as case_services
+from app.case_studies.views import case_labels
 from app.extensions import db
 from app.regions import services
 from app.regions.models import Akimat
@@ -43,11 +45,16 @@ def profile(iso_code: str):
         .where(Akimat.region_id == region.id, User.role == Role.AKIM, User.active.is_(True))
         .order_by(User.full_name)
     ).all()
+    cases = db.session.scalars(
+        case_services.published_query(case_services.ListFilters(regions=[region.iso_code]))
+    ).all()
     return render_template(
         "regions/profile.html",
         region=region,
         municipalities=services.municipalities_of(region),
         akims=akims,
+        cases=cases,
+        labels=case_labels(),
     )
 
 
