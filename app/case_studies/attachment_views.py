@@ -1,7 +1,154 @@
-"""Placeholder blueprint 'attachments' (filled in by its feature work)."""
+"""Attachments of a case study: upload, download and delete (the list and forms are in
+templates/case_studies/_attachments.html, included by the case page)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import send_file
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SubmitField
+
+from app import policy
+from app.case_studies import attachments as services
+from app.case_studies.models import Attachment
+from app.case_studies.models import CaseStudy
+from app.case_studies.views import get_case_or_404
+from app.extensions import db
+from app.services import ValidationFailed
 
 bp = Blueprint("attachments", __name__, url_prefix="/cases")
+
+# Downloads are never rendered by the browser as part of our site (attachment + nosniff); this CSP makes sure
+# that even a file opened directly cannot run scripts or load anything.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
+class AttachmentForm(FlaskForm):
+    """Upload one file. The checks (type from content, size, count, name) are in the service."""
+
+    file = FileField(_l("Add a file"))
+    submit = SubmitField(_l("Upload"))
+
+
+class AttachmentDeleteForm(FlaskForm):
+    """Delete a file (CSRF only)."""
+
+
+def _case_page(case: CaseStudy):
+    return redirect(url_for("case_studies.detail", slug=case.slug, _anchor="attachments"), code=303)
+
+
+def _require_manage(case: CaseStudy) -> None:
+    if not policy.can(current_user, "manage_attachments", case):
+        abort(403, description=_("Only verified akims of the akimat that owns this case study can add or delete "
+                                 "its files."))
+
+
+def _attachment_of(case: CaseStudy, attachment_id: int) -> Attachment:
+    """The attachment ``attachment_id`` of ``case``; 404 for another case's id (ids cannot be guessed across)."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.case_study_id != case.id:
+        abort(404)
+    return attachment
+
+
+@bp.route("/<slug>/attachments", methods=["POST"])
+def upload(slug: str):
+    """Attach a file to a case study (members of its akimat)."""
+    case = get_case_or_404(slug)
+    _require_manage(case)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return _case_page(case)
+    upload_file = form.file.data
+    try:
+        attachment = services.store_attachment(
+            current_user, case, upload_file.filename if upload_file else None, upload_file.stream if upload_file else None
+        )
+        db.session.commit()
+    except services.AttachmentTooLarge as error:
+        db.session.rollback()
+        abort(413, description=str(error.errors[0][1]))
+    except ValidationFailed as error:
+        db.session.rollback()
+        for _field, message in error.errors:
+            flash(str(message), "error")
+        return _case_page(case)
+    flash(_("File “%(name)s” attached.", name=attachment.original_name), "success")
+    return _case_page(case)
+
+
+@bp.route("/<slug>/attachments/<int:attachment_id>")
+def download(slug: str, attachment_id: int):
+    """Send a file under its original name; as private as its case study."""
+    case = get_case_or_404(slug)
+    attachment = _attachment_of(case, attachment_id)
+    path = services.file_path(attachment)
+    if not path.is_file():
+        current_app.logger.error("Attachment %s of %s has no file at %s", attachment.id, case.slug, path)
+        abort(404)
+    kind = services.KIND_BY_CONTENT_TYPE.get(attachment.content_type)
+    response = send_file(
+        path, mimetype=attachment.content_type, as_attachment=True, download_name=attachment.stored_name,
+        conditional=True, etag=attachment.sha256, last_modified=attachment.created_at,
+    )
+    response.headers["Content-Disposition"] = services.content_disposition(
+        attachment.original_name, kind.extension if kind else path.suffix.lstrip(".")
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    # A published file may sit in a cache but must be revalidated (it may be withdrawn); others stay private.
+    response.headers["Cache-Control"] = "public, no-cache" if case.is_published else "private, no-store"
+    return response
+
+
+@bp.route("/<slug>/attachments/<int:attachment_id>/delete", methods=["POST"])
+def delete(slug: str, attachment_id: int):
+    """Delete a file (members of the case study's akimat)."""
+    case = get_case_or_404(slug)
+    _require_manage(case)
+    attachment = _attachment_of(case, attachment_id)
+    if not AttachmentDeleteForm().validate_on_submit():
+        abort(400)
+    name = attachment.original_name
+    services.delete_attachment(current_user, attachment)
+    db.session.commit()
+    flash(_("File “%(name)s” deleted.", name=name), "success")
+    return _case_page(case)
+
+
+@bp.app_context_processor
+def _attachment_context() -> dict:
+    """``attachment_ui(case)`` for the case page's partial: forms, limits and display helpers."""
+
+    def attachment_ui(case: CaseStudy) -> dict:
+        count = len(case.attachments)
+        limit = services.max_bytes()
+        request_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if request_limit:
+            limit = min(limit, int(request_limit))
+        return {
+            "form": AttachmentForm(formdata=None),
+            "count": count,
+            "max_files": services.max_files(),
+            "full": count >= services.max_files(),
+            "max_size": services.format_size(limit),
+            "types": services.ALLOWED_TYPES_TEXT,
+            "accept": services.ACCEPT,
+            "label": services.label_for,
+            "size": services.format_size,
+        }
+
+    return {"attachment_ui": attachment_ui}

@@ -1,7 +1,349 @@
-"""Placeholder blueprint 'engagement' (filled in by its feature work)."""
+"""Questions and answers, adoptions, follows and the digest switch: POST endpoints that redirect back to
+the case page (PRG), and the "following" page.
+
+The partials on the case page (``_questions.html``, ``_adoptions.html``, ``_follow.html``) read what they
+need through the ``engagement`` template helper that this blueprint injects into every template. When a
+form is refused, the case page is rendered again (status 400) with the form as the user sent it, so no
+text is lost; the messages are flashed too.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+from app.case_studies import engagement
+from app.case_studies import views as case_views
+from app.case_studies.constants import ADOPTION_STATUSES
+from app.case_studies.constants import TOPICS
+from app.case_studies.markdown import render
+from app.case_studies.models import Adoption
+from app.case_studies.models import CaseStudy
+from app.case_studies.models import Question
+from app.case_studies.services import last_allowed_year
+from app.extensions import db
+from app.forms import populate_errors
+from app.services import ValidationFailed
+from app.urls import is_safe_next
 
 bp = Blueprint("engagement", __name__, url_prefix="/cases")
+
+
+# --- forms (rendered by the partials; CSRF is checked for every POST by CSRFProtect) ---------------------
+
+
+class QuestionForm(FlaskForm):
+    """Ask a question (field name ``question-body``)."""
+
+    body = TextAreaField(
+        _l("Your question"),
+        description=_l("Up to %(max)d characters. Markdown allowed.", max=engagement.MAX_QUESTION_CHARS),
+        render_kw={"rows": 4, "maxlength": engagement.MAX_QUESTION_CHARS},
+    )
+
+
+class AnswerForm(FlaskForm):
+    """Answer a question (field name ``answer-<question id>-body``)."""
+
+    body = TextAreaField(
+        _l("Your answer"), description=_l("Markdown allowed."),
+        render_kw={"rows": 4, "maxlength": engagement.MAX_ANSWER_CHARS},
+    )
+
+
+class AdoptionForm(FlaskForm):
+    """Record or update an adoption (field names ``adoption-year``, ``adoption-status``…)."""
+
+    year = StringField(_l("Year your akimat started"), render_kw={"inputmode": "numeric", "maxlength": 4})
+    status = SelectField(
+        _l("Status"), choices=[SelectChoice(key, label) for key, label in ADOPTION_STATUSES.items()],
+        validate_choice=False,
+    )
+    note = TextAreaField(
+        _l("What you changed and how it went"), render_kw={"rows": 4, "maxlength": engagement.MAX_NOTE_CHARS},
+    )
+    reason = TextAreaField(
+        _l("Why it was abandoned"), description=_l("Required when the status is “Abandoned”."),
+        render_kw={"rows": 3, "maxlength": engagement.MAX_REASON_CHARS},
+    )
+
+
+QUESTION_PREFIX = "question"
+ADOPTION_PREFIX = "adoption"
+
+
+def answer_prefix(question_id: int) -> str:
+    return f"answer-{question_id}"
+
+
+# --- what the partials read -----------------------------------------------------------------------------
+
+
+class TemplateHelper:
+    """The ``engagement`` object in templates: queries and forms for the case-page partials. Forms refused
+    in this request come back as the user sent them, with their errors."""
+
+    statuses = ADOPTION_STATUSES
+    topics = TOPICS
+
+    @staticmethod
+    def _submitted(key):
+        return (g.get("engagement_forms") or {}).get(key)
+
+    def question_form(self) -> QuestionForm:
+        return self._submitted("ask") or QuestionForm(formdata=None, prefix=QUESTION_PREFIX)
+
+    def answer_form(self, question: Question) -> AnswerForm:
+        return self._submitted(("answer", question.id)) or AnswerForm(
+            formdata=None, prefix=answer_prefix(question.id)
+        )
+
+    def submitted(self, key) -> bool:
+        """Whether the form ``key`` ("ask", "adopt" or ("answer", id)) was refused in this request."""
+        return self._submitted(key) is not None
+
+    def adoption_form(self, case: CaseStudy) -> AdoptionForm:
+        form = self._submitted("adopt")
+        if form is not None:
+            return form
+        own = engagement.own_adoption(current_user, case)
+        if own is not None:
+            data = {"year": str(own.year), "status": own.status, "note": own.note, "reason": own.reason or ""}
+        else:  # this year, unless the practice itself starts next year
+            data = {"year": str(max(case.started, last_allowed_year() - 1)), "status": "adopted"}
+        return AdoptionForm(formdata=None, prefix=ADOPTION_PREFIX, data=data)
+
+    @staticmethod
+    def questions(case: CaseStudy):
+        return engagement.questions_of(case)
+
+    @staticmethod
+    def unanswered_count(case: CaseStudy) -> int:
+        return engagement.unanswered_count(case)
+
+    @staticmethod
+    def adoptions(case: CaseStudy):
+        return engagement.adoptions_of(case)
+
+    @staticmethod
+    def adoption_summary(case: CaseStudy):
+        return engagement.adoption_summary(case)
+
+    @staticmethod
+    def own_adoption(case: CaseStudy):
+        return engagement.own_adoption(current_user, case)
+
+    @staticmethod
+    def can_delete(adoption: Adoption) -> bool:
+        return engagement.can_delete_adoption(current_user, adoption)
+
+    @staticmethod
+    def adoptions_by_region(region):
+        return engagement.adoptions_by_region(region)
+
+    @staticmethod
+    def is_following(kind: str, key: str) -> bool:
+        if "engagement_follow_keys" not in g:
+            g.engagement_follow_keys = engagement.follow_keys(current_user)
+        return (kind, key) in g.engagement_follow_keys
+
+    @staticmethod
+    def markdown(text: str):
+        return render(text)
+
+
+@bp.app_context_processor
+def _inject_helper():
+    return {"engagement": TemplateHelper()}
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _back(case: CaseStudy, anchor: str):
+    """303 back to the case page, at ``anchor``."""
+    return redirect(url_for("case_studies.detail", slug=case.slug, _anchor=anchor), 303)
+
+
+def _refused(case: CaseStudy, key, form: FlaskForm, error: ValidationFailed):
+    """Flash the problems and show the case page again (400) with the form as sent and its errors."""
+    db.session.rollback()
+    for _field, message in error.errors:
+        flash(message, "error")
+    populate_errors(form, error)
+    g.engagement_forms = {key: form}
+    return case_views.detail(case.slug), 400
+
+
+def _notify(send, obj) -> None:
+    """Send a notification; a mail failure is logged, it does not undo what was saved."""
+    try:
+        send(obj)
+    except Exception:  # SMTP trouble must not turn a saved question into an error page
+        current_app.logger.exception("Could not send the %s notification", send.__name__)
+
+
+def _question_or_404(case: CaseStudy, question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None or question.case_study_id != case.id:
+        abort(404)
+    return question
+
+
+# --- questions and answers ------------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/questions", methods=["POST"])
+def ask(slug: str):
+    """Ask a question about a published case study; the akimat's akims get an e-mail."""
+    case = case_views.get_case_or_404(slug)
+    case_views.require("ask", case)
+    form = QuestionForm(prefix=QUESTION_PREFIX)
+    try:
+        question = engagement.ask_question(current_user, case, form.body.data)
+    except ValidationFailed as error:
+        return _refused(case, "ask", form, error)
+    db.session.commit()
+    _notify(engagement.notify_question_asked, question)
+    flash(_("Your question was sent to the akimat. You will get an e-mail when it is answered."), "success")
+    return redirect(url_for("case_studies.detail", slug=case.slug, _anchor=f"question-{question.id}"), 303)
+
+
+@bp.route("/<slug>/questions/<int:question_id>/answers", methods=["POST"])
+def answer(slug: str, question_id: int):
+    """Answer a question (members of the owning akimat); the asker gets an e-mail."""
+    case = case_views.get_case_or_404(slug)
+    question = _question_or_404(case, question_id)
+    case_views.require("answer", question)
+    form = AnswerForm(prefix=answer_prefix(question.id))
+    try:
+        reply = engagement.answer_question(current_user, question, form.body.data)
+    except ValidationFailed as error:
+        return _refused(case, ("answer", question_id), form, error)
+    db.session.commit()
+    _notify(engagement.notify_question_answered, reply)
+    flash(_("Your answer is published. The person who asked gets an e-mail."), "success")
+    return redirect(url_for("case_studies.detail", slug=case.slug, _anchor=f"question-{question_id}"), 303)
+
+
+# --- adoptions ------------------------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/adoptions", methods=["POST"])
+def adopt(slug: str):
+    """Record (or update) that the akim's akimat adopted, is piloting, adapted or abandoned the practice."""
+    case = case_views.get_case_or_404(slug)
+    case_views.require("adopt", case)
+    form = AdoptionForm(prefix=ADOPTION_PREFIX)
+    existed = engagement.own_adoption(current_user, case) is not None
+    for attempt in (1, 2):
+        try:
+            engagement.record_adoption(current_user, case, form.year.data, form.status.data, form.note.data,
+                                       form.reason.data)
+            db.session.commit()
+            break
+        except ValidationFailed as error:
+            return _refused(case, "adopt", form, error)
+        except IntegrityError:
+            # Another akim of the same akimat recorded it at the same moment: update that record instead.
+            db.session.rollback()
+            existed = True
+            if attempt == 2:
+                raise
+    flash(_("Adoption record updated.") if existed else _("Thank you: your akimat's adoption is recorded."),
+          "success")
+    return _back(case, "adoptions")
+
+
+@bp.route("/<slug>/adoptions/<int:adoption_id>/delete", methods=["POST"])
+def delete_adoption(slug: str, adoption_id: int):
+    """Remove the adoption record of the akim's own akimat."""
+    case = case_views.get_case_or_404(slug)
+    adoption = db.session.get(Adoption, adoption_id)
+    if adoption is None or adoption.case_study_id != case.id:
+        abort(404)
+    if not engagement.can_delete_adoption(current_user, adoption):
+        abort(403)
+    engagement.delete_adoption(current_user, adoption)
+    db.session.commit()
+    flash(_("Adoption record removed."), "success")
+    return _back(case, "adoptions")
+
+
+# --- follows and the digest -----------------------------------------------------------------------------
+
+
+def _redirect_next(target: str | None):
+    """303 to ``target`` when it is a same-site path, else to the following page."""
+    if is_safe_next(target):
+        return redirect(target, 303)
+    return redirect(url_for("engagement.following"), 303)
+
+
+@bp.route("/follow", methods=["POST"])
+def follow():
+    """Follow a region, a topic or a case study (form fields ``kind``, ``key``, ``next``)."""
+    kind, key = engagement.normalise_follow(request.form.get("kind"), request.form.get("key"))
+    try:
+        _row, created = engagement.follow(current_user, kind, key)
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        for _field, message in error.errors:
+            flash(message, "error")
+        return _redirect_next(request.form.get("next"))
+    except IntegrityError:  # the same follow posted twice at once: it exists, which is what was asked
+        db.session.rollback()
+        created = False
+    label = engagement.follow_label(kind, key)
+    if created:
+        flash(_("You now follow %(name)s. New case studies and answers come in your e-mail digest.", name=label),
+              "success")
+    else:
+        flash(_("You already follow %(name)s.", name=label), "info")
+    return _redirect_next(request.form.get("next"))
+
+
+@bp.route("/unfollow", methods=["POST"])
+def unfollow():
+    """Stop following a region, a topic or a case study."""
+    kind, key = engagement.normalise_follow(request.form.get("kind"), request.form.get("key"))
+    removed = engagement.unfollow(current_user, kind, key)
+    db.session.commit()
+    if removed:
+        flash(_("You no longer follow %(name)s.", name=engagement.follow_label(kind, key)), "success")
+    else:
+        flash(_("You were not following this."), "info")
+    return _redirect_next(request.form.get("next"))
+
+
+@bp.route("/following", methods=["GET", "POST"])
+def following():
+    """What the user follows, and the switch for the e-mail digest (POST ``digest=on|off``)."""
+    if request.method == "POST":
+        value = request.form.get("digest")
+        if value not in ("on", "off"):
+            abort(400, description=_("Choose whether the digest is on or off."))
+        engagement.set_digest(current_user, value == "on")
+        db.session.commit()
+        flash(_("The e-mail digest is on.") if value == "on" else _("The e-mail digest is off."), "success")
+        return redirect(url_for("engagement.following"), 303)
+    follows = engagement.describe_follows(engagement.follows_of(current_user))
+    kinds = {"region": _("Region"), "topic": _("Topic"), "case": _("Case study")}
+    return render_template("case_studies/following.html", follows=follows, kinds=kinds)

@@ -3,6 +3,8 @@ history and differences between revisions."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import abort
@@ -34,6 +36,7 @@ from app.forms import populate_errors
 from app.regions.models import Municipality
 from app.regions.models import Region
 from app.regions.models import current_language
+from app.regions.services import map_context
 from app.services import ValidationFailed
 
 bp = Blueprint("case_studies", __name__, url_prefix="/cases")
@@ -96,8 +99,13 @@ def detail(slug: str):
     """The case page."""
     case = get_case_or_404(slug)
     sections = [(name, label, render(getattr(case, name))) for name, label in SECTIONS.items()]
+    adopted = [a for a in case.adoptions if a.status != "abandoned"]
+    marked = {a.akimat.region.iso_code: "adopted" for a in adopted}
+    marked[case.region.iso_code] = "author"
+    counts = Counter(a.akimat.region.iso_code for a in adopted)
     return render_template(
         "case_studies/detail.html", case=case, sections=sections, labels=_labels(),
+        **map_context(counts, "regions.profile", marked=marked),
         withdraw_form=ReasonForm(), confirm_form=ConfirmForm(),
         can=lambda action, obj=case: policy.can(current_user, action, obj),
     )

@@ -17,6 +17,7 @@ from app.case_studies import services as case_services
 from app.case_studies.models import CaseStudy
 from app.case_studies.views import case_labels
 from app.extensions import db
+from app.regions.services import map_context
 from app.i18n import LANGUAGE_COOKIE
 from app.regions.models import Region
 from app.urls import redirect_next
@@ -32,8 +33,10 @@ def home():
     case_count = db.session.scalar(
         sa.select(sa.func.count(CaseStudy.id)).where(CaseStudy.state == "published")
     )
-    return render_template("main/home.html", region_count=region_count, latest=latest, case_count=case_count,
-                           labels=case_labels())
+    return render_template(
+        "main/home.html", region_count=region_count, latest=latest, case_count=case_count, labels=case_labels(),
+        **map_context(case_services.counts_by_region(), "case_studies.index"),
+    )
 
 
 @bp.route("/about")

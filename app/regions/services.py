@@ -143,3 +143,20 @@ def get_region_or_404(iso_code: str) -> Region:
 def municipalities_of(region: Region) -> list[Municipality]:
     """The region's districts and cities, cities first, by name in the UI language."""
     return sorted(region.municipalities, key=lambda m: (m.kind != "city", m.name()))
+
+
+def map_context(counts: dict[str, int], endpoint: str, marked: dict[str, str] | None = None) -> dict:
+    """What ``templates/regions/_map.html`` needs: shapes with counts and marks, names in the UI
+    language, and a link per region to ``endpoint`` (``case_studies.index`` filters by region,
+    ``regions.profile`` opens the profile)."""
+    from flask import url_for
+
+    from app.regions import map as region_map
+
+    regions = db.session.scalars(sa.select(Region)).all()
+    key = "region" if endpoint == "case_studies.index" else "iso_code"
+    return {
+        "map_items": region_map.build_map(counts, marked=marked),
+        "region_names": {r.iso_code: r.name() for r in regions},
+        "map_links": {r.iso_code: url_for(endpoint, **{key: r.iso_code}) for r in regions},
+    }

@@ -32,7 +32,11 @@ def index():
             .group_by(Akimat.region_id)
         ).all()
     )
-    return render_template("regions/index.html", regions=regions, akim_counts=akim_counts)
+    case_counts = case_services.counts_by_region()
+    return render_template(
+        "regions/index.html", regions=regions, akim_counts=akim_counts, case_counts=case_counts,
+        **services.map_context(case_counts, "regions.profile"),
+    )
 
 
 @bp.route("/<iso_code>")

@@ -208,7 +208,7 @@ def test_label_fn_can_be_a_jinja_macro_and_output_is_escaped(app, names):
     items = region_map.build_map({"KZ-75": 2})
     html = render(
         app,
-        '{% macro lbl(iso, count) %}\n  {{ names[iso] }} & <b>{{ count }}</b>\n{% endmacro %}'
+        "{% macro lbl(iso, count) %}\n  {{ names[iso] }} & <b>{{ count }}</b>\n{% endmacro %}"
         '{{ region_map(items, names, links, lbl, "<Map>", map_id="second") }}',
         items=items,
         names=names,
