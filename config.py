@@ -43,6 +43,8 @@ class Config:
     MIGRATIONS_DIR = str(BASE_DIR / "migrations")  # absolute, so `flask db upgrade` works from any folder
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(BASE_DIR / "search_index"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)  # below MAX_CONTENT_LENGTH
+    ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 10)
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
@@ -60,6 +62,9 @@ class Config:
 
     # Werkzeug's scrypt defaults (N=2**15, r=8, p=1); tests use a cheaper N, still real scrypt.
     PASSWORD_HASH_METHOD = "scrypt"
+    # Absolute links in e-mails sent outside a request (the digest cron job).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    QUESTION_LIMIT = os.environ.get("QUESTION_LIMIT", "10 per hour; 30 per day")
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)  # seconds
 
     # Requests larger than this are refused with a 413 page before a view runs.

@@ -72,11 +72,10 @@ def upload(slug: str):
             for message in errors:
                 flash(str(message), "error")
         return _case_page(case)
-    upload_file = form.file.data
+    upload_file = form.file.data  # None when the file input was left empty
+    filename, stream = (upload_file.filename, upload_file.stream) if upload_file else (None, None)
     try:
-        attachment = services.store_attachment(
-            current_user, case, upload_file.filename if upload_file else None, upload_file.stream if upload_file else None
-        )
+        attachment = services.store_attachment(current_user, case, filename, stream)
         db.session.commit()
     except services.AttachmentTooLarge as error:
         db.session.rollback()

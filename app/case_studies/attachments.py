@@ -281,11 +281,11 @@ def ascii_filename(name: str, extension: str) -> str:
         else:
             out.append(unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode() or "_")
     text = " ".join("".join(out).split()).strip(" .")
-    if not text.replace("_", ""):
+    if text.lower().endswith("." + extension):
+        text = text[: -len(extension) - 1]
+    if not text.strip(" ._"):
         text = "attachment"
-    if not text.lower().endswith("." + extension):
-        text = f"{text}.{extension}"
-    return text
+    return f"{text}.{extension}"
 
 
 def content_disposition(name: str, extension: str) -> str:
@@ -355,8 +355,7 @@ def store_attachment(user, case: CaseStudy, filename: str | None, stream: Binary
             raise ValidationFailed([(FIELD, _l(
                 "This type of file is not accepted. Upload one of: %(types)s.", types=ALLOWED_TYPES_TEXT))])
         final = folder / f"{uuid.uuid4().hex}.{kind.extension}"
-        os.chmod(temporary, 0o640)
-        os.replace(temporary, final)
+        os.replace(temporary, final)  # mkstemp made it 0600: readable by the app's user only
         temporary = None
         attachment = Attachment(
             case_study_id=case.id, original_name=name_for(name, kind), stored_name=final.name,

@@ -38,6 +38,7 @@ from app.case_studies.models import CaseStudy
 from app.case_studies.models import Question
 from app.case_studies.services import last_allowed_year
 from app.extensions import db
+from app.extensions import limiter
 from app.forms import populate_errors
 from app.services import ValidationFailed
 from app.urls import is_safe_next
@@ -85,6 +86,7 @@ class AdoptionForm(FlaskForm):
 
 
 QUESTION_PREFIX = "question"
+DEFAULT_QUESTION_LIMIT = "10 per hour; 30 per day"  # each question e-mails every akim of an akimat
 ADOPTION_PREFIX = "adoption"
 
 
@@ -209,7 +211,13 @@ def _question_or_404(case: CaseStudy, question_id: int) -> Question:
 # --- questions and answers ------------------------------------------------------------------------------
 
 
+def _asker_key() -> str:
+    return f"asker:{current_user.id}" if current_user.is_authenticated else f"ip:{request.remote_addr}"
+
+
 @bp.route("/<slug>/questions", methods=["POST"])
+@limiter.limit(lambda: current_app.config.get("QUESTION_LIMIT", DEFAULT_QUESTION_LIMIT), key_func=_asker_key,
+               deduct_when=lambda response: response.status_code == 303)
 def ask(slug: str):
     """Ask a question about a published case study; the akimat's akims get an e-mail."""
     case = case_views.get_case_or_404(slug)

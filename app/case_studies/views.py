@@ -88,6 +88,8 @@ def index():
 @bp.route("/mine")
 def mine():
     """The current akim's akimat's case studies in every state (drafts and withdrawn ones included)."""
+    if not policy.can(current_user, "create_case"):
+        abort(403)
     cases = db.session.scalars(
         sa.select(CaseStudy).where(CaseStudy.akimat_id == current_user.akimat_id).order_by(CaseStudy.updated_at.desc())
     ).all()

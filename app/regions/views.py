@@ -9,6 +9,7 @@ from flask import render_template
 
 from app.auth.models import Role
 from app.auth.models import User
+from app.case_studies import engagement
 from app.case_studies import services as case_services
 from app.case_studies.views import case_labels
 from app.extensions import db
@@ -59,6 +60,7 @@ def profile(iso_code: str):
         akims=akims,
         cases=cases,
         labels=case_labels(),
+        taken=engagement.adoptions_by_region(region),
     )
 
 

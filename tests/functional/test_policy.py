@@ -33,6 +33,30 @@ MATRIX = {
     "admin.reject": ("POST", "/admin/users/{target}/reject", [LOGIN, 403, 403, 403, 400]),
     "admin.set_active": ("POST", "/admin/users/{target}/active", [LOGIN, 403, 403, 403, 400]),
     "admin.audit": ("GET", "/admin/audit", [LOGIN, 403, 403, 403, 200]),
+    "case_studies.index": ("GET", "/cases/", [200, 200, 200, 200, 200]),
+    "case_studies.detail": ("GET", "/cases/{case}", [200, 200, 200, 200, 200]),
+    "case_studies.new": ("GET", "/cases/new", [LOGIN, 403, 200, 403, 403]),
+    "case_studies.mine": ("GET", "/cases/mine", [LOGIN, 403, 200, 403, 403]),
+    "case_studies.edit": ("GET", "/cases/{case}/edit", [LOGIN, 403, 200, 403, 403]),
+    "case_studies.publish": ("POST", "/cases/{case}/publish", [LOGIN, 403, 302, 403, 403]),
+    "case_studies.withdraw": ("POST", "/cases/{case}/withdraw", [LOGIN, 403, 303, 403, 303]),
+    "case_studies.restore": ("POST", "/cases/{case}/restore", [LOGIN, 403, 400, 403, 403]),
+    "case_studies.history": ("GET", "/cases/{case}/history", [200, 200, 200, 200, 200]),
+    "case_studies.diff": ("GET", "/cases/{case}/diff", [302, 302, 302, 302, 302]),
+    "cases_api.get_case": ("GET", "/api/v1/cases/{case}", [200, 200, 200, 200, 200]),
+    "attachments.upload": ("POST", "/cases/no-such-case/attachments", [LOGIN, 403, 404, 403, 404]),
+    "attachments.download": ("GET", "/cases/no-such-case/attachments/1", [404, 404, 404, 404, 404]),
+    "attachments.delete": ("POST", "/cases/no-such-case/attachments/1/delete", [LOGIN, 403, 404, 403, 404]),
+    "engagement.ask": ("POST", "/cases/no-such-case/questions", [LOGIN, 404, 404, 404, 404]),
+    "engagement.answer": ("POST", "/cases/no-such-case/questions/1/answers", [LOGIN, 403, 404, 403, 404]),
+    "engagement.adopt": ("POST", "/cases/no-such-case/adoptions", [LOGIN, 403, 404, 403, 404]),
+    "engagement.delete_adoption": ("POST", "/cases/no-such-case/adoptions/1/delete", [LOGIN, 403, 404, 403, 404]),
+    "engagement.follow": ("POST", "/cases/follow", [LOGIN, 303, 303, 303, 303]),
+    "engagement.unfollow": ("POST", "/cases/unfollow", [LOGIN, 303, 303, 303, 303]),
+    "engagement.following": ("GET", "/cases/following", [LOGIN, 200, 200, 200, 200]),
+    "feeds.all_cases": ("GET", "/feeds/cases.atom", [200, 200, 200, 200, 200]),
+    "feeds.region_cases": ("GET", "/feeds/regions/KZ-75.atom", [200, 200, 200, 200, 200]),
+    "feeds.topic_cases": ("GET", "/feeds/topics/transport.atom", [200, 200, 200, 200, 200]),
 }
 
 
@@ -61,15 +85,16 @@ def test_endpoint_without_rule_is_denied(app, client, make_user, login_as):
 
 
 @pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
-def test_role_endpoint_matrix(app, client, make_user, login_as, role_index):
+def test_role_endpoint_matrix(app, client, make_user, login_as, make_case, role_index):
     role = ROLES[role_index]
     target = make_user("reader", claim=("KZ-39", None))
+    case = make_case("published")  # owned by the Almaty akimat, of which the matrix's akim is a member
     if role != "anonymous":
         kwargs = {"akimat": ("KZ-75", None)} if role == "akim" else {}
         login_as(make_user(role, **kwargs))
     failures = []
     for endpoint, (method, url, expected) in MATRIX.items():
-        path, _sep, query = url.format(target=target.id).partition("?")
+        path, _sep, query = url.format(target=target.id, case=case).partition("?")
         if method == "POST":
             data = dict(pair.split("=") for pair in query.split("&")) if query else {}
             response = client.post(path, data=data)
