@@ -17,9 +17,9 @@ from app.case_studies import services as case_services
 from app.case_studies.models import CaseStudy
 from app.case_studies.views import case_labels
 from app.extensions import db
-from app.regions.services import map_context
 from app.i18n import LANGUAGE_COOKIE
 from app.regions.models import Region
+from app.regions.services import map_context
 from app.urls import redirect_next
 
 bp = Blueprint("main", __name__)
