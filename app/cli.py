@@ -12,6 +12,7 @@ from app.auth import services as auth_services
 from app.auth.models import ClaimStatus
 from app.auth.models import Role
 from app.auth.models import User
+from app.case_studies.commands import seed_demo_content
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
@@ -91,12 +92,19 @@ def init_app(app: Flask) -> None:
         _require_schema()
         counts = sync_reference_data(db.session.connection())
         accounts = seed_demo_accounts()
+        content = seed_demo_content()
         db.session.commit()
         click.echo(f"Regions: {counts['region']} new, municipalities: {counts['municipality']} new, "
                    f"akimats: {counts['akimat']} new.")
         click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
         for email, role, created in accounts:
             click.echo(f"  {role:<10} {email}{'' if created else '  (already there)'}")
+        report = content["report"]
+        if report is not None:
+            click.echo(f"Demo case studies: {report.summary()}")
+        click.echo(f"Demo questions: {content['questions']} new, answers: {content['answers']} new.")
+        for problem in content["problems"]:
+            click.echo(f"  {problem}", err=True)
 
     @app.cli.group("regions")
     def regions_group():

@@ -182,8 +182,7 @@ def init_app(app: Flask) -> None:
         _require_schema()
         case = _get_case(case_id)
         try:
-            with interchange.interchange_place_rule():
-                services.publish(None, case)
+            services.publish(None, case)
         except ValidationFailed as error:
             db.session.rollback()
             raise click.ClickException(f"{case_id}: {_messages(error)}") from None

@@ -17,7 +17,6 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import ROUND_HALF_EVEN
@@ -82,33 +81,6 @@ class ImportReport:
     def summary(self) -> str:
         return (f"Created: {len(self.created)}, updated: {len(self.updated)}, unchanged: {len(self.unchanged)}, "
                 f"skipped (invalid): {self.skipped}.")
-
-
-# --- the place rule ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def interchange_place_rule() -> Iterator[None]:
-    """Accept a city-level case study without a district, as the interchange format does.
-
-    In the format, ``level`` is the author's tier and ``district`` is optional; the shared sample has
-    city-level case studies of cities of oblast significance (Zhezkazgan, Konaev, ...) with ``district``
-    null. The web form's rule in ``services._level_problem`` wants the city named, so while this context
-    is active that one case is let through and every other level rule stays. STOPGAP, single-threaded
-    use only (commands): replace with the ``lenient_place`` keyword once services has it.
-    """
-    strict = services._level_problem
-
-    def lenient(level, region, municipality, district_given):
-        if level == "city" and municipality is None and not district_given:
-            return None
-        return strict(level, region, municipality, district_given)
-
-    services._level_problem = lenient
-    try:
-        yield
-    finally:
-        services._level_problem = strict
 
 
 # --- reading one line --------------------------------------------------------------------------------
@@ -288,8 +260,7 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
         author_position=texts["author_position"], topics=topics,
     )
     try:
-        with interchange_place_rule():
-            services.validate(data, for_publication=True)
+        services.validate(data, for_publication=True)
     except ValidationFailed as failure:
         with force_locale("en"):
             for name, message in failure.errors:
@@ -446,37 +417,36 @@ def import_file(path: str | os.PathLike, skip_invalid: bool = False) -> ImportRe
     records, report = validate_file(path)
     if report.errors and not skip_invalid:
         return report
-    with interchange_place_rule():
-        for _number, record in records:
-            outcome, case = apply_record(record)
-            getattr(report, outcome).append(record["id"])
-            if case.state == "withdrawn":
-                report.kept_withdrawn.append(record["id"])
+    for _number, record in records:
+        outcome, case = apply_record(record)
+        getattr(report, outcome).append(record["id"])
+        if case.state == "withdrawn":
+            report.kept_withdrawn.append(record["id"])
     report.imported = True
     return report
 
 
 def apply_record(record: dict) -> tuple[str, CaseStudy]:
-    """Create or update the case study of one valid record (call inside :func:`interchange_place_rule`).
+    """Create or update the case study of one valid record.
 
-    New case studies are created and published; drafts are updated and published; withdrawn ones are
-    updated but stay withdrawn (``flask cases publish ID`` restores them).
+    New case studies are created, owned by the akimat of the region (and district) of the line, and
+    published. An existing case study keeps its owner; a draft is updated and published; a withdrawn one
+    is updated but stays withdrawn (``flask cases publish ID`` restores it).
 
     :return: "created", "updated" or "unchanged", and the case study.
     """
     region = find_region(record["region"])
     municipality = find_municipality(region, record["district"]) if record["district"] else None
-    akimat = find_akimat(region, municipality)
     case = services.get_by_slug(record["id"])
     if case is None:
+        akimat = find_akimat(region, municipality)
         case = services.create_case(None, akimat, _case_data(record, region, municipality), slug=record["id"])
         _replace_adoptions(case, record["adoptions"])
         services.publish(None, case)
         return "created", case
-    if case_to_interchange(case) == record and case.akimat_id == akimat.id and case.state != "draft":
+    if case_to_interchange(case) == record and case.state != "draft":
         return "unchanged", case
-    if case.akimat_id != akimat.id:
-        case.akimat = akimat  # the owner follows the region and district of the file
+    # An existing case study keeps its owner: an import never takes it away from its akimat.
     services.update_case(None, case, _case_data(record, region, municipality, contact=case.contact), None)
     if _adoptions_out(case) != record["adoptions"]:
         _replace_adoptions(case, record["adoptions"])

@@ -177,11 +177,10 @@ def _level_problem(level: str, region: Region, municipality: Municipality | None
     """Return why ``level`` does not fit the place, or None."""
     if level == "oblast" and (region.kind != "oblast" or district_given):
         return _l("The oblast level is for an oblast akimat: choose an oblast and no district.")
-    if level == "city":
-        if municipality is None and region.kind != "city":
-            return _l("For a city, choose Astana, Almaty or Shymkent, or a city in the region's list.")
-        if municipality is not None and municipality.kind != "city":
-            return _l("For the city level, choose a city, not a district.")
+    # A city-level case may leave the city unnamed (the interchange format allows district null for
+    # cities of oblast significance); when one is named it must be a city, not a district.
+    if level == "city" and municipality is not None and municipality.kind != "city":
+        return _l("For the city level, choose a city, not a district.")
     if level == "district" and (municipality is None or municipality.kind != "district"):
         return _l("For the district level, choose the district.")
     if level == "rural" and municipality is None:

@@ -20,6 +20,7 @@ from app.case_studies.models import CaseRevision
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
 from app.case_studies.models import Question
+from app.cli import seed_demo_accounts
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
@@ -214,13 +215,15 @@ def test_a_withdrawn_case_study_stays_withdrawn_when_imported_again(app, runner,
 
 def test_a_draft_with_the_same_id_is_updated_and_published_never_duplicated(app, runner, db_session, make_case,
                                                                             tmp_path):
-    slug = make_case("draft")
-    line = {**sample_lines()[1], "id": slug}
+    slug = make_case("draft")  # owned by the Almaty akimat
+    owner = db_session.scalar(sa.select(CaseStudy.akimat_id).where(CaseStudy.slug == slug))
+    line = {**sample_lines()[3], "id": slug}  # an Astana (Esil District) line
     result = runner.invoke(args=["cases", "import", str(write_lines(tmp_path / "one.jsonl", [line]))])
     assert result.exit_code == 0, result.output
     assert "Created: 0, updated: 1" in result.output
-    rows = db_session.execute(sa.select(CaseStudy.state, CaseStudy.title).where(CaseStudy.slug == slug)).all()
-    assert rows == [("published", line["title"])]
+    rows = db_session.execute(
+        sa.select(CaseStudy.state, CaseStudy.title, CaseStudy.akimat_id).where(CaseStudy.slug == slug)).all()
+    assert rows == [("published", line["title"], owner)]  # an import never takes a case from its akimat
 
 
 # --- bad files -------------------------------------------------------------------------------------------
@@ -404,7 +407,9 @@ def test_withdraw_and_publish_errors(app, runner, db_session, make_case):
 
 
 def test_seed_demo_content_is_idempotent(app, runner, db_session, tmp_path):
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # regions and demo accounts
+    with app.app_context():  # the demo accounts only (seed-demo would also load the project's demo content)
+        seed_demo_accounts()
+        db.session.commit()
     questions = tmp_path / "questions.json"
     questions.write_text(json.dumps([
         {"case_id": "almaty-dedicated-bus-lanes", "question": "How did you enforce the lanes?",

@@ -21,7 +21,6 @@ from app.case_studies import services
 from app.case_studies.api import iso_utc
 from app.case_studies.constants import FIRST_YEAR
 from app.extensions import db
-from app.services import ValidationFailed
 from tests.conftest import create_schema
 from tests.conftest import make_app
 
@@ -119,15 +118,9 @@ def test_city_level_without_district_is_accepted_other_level_rules_stay(ctx):
     assert errors == ["line 7: level: For the district level, choose the district."]
     errors = parse(good(region="KZ-71", district=None, level="oblast"))[1]
     assert errors and errors[0].startswith("line 7: level: The oblast level is for an oblast akimat")
-    # The relaxation is only active while a line is checked or imported: the form's rule is unchanged.
-    assert services._level_problem.__name__ == "_level_problem"
-    region = interchange.find_region("KZ-62")
-    data = services.CaseData(title="t", region_id=region.id, level="city", language="en", started=2020,
-                             status="idea", topics=["transport"])
-    with pytest.raises(ValidationFailed):
-        services.validate(data)
-    with interchange.interchange_place_rule():
-        services.validate(data)
+    # A named municipality must still be a city for the city level.
+    errors = parse(good(region="KZ-62", district="Ulytau District", level="city"))[1]
+    assert errors == ["line 7: level: For the city level, choose a city, not a district."]
 
 
 BAD_LINES = [
