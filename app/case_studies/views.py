@@ -81,7 +81,7 @@ def index():
     active = {key: request.args.getlist(key) for key in FILTER_KEYS if request.args.getlist(key)}
     return render_template(
         "case_studies/index.html", page=page, filters=filters, regions=regions, active=active,
-        topics=TOPICS, levels=LEVELS, statuses=STATUSES, languages=CASE_LANGUAGES, labels=_labels(),
+        topics=TOPICS, levels=LEVELS, statuses=STATUSES, languages=CASE_LANGUAGES, labels=case_labels(),
     )
 
 
@@ -93,7 +93,7 @@ def mine():
     cases = db.session.scalars(
         sa.select(CaseStudy).where(CaseStudy.akimat_id == current_user.akimat_id).order_by(CaseStudy.updated_at.desc())
     ).all()
-    return render_template("case_studies/mine.html", cases=cases, labels=_labels())
+    return render_template("case_studies/mine.html", cases=cases, labels=case_labels())
 
 
 @bp.route("/<slug>")
@@ -106,7 +106,7 @@ def detail(slug: str):
     marked[case.region.iso_code] = "author"
     counts = Counter(a.akimat.region.iso_code for a in adopted)
     return render_template(
-        "case_studies/detail.html", case=case, sections=sections, labels=_labels(),
+        "case_studies/detail.html", case=case, sections=sections, labels=case_labels(),
         **map_context(counts, "regions.profile", marked=marked),
         withdraw_form=ReasonForm(), confirm_form=ConfirmForm(),
         can=lambda action, obj=case: policy.can(current_user, action, obj),
@@ -115,10 +115,6 @@ def detail(slug: str):
 
 def case_labels() -> dict:
     """Translated labels of the case-study vocabularies, for templates."""
-    return _labels()
-
-
-def _labels() -> dict:
     return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}
 
 

@@ -50,15 +50,16 @@ def profile(iso_code: str):
         .where(Akimat.region_id == region.id, User.role == Role.AKIM, User.active.is_(True))
         .order_by(User.full_name)
     ).all()
-    cases = db.session.scalars(
-        case_services.published_query(case_services.ListFilters(regions=[region.iso_code]))
-    ).all()
+    region_cases = case_services.published_query(case_services.ListFilters(regions=[region.iso_code]))
+    cases = db.session.scalars(region_cases.limit(10)).all()
+    case_total = db.session.scalar(sa.select(sa.func.count()).select_from(region_cases.order_by(None).subquery()))
     return render_template(
         "regions/profile.html",
         region=region,
         municipalities=services.municipalities_of(region),
         akims=akims,
         cases=cases,
+        case_total=case_total,
         labels=case_labels(),
         taken=engagement.adoptions_by_region(region),
     )

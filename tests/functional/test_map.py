@@ -84,7 +84,7 @@ def links_for(codes):
 
 
 def render(app, template: str, **context) -> str:
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         return render_template_string(MACRO + template, **context)
 
 
