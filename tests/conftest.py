@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.auth.models import ClaimStatus
@@ -83,6 +84,15 @@ def database_url(request, tmp_path):
     admin.dispose()
 
 
+class EnglishClient(FlaskClient):
+    """A test client whose browser asks for English unless a test sends its own Accept-Language
+    (the app's default for a browser without a preference is Russian)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
+
 def make_app(database_url: str, tmp_path: Path, **overrides):
     """Build an app on ``database_url`` with every path under ``tmp_path``."""
     settings = {
@@ -94,7 +104,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         "SERVER_NAME": None,
     }
     settings.update(overrides)
-    return create_app(TestConfig, **settings)
+    application = create_app(TestConfig, **settings)
+    application.test_client_class = EnglishClient
+    return application
 
 
 def create_schema(app) -> None:

@@ -1,4 +1,5 @@
-"""Browser-test fixtures: the app served for real (Alembic schema, demo accounts, CSRF on) and headless Chromium.
+"""Browser-test fixtures: the app served for real (Alembic schema, demo accounts and demo case studies, CSRF on)
+and headless Chromium.
 
 The server runs once per test session on an SQLite file in a temporary folder; each test gets fresh browser
 contexts (no shared cookies). Chromium is the system one (``CHROMIUM_PATH``, default ``/usr/bin/chromium``);
@@ -18,12 +19,15 @@ import pytest
 from babel.support import Translations
 from flask import Flask
 from flask_babel import force_locale
+from flask_babel import gettext
+from flask_babel import ngettext
 from playwright.sync_api import Browser
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import Page
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from app.case_studies.commands import seed_demo_content
 from app.cli import seed_demo_accounts
 from app.extensions import db
 from tests.browser.helpers import track
@@ -48,7 +52,9 @@ TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory) -> Iterator[Flask]:
-    """The app on an SQLite file, schema from the real migrations, demo accounts seeded, CSRF enabled."""
+    """The app on an SQLite file, schema from the real migrations, demo accounts and demo content (case studies,
+    questions) seeded as ``flask seed-demo`` does, CSRF enabled. What the demo import reported is kept in
+    ``app.extensions["browser_tests.demo_content"]`` (see the ``demo_content`` fixture)."""
     folder = tmp_path_factory.mktemp("live")
     application = make_app(
         f"sqlite:///{folder / 'live.sqlite3'}",
@@ -59,12 +65,27 @@ def live_app(tmp_path_factory) -> Iterator[Flask]:
     with application.app_context():
         flask_migrate.upgrade()
         seed_demo_accounts()
+        content = seed_demo_content()
         db.session.commit()
+        report = content["report"]
+        application.extensions["browser_tests.demo_content"] = {
+            "cases": len(report.created) if report is not None else 0,
+            "questions": content["questions"],
+            "answers": content["answers"],
+            "problems": [str(problem) for problem in content["problems"]],
+        }
         db.session.remove()
     yield application
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_content(live_app) -> dict:
+    """What seeding the demo content reported: ``{"cases", "questions", "answers", "problems"}`` (counts of what
+    was created, and the importer's complaints as text)."""
+    return live_app.extensions["browser_tests.demo_content"]
 
 
 @pytest.fixture(scope="session")
@@ -150,6 +171,21 @@ def akimat_name(live_app) -> Callable[..., str]:
             return find_akimat(iso, municipality).name(language)
 
     return _name
+
+
+@pytest.fixture(scope="session")
+def app_text(live_app) -> Callable[..., str]:
+    """A message as the app renders it in ``language`` (e.g. the page's ``<html lang>``), through Flask-Babel:
+    ``app_text("ru", "Adopted in %(num)d region", "Adopted in %(num)d regions", num=1)`` (a plural form when a
+    plural is given, else ``gettext``; keyword arguments are the message's parameters)."""
+
+    def _text(language: str, message: str, plural: str | None = None, **params) -> str:
+        with live_app.test_request_context(), force_locale(language):
+            if plural is not None:
+                return str(ngettext(message, plural, params.pop("num"), **params))
+            return str(gettext(message, **params))
+
+    return _text
 
 
 @pytest.fixture(scope="session")

@@ -141,3 +141,41 @@ def read_outbox(folder: str | Path, to: str | None = None) -> list[EmailMessage]
 def squash(text: str) -> str:
     """Collapse runs of whitespace (e-mail bodies wrap and indent)."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    """Fill the login form (already open, in English) and submit it."""
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    follow(page, page.get_by_role("button", name="Log in", exact=True))
+
+
+# A phone: 375 CSS pixels wide, as in the layout tests.
+PHONE_WIDTH = 375
+PHONE = {
+    "viewport": {"width": PHONE_WIDTH, "height": 812},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+# Elements whose right edge passes ``width`` (outermost ones only): what to fix when a page scrolls sideways.
+_OVERFLOWING_JS = """width => {
+  const describe = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (el.classList.length ? '.' + [...el.classList].join('.') : '');
+  return [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > width + 0.5)
+    .filter(el => !el.parentElement || el.parentElement.getBoundingClientRect().right <= width + 0.5)
+    .slice(0, 10)
+    .map(el => `${describe(el)} (right edge ${Math.round(el.getBoundingClientRect().right)}px)`);
+}"""
+
+
+def assert_no_horizontal_scroll(page: Page, width: int = PHONE_WIDTH) -> None:
+    """Fail when the page is wider than ``width`` (the layout viewport of a phone), naming the culprits."""
+    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # A mobile browser widens the layout viewport to fit content that is too wide, so both must stay at width.
+    assert scroll_width <= inner_width == width, (
+        f"{path_of(page)} scrolls sideways on a {width}px phone: scrollWidth {scroll_width}px, "
+        f"innerWidth {inner_width}px; too wide: {page.evaluate(_OVERFLOWING_JS, width)}"
+    )
