@@ -28,6 +28,7 @@ from app.auth import services as auth_services
 from app.auth.models import ClaimStatus
 from app.auth.models import Role
 from app.auth.models import User
+from app.case_studies.models import CaseStudy
 from app.cli import DEMO_PASSWORD
 from app.extensions import db
 from app.regions.models import Region
@@ -145,8 +146,7 @@ def minimal_pdf(text: str = "Akims' Experience Exchange") -> bytes:
     return bytes(out)
 
 
-def logged_in(new_context: Callable[..., BrowserContext], email: str, password: str = DEMO_PASSWORD,
-              **options) -> Page:
+def logged_in(new_context: Callable[..., BrowserContext], email: str, password: str = DEMO_PASSWORD, **options) -> Page:
     """A page in a new browser context, logged in as ``email`` (on the home page)."""
     page = new_context(**options).new_page()
     visit(page, "/login")
@@ -235,6 +235,14 @@ def watch_dialogs(page: Page, dialogs: list[str]) -> Page:
     return page
 
 
+def assert_shows_payloads(locator, payloads: tuple[str, ...] = MARKDOWN_PAYLOADS) -> None:
+    """The element (one) shows every payload as visible text."""
+    expect(locator).to_be_visible()
+    shown = locator.inner_text()
+    missing = [payload for payload in payloads if payload not in shown]
+    assert not missing, f"not shown as text: {missing} in {shown!r}"
+
+
 def assert_nothing_injected(page: Page, dialogs: list[str]) -> None:
     """No dialog opened so far, and the page holds no markup a payload could have produced."""
     assert not dialogs, f"a payload ran: {dialogs}"
@@ -250,11 +258,18 @@ def second_almaty_akim(live_app) -> str:
     """A second verified akim of the Almaty akimat (the demo data has one), English; returns the e-mail."""
     with live_app.app_context():
         if auth_services.find_user_by_email(SECOND_AKIM) is None:
-            db.session.add(User(
-                email=SECOND_AKIM, full_name=SECOND_AKIM_NAME, preferred_language="en", role=Role.AKIM,
-                password_hash=auth_services.hash_password(DEMO_PASSWORD), akimat=find_akimat("KZ-75"),
-                position="Head of the digitalisation department", claim_status=ClaimStatus.APPROVED,
-            ))
+            db.session.add(
+                User(
+                    email=SECOND_AKIM,
+                    full_name=SECOND_AKIM_NAME,
+                    preferred_language="en",
+                    role=Role.AKIM,
+                    password_hash=auth_services.hash_password(DEMO_PASSWORD),
+                    akimat=find_akimat("KZ-75"),
+                    position="Head of the digitalisation department",
+                    claim_status=ClaimStatus.APPROVED,
+                )
+            )
             db.session.commit()
         db.session.remove()
     return SECOND_AKIM
@@ -533,8 +548,7 @@ def test_script_payloads_in_every_field_are_shown_as_text_and_never_run(new_cont
         expect(facts).to_contain_text(text.contact)
         for name in SECTION_LABELS:
             section = page.locator(f"section#{name}")
-            for payload in MARKDOWN_PAYLOADS:
-                expect(section).to_contain_text(payload)
+            assert_shows_payloads(section)
         expect(page.locator("#attachments a.attachment-name")).to_have_text(XSS_FILE_NAME)
         assert_nothing_injected(page, dialogs)
 
@@ -545,8 +559,7 @@ def test_script_payloads_in_every_field_are_shown_as_text_and_never_run(new_cont
     follow(akim, akim.get_by_role("button", name="Preview", exact=True))
     preview = akim.locator("section.preview")
     expect(preview.locator("h1")).to_have_text(text.title)
-    for payload in MARKDOWN_PAYLOADS:
-        expect(preview.locator(".case-section").first).to_contain_text(payload)
+    assert_shows_payloads(preview.locator(".case-section").first)
     assert_nothing_injected(akim, dialogs)
     case = save_new_draft(akim, text)
     assert_nothing_injected(akim, dialogs)
@@ -565,8 +578,7 @@ def test_script_payloads_in_every_field_are_shown_as_text_and_never_run(new_cont
     visit(reader, case_path)
     reader.get_by_label("Your question", exact=True).fill(question_text)
     follow(reader, reader.get_by_role("button", name="Send the question", exact=True))
-    for payload in MARKDOWN_PAYLOADS:
-        expect(reader.locator("li.question").filter(has_text=f"Question {tag}")).to_contain_text(payload)
+    assert_shows_payloads(reader.locator("li.question").filter(has_text=f"Question {tag}"))
     assert_nothing_injected(reader, dialogs)
     follow(reader, reader.get_by_role("button", name="Follow this case study"))
     expect(reader.locator(".flash")).to_contain_text(text.title)
@@ -579,8 +591,7 @@ def test_script_payloads_in_every_field_are_shown_as_text_and_never_run(new_cont
     question = akim.locator("li.question").filter(has_text=f"Question {tag}")
     question.get_by_label("Your answer", exact=True).fill(answer_text)
     follow(akim, question.get_by_role("button", name="Publish the answer", exact=True))
-    for payload in MARKDOWN_PAYLOADS:
-        expect(question.locator(".answer-body")).to_contain_text(payload)
+    assert_shows_payloads(question.locator(".answer-body"))
     assert_nothing_injected(akim, dialogs)
 
     district = watch_dialogs(logged_in(new_context, DISTRICT_AKIM), dialogs)
@@ -589,8 +600,7 @@ def test_script_payloads_in_every_field_are_shown_as_text_and_never_run(new_cont
     district.locator("[name='adoption-year']").fill("2024")
     district.locator("[name='adoption-note']").fill(note_text)
     follow(district, district.locator("details.adoption-form button[type='submit']"))
-    for payload in MARKDOWN_PAYLOADS:
-        expect(district.locator("#adoptions .adoption-note")).to_contain_text(payload)
+    assert_shows_payloads(district.locator("#adoptions .adoption-note"))
     assert_nothing_injected(district, dialogs)
 
     # One more save after publication, so the history has two revisions to compare.
@@ -611,10 +621,10 @@ def test_script_payloads_in_every_field_are_shown_as_text_and_never_run(new_cont
     visitor = watch_dialogs(new_context().new_page(), dialogs)
     visit(visitor, case_path)
     check_case_page(visitor)
-    for payload in MARKDOWN_PAYLOADS:
-        expect(visitor.locator("li.question .question-body")).to_contain_text(payload)
-        expect(visitor.locator("li.question .answer-body")).to_contain_text(payload)
-        expect(visitor.locator("#adoptions .adoption-note")).to_contain_text(payload)
+    download_href = visitor.locator("#attachments a.attachment-name").get_attribute("href")
+    assert_shows_payloads(visitor.locator("li.question .question-body"))
+    assert_shows_payloads(visitor.locator("li.question .answer-body"))
+    assert_shows_payloads(visitor.locator("#adoptions .adoption-note"))
 
     visit(visitor, "/cases/")
     card = visitor.locator("article.case-card").filter(has_text=f"XSS {tag}")
@@ -644,13 +654,11 @@ def test_script_payloads_in_every_field_are_shown_as_text_and_never_run(new_cont
     visit(visitor, "/regions/KZ-61")
     adopted = visitor.locator("#adopted-practices li").filter(has_text=f"XSS {tag}")
     expect(adopted.get_by_role("link", name=text.title, exact=True)).to_have_count(1)
-    for payload in MARKDOWN_PAYLOADS:
-        expect(adopted.locator(".adoption-note")).to_contain_text(payload)
+    assert_shows_payloads(adopted.locator(".adoption-note"))
     assert_nothing_injected(visitor, dialogs)
 
     # The file keeps its name in the download header, percent-encoded, with a harmless ASCII fallback.
-    href = visitor.locator("#attachments a.attachment-name").get_attribute("href")
-    response = visitor.request.get(href)
+    response = visitor.request.get(download_href)
     assert response.status == 200
     disposition = response.headers["content-disposition"]
     parts = re.fullmatch(r'attachment; filename="([^"\\]*)"; filename\*=UTF-8\'\'(\S+)', disposition)
@@ -700,6 +708,32 @@ def test_second_editor_gets_the_conflict_message_and_keeps_their_text(new_contex
     assert differing == "Fields that differ: Solution", differing
 
 
+def test_saving_an_imported_case_unchanged_adds_no_revision(new_context, live_app):
+    # Imported (demo) texts end their lines with LF; a browser posts every textarea with CRLF line ends.
+    with live_app.app_context():
+        slug = db.session.scalar(
+            sa.select(CaseStudy.slug)
+            .where(
+                CaseStudy.akimat_id == find_akimat("KZ-75").id,
+                CaseStudy.state == "published",
+                CaseStudy.created_by_id.is_(None),
+                CaseStudy.problem.contains("\n"),
+            )
+            .order_by(CaseStudy.id)
+        )
+        db.session.remove()
+    assert slug, "no imported, published case study of the Almaty akimat in the demo content"
+    akim = logged_in(new_context, AKIM)
+    visit(akim, f"/cases/{slug}/history")
+    revisions = akim.locator("tbody tr").count()
+
+    visit(akim, f"/cases/{slug}/edit")
+    follow(akim, akim.get_by_role("button", name="Save", exact=True))
+    expect(akim.locator(".flash")).to_contain_text("Saved.")
+    visit(akim, f"/cases/{slug}/history")
+    expect(akim.locator("tbody tr")).to_have_count(revisions)
+
+
 # --- 6. print ------------------------------------------------------------------------------------------
 
 
@@ -720,9 +754,12 @@ def test_print_shows_the_case_without_navigation_or_forms(new_context, published
     for index in range(forms.count()):
         form = forms.nth(index)
         if form.is_visible():
-            shown.append("form " + form.evaluate(
-                "f => (f.className ? '.' + f.className.split(' ').join('.') + ' ' : '') + f.getAttribute('action')"
-            ))
+            shown.append(
+                "form "
+                + form.evaluate(
+                    "f => (f.className ? '.' + f.className.split(' ').join('.') + ' ' : '') + f.getAttribute('action')"
+                )
+            )
     for selector in (".case-actions", "#follow", ".answer-form", ".question-form"):
         locator = page.locator(selector)
         shown += [selector for i in range(locator.count()) if locator.nth(i).is_visible()][:1]
