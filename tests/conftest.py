@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import shutil
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -123,11 +124,67 @@ def app_overrides():
     return {}
 
 
+REFERENCE_TABLES = {"region", "municipality", "akimat"}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An SQLite file with the schema and reference data, built once; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    template_app = make_app(f"sqlite:///{path}", folder)
+    create_schema(template_app)
+    with template_app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # the last connection's close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(tmp_path_factory):
+    """A PostgreSQL schema with the tables and reference data, built once per test process; tests
+    empty its other tables before they start (much faster than creating a schema per test)."""
+    require_postgres()
+    schema = f"s_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    url = sqlalchemy_pg_url(TEST_DATABASE_URL) + f"{separator}options=-csearch_path%3D{schema}"
+    template_app = make_app(url, tmp_path_factory.mktemp("pg-template"))
+    create_schema(template_app)
+    with template_app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
+        db.session.remove()
+        db.engine.dispose()
+    yield url, tables
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def prepared_database_url(request, tmp_path):
+    """A database with the schema and reference data and nothing else, for one test."""
+    if request.param == "sqlite":
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url, tables = request.getfixturevalue("postgres_schema")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        # DELETE is quicker than TRUNCATE on tables this small; children first.
+        for table in reversed(tables):
+            conn.execute(sa.text(f'DELETE FROM "{table}"'))
+        sync_reference_data(conn)  # undo any change a previous test made to the reference rows
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
-def app(database_url, tmp_path, app_overrides):
+def app(prepared_database_url, tmp_path, app_overrides):
     """The application on a fresh database with the regions loaded."""
-    application = make_app(database_url, tmp_path, **app_overrides)
-    create_schema(application)
+    application = make_app(prepared_database_url, tmp_path, **app_overrides)
     yield application
     with application.app_context():
         db.session.remove()
@@ -135,9 +192,9 @@ def app(database_url, tmp_path, app_overrides):
 
 
 @pytest.fixture
-def backend(database_url) -> str:
+def backend(prepared_database_url) -> str:
     """The name of the database backend under test."""
-    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    return "sqlite" if prepared_database_url.startswith("sqlite") else "postgresql"
 
 
 @pytest.fixture

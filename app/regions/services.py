@@ -33,16 +33,18 @@ def read_municipalities() -> list[dict]:
 def sync_reference_data(connection: Connection) -> dict[str, int]:
     """Insert or update regions, municipalities and their akimats from the data files. Idempotent.
 
-    Uses core statements on reflected tables, not the ORM models, so that Alembic data migrations can
-    call it whatever the models look like later. Reads what exists in one query per table and writes
-    only the differences, in batches.
+    Uses core statements on lightweight table definitions of just the columns it touches, not the ORM
+    models, so that Alembic data migrations can call it whatever the models look like later. Reads what
+    exists in one query per table and writes only the differences, in batches.
 
     :return: counts of inserted rows per table.
     """
-    meta = sa.MetaData()
-    region = sa.Table("region", meta, autoload_with=connection)
-    municipality = sa.Table("municipality", meta, autoload_with=connection)
-    akimat = sa.Table("akimat", meta, autoload_with=connection)
+    region = sa.table("region", *(sa.column(c) for c in ("id", "iso_code", "kind", "name_en", "name_ru",
+                                                         "name_kk", "name_kk_latn", "admin_center_en",
+                                                         "admin_center_ru")))
+    municipality = sa.table("municipality", *(sa.column(c) for c in ("id", "region_id", "kind", "name_en",
+                                                                     "name_ru", "name_kk")))
+    akimat = sa.table("akimat", *(sa.column(c) for c in ("id", "region_id", "municipality_id", "level")))
     region_columns = (
         "iso_code",
         "kind",

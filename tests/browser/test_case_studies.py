@@ -1,10 +1,11 @@
 """Case studies in a real browser: an akim writes, previews, attaches a PDF and publishes; a reader asks and the
 akimat answers; another akimat records an adoption that shows on the map; script injection through every text
-field; two editors saving the same case; the print view; a phone's width.
+field; two editors saving the same case (and a save that changes nothing); the print view; a phone's width.
 
 The live server and its demo data are shared by the whole session, so every test works on case studies it
-writes itself (unique titles). Tests 2, 3, 6 and 7 reuse the case study test 1 published when it ran (the
-``published_case`` fixture), and otherwise write one of their own.
+writes itself (unique titles), except the unchanged-save test, which needs an imported demo case study. Tests 2,
+3, 6 and 7 reuse the case study test 1 published when it ran (the ``published_case`` fixture), and otherwise
+write one of their own.
 """
 
 from __future__ import annotations
