@@ -14,9 +14,7 @@ from app.auth.models import Role
 from app.auth.models import User
 from app.case_studies.commands import seed_demo_content
 from app.extensions import db
-from app.regions.models import Akimat
-from app.regions.models import Municipality
-from app.regions.models import Region
+from app.regions.services import find_akimat
 from app.regions.services import sync_reference_data
 from app.services import ValidationFailed
 
@@ -35,17 +33,6 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def _find_akimat(iso: str, municipality: str | None) -> Akimat:
-    select = sa.select(Akimat).join(Region, Akimat.region_id == Region.id).where(Region.iso_code == iso)
-    if municipality is None:
-        select = select.where(Akimat.municipality_id.is_(None))
-    else:
-        select = select.join(Municipality, Akimat.municipality_id == Municipality.id).where(
-            Municipality.name_en == municipality
-        )
-    return db.session.scalars(select).one()
-
-
 def seed_demo_accounts() -> list[tuple[str, str, bool]]:
     """Create the demo accounts that do not exist yet. Idempotent.
 
@@ -57,7 +44,7 @@ def seed_demo_accounts() -> list[tuple[str, str, bool]]:
         if user is not None:
             result.append((email, user.role, False))
             continue
-        akimat = _find_akimat(iso, municipality) if iso else None
+        akimat = find_akimat(iso, municipality) if iso else None
         user = User(email=email, full_name=name, preferred_language=lang, role=role,
                     password_hash=auth_services.hash_password(DEMO_PASSWORD))
         if pending:

@@ -14,6 +14,7 @@ import email.policy
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,9 +28,9 @@ from app.auth.models import ClaimStatus
 from app.auth.models import User
 from app.auth.services import hash_password
 from app.extensions import db
-from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
+from app.regions.services import find_akimat
 from app.regions.services import sync_reference_data
 from config import TestConfig
 
@@ -67,6 +68,12 @@ def require_postgres() -> None:
         pytest.skip(reason)
 
 
+def pg_schema_url(schema: str) -> str:
+    """The SQLAlchemy URL of the test database with ``schema`` first on the search path."""
+    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    return sqlalchemy_pg_url(TEST_DATABASE_URL) + f"{separator}options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A fresh, empty database for one test: an SQLite file, or a PostgreSQL schema of its own."""
@@ -78,8 +85,7 @@ def database_url(request, tmp_path):
     admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
-    yield sqlalchemy_pg_url(TEST_DATABASE_URL) + f"{separator}options=-csearch_path%3D{schema}"
+    yield pg_schema_url(schema)
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
@@ -149,8 +155,7 @@ def postgres_schema(tmp_path_factory):
     admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
-    url = sqlalchemy_pg_url(TEST_DATABASE_URL) + f"{separator}options=-csearch_path%3D{schema}"
+    url = pg_schema_url(schema)
     template_app = make_app(url, tmp_path_factory.mktemp("pg-template"))
     create_schema(template_app)
     with template_app.app_context():
@@ -207,18 +212,6 @@ def client(app):
 def runner(app):
     """A CLI runner for ``flask`` commands."""
     return app.test_cli_runner()
-
-
-def find_akimat(iso: str, municipality: str | None = None) -> Akimat:
-    """The akimat of region ``iso`` (or of its municipality named ``municipality`` in English)."""
-    select = sa.select(Akimat).join(Region, Akimat.region_id == Region.id).where(Region.iso_code == iso)
-    if municipality is None:
-        select = select.where(Akimat.municipality_id.is_(None))
-    else:
-        select = select.join(Municipality, Akimat.municipality_id == Municipality.id).where(
-            Municipality.name_en == municipality
-        )
-    return db.session.scalars(select).one()
 
 
 @pytest.fixture
@@ -356,3 +349,18 @@ def make_case(app):
             return case.slug
 
     return _make
+
+
+@pytest.fixture
+def in_db(app):
+    """Context manager: ``db.session`` in an app context of its own, removed (and popped) afterwards."""
+
+    @contextmanager
+    def _open():
+        with app.app_context():
+            try:
+                yield db.session
+            finally:
+                db.session.remove()
+
+    return _open

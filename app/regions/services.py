@@ -112,6 +112,21 @@ def sync_reference_data(connection: Connection) -> dict[str, int]:
     return inserted
 
 
+def find_akimat(iso: str, municipality: str | None = None) -> Akimat:
+    """The akimat of region ``iso``, or of its district/city named ``municipality`` (English name).
+
+    :raise sqlalchemy.exc.NoResultFound: no such akimat.
+    """
+    select = sa.select(Akimat).join(Region, Akimat.region_id == Region.id).where(Region.iso_code == iso)
+    if municipality is None:
+        select = select.where(Akimat.municipality_id.is_(None))
+    else:
+        select = select.join(Municipality, Akimat.municipality_id == Municipality.id).where(
+            Municipality.name_en == municipality
+        )
+    return db.session.scalars(select).one()
+
+
 def all_regions() -> list[Region]:
     """The 20 regions, sorted by name in the UI language."""
     regions = db.session.scalars(sa.select(Region)).all()

@@ -17,7 +17,6 @@ from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from markupsafe import escape
 
 from app.audit.models import AuditEntry
@@ -36,20 +35,6 @@ ASTANA = ("KZ-71", None)
 NOT_ACCEPTED = "This type of file is not accepted. Upload one of: PDF, DOCX, XLSX, PPTX, ODT, JPG, PNG, WebP."
 BAD_NAME = "The file name must not contain “..”, “/” or “\\”. Rename the file and try again."
 NOT_MEMBER = "Only verified akims of the akimat that owns this case study can add or delete its files."
-
-
-class EnglishClient(FlaskClient):
-    """A client whose browser asks for English (the app's default is Russian; logged-in test users have
-    English as their language anyway), so pages can be compared with the English source strings."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
-@pytest.fixture(autouse=True)
-def english_browsers(app):
-    app.test_client_class = EnglishClient
 
 
 # --- helpers -----------------------------------------------------------------------------------------

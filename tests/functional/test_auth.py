@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import html
 import re
-from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_babel import gettext
 from werkzeug.security import check_password_hash
 
 from app.auth.models import ClaimStatus
 from app.auth.models import User
-from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
@@ -38,36 +35,6 @@ LOGIN_ERROR = "The e-mail or password is not correct."
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-
-
-class EnglishClient(FlaskClient):
-    """A test client whose browser asks for English unless a request says otherwise (the app's default is
-    Russian), so that the messages below can be compared with the English source strings."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
-@pytest.fixture(autouse=True)
-def english_browsers(app):
-    """Every client of this module (``client``, ``login_as``'s and ``app.test_client()``) asks for English."""
-    app.test_client_class = EnglishClient
-
-
-@pytest.fixture
-def in_db(app):
-    """Context manager: ``db.session`` in an app context of its own, removed (and popped) afterwards."""
-
-    @contextmanager
-    def _open():
-        with app.app_context():
-            try:
-                yield db.session
-            finally:
-                db.session.remove()
-
-    return _open
 
 
 def user_row(in_db, user_id: int | None = None, *, email: str | None = None) -> SimpleNamespace | None:

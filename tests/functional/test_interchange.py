@@ -28,6 +28,7 @@ from app.regions.models import Region
 from tests.conftest import TEST_DATABASE_URL
 from tests.conftest import create_schema
 from tests.conftest import make_app
+from tests.conftest import pg_schema_url
 from tests.conftest import sqlalchemy_pg_url
 
 SAMPLE = Path("/work/shared/data/case_studies_demo.jsonl")
@@ -88,8 +89,7 @@ def second_app(app, backend, tmp_path):
         admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        separator = "&" if "?" in TEST_DATABASE_URL else "?"
-        url = sqlalchemy_pg_url(TEST_DATABASE_URL) + f"{separator}options=-csearch_path%3D{schema}"
+        url = pg_schema_url(schema)
     application = make_app(url, folder)
     create_schema(application)
     yield application
