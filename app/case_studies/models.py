@@ -87,8 +87,8 @@ class CaseStudy(db.Model):
 
     @property
     def topics(self) -> list[str]:
-        """Topic slugs, sorted."""
-        return [row.topic for row in self.topic_rows]
+        """Topic slugs, sorted (also right after an edit, before the rows are reloaded in order)."""
+        return sorted(row.topic for row in self.topic_rows)
 
     @property
     def is_published(self) -> bool:

@@ -110,6 +110,11 @@ def validate(data: CaseData, *, for_publication: bool = False) -> tuple[Region, 
     :raise ValidationFailed: with one ``(field, message)`` per problem.
     """
     errors: list[tuple[str | None, object]] = []
+    # Browsers send textarea lines as CRLF; store LF so an unchanged text compares equal (no empty revision).
+    for name in ("summary", *SECTIONS):
+        value = getattr(data, name)
+        if value:
+            setattr(data, name, value.replace("\r\n", "\n").replace("\r", "\n"))
     data.title = (data.title or "").strip()
     if not data.title:
         errors.append(("title", _l("Give the case study a title.")))
@@ -304,8 +309,8 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     :raise ValidationFailed: any field problem (published ones must stay complete).
     """
     if expected_version is not None and expected_version != case.version:
-        before = snapshot(case)
-        raise EditConflict(case, [name for name in SNAPSHOT_FIELDS if before.get(name) != _data_value(data, name)])
+        current, submitted = snapshot(case), _data_snapshot(data)
+        raise EditConflict(case, [name for name in SNAPSHOT_FIELDS if current.get(name) != submitted.get(name)])
     validate(data, for_publication=case.state == "published")
     before = snapshot(case)
     _apply(case, data)
@@ -321,12 +326,20 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     return case
 
 
-def _data_value(data: CaseData, name: str):
-    if name in ("region", "district"):
-        return None
-    if name == "budget_kzt":
-        return budget_number(data.budget_kzt)
-    return getattr(data, name, None)
+def _data_snapshot(data: CaseData) -> dict:
+    """What :func:`snapshot` would give if ``data`` were saved (to name the fields an edit conflict touches)."""
+    region = db.session.get(Region, data.region_id) if data.region_id else None
+    municipality = db.session.get(Municipality, data.municipality_id) if data.municipality_id else None
+    values = {name: getattr(data, name, None) for name in SNAPSHOT_FIELDS if hasattr(data, name)}
+    values.update(
+        region=region.iso_code if region else None,
+        district=municipality.name_en if municipality else None,
+        topics=sorted(set(data.topics)),
+        budget_kzt=budget_number(data.budget_kzt),
+    )
+    for name in ("summary", *SECTIONS):
+        values[name] = (values.get(name) or "").replace("\r\n", "\n").replace("\r", "\n")
+    return values
 
 
 def publish(user, case: CaseStudy) -> None:

@@ -225,7 +225,7 @@ def edit(slug: str):
             form.version.data = str(case.version)
     status = 409 if conflict else (400 if request.method == "POST" and form.errors else 200)
     return render_template("case_studies/form.html", form=form, case=case, preview=preview, conflict=conflict,
-                           section_labels=SECTIONS), status
+                           section_labels=field_labels()), status
 
 
 @bp.route("/<slug>/publish", methods=["POST"])
@@ -296,12 +296,16 @@ def diff(slug: str):
         abort(404)
     old, new = revisions[a], revisions[b]
     changes = services.diff_revisions(old.snapshot, new.snapshot)
-    field_labels = {**SECTIONS, "title": _("Title"), "summary": _("Summary"), "topics": _("Topics"),
-                    "status": _("Status"), "level": _("Level of the akimat"), "region": _("Region"),
-                    "district": _("District or city"), "language": _("Language of the text"),
-                    "started": _("Started (year)"), "ended": _("Ended (year)"), "budget_kzt": _("Budget (tenge)"),
-                    "author_name": _("Author"), "author_position": _("Author's position"),
-                    "contact": _("Contact person")}
     return render_template("case_studies/diff.html", case=case, old=old, new=new, changes=changes,
-                           field_labels=field_labels, numbers=numbers)
+                           field_labels=field_labels(), numbers=numbers)
+
+
+def field_labels() -> dict:
+    """Translated names of the fields a revision records (for diffs and edit-conflict notices)."""
+    return {**SECTIONS, "title": _("Title"), "summary": _("Summary"), "topics": _("Topics"),
+            "status": _("Status"), "level": _("Level of the akimat"), "region": _("Region"),
+            "district": _("District or city"), "language": _("Language of the text"),
+            "started": _("Started (year)"), "ended": _("Ended (year)"), "budget_kzt": _("Budget (tenge)"),
+            "author_name": _("Author"), "author_position": _("Author's position"),
+            "contact": _("Contact person")}
 

@@ -144,6 +144,7 @@ def test_concurrent_edit_is_refused_and_the_text_is_kept(app, client, make_user,
     assert response.status_code == 409
     assert "Someone else saved this case study" in page
     assert "A long careful lesson the second editor must not lose." in page  # nothing lost
+    assert "Fields that differ: Title, Lessons for peers</p>" in page  # only what really differs, by name
     assert case_row(db_session, slug).title == "Onay, first editor"
     # Having seen the warning, the second editor saves deliberately: the form now carries the new version.
     new_version = case_row(db_session, slug).version
@@ -271,3 +272,31 @@ def test_list_filters_are_in_the_url(app, client, make_case):
     assert "Kostanay grain" not in client.get("/cases/?level=city").get_data(as_text=True)
     assert client.get("/cases/?region=%ff&topic=<script>&page=abc").status_code == 200
     assert almaty != kostanay
+
+
+def test_browser_line_endings_do_not_count_as_a_change(client, make_user, login_as, db_session, make_case):
+    slug = make_case("published", problem="Line one.\nLine two.")
+    login_as(make_user("akim", akimat=ALMATY))
+    case = case_row(db_session, slug)
+    data = form_data(db_session, title=case.title, summary=case.summary, version=str(case.version),
+                     topics=case.topics, status=case.status, started=str(case.started), budget_kzt="",
+                     author_name=case.author_name, author_position=case.author_position, contact="",
+                     problem="Line one.\r\nLine two.", solution=case.solution, challenges=case.challenges,
+                     results=case.results, lessons=case.lessons)
+    assert client.post(f"/cases/{slug}/edit", data=data).status_code == 302
+    case = case_row(db_session, slug)
+    assert case.problem == "Line one.\nLine two."
+    assert len(case.revisions) == 1  # nothing really changed
+
+
+def test_topic_order_in_the_form_does_not_count_as_a_change(client, make_user, login_as, db_session, make_case):
+    slug = make_case("published", topics=["transport", "digital-services"])
+    login_as(make_user("akim", akimat=ALMATY))
+    case = case_row(db_session, slug)
+    data = form_data(db_session, title=case.title, summary=case.summary, version=str(case.version),
+                     topics=["transport", "digital-services"], status=case.status, started=str(case.started),
+                     budget_kzt="", author_name=case.author_name, author_position=case.author_position, contact="",
+                     problem=case.problem, solution=case.solution, challenges=case.challenges,
+                     results=case.results, lessons=case.lessons)
+    assert client.post(f"/cases/{slug}/edit", data=data).status_code == 302
+    assert len(case_row(db_session, slug).revisions) == 1

@@ -1,0 +1,1 @@
+"""Full-text search: multilingual (Russian, Kazakh, English) analysis for the Whoosh index."""

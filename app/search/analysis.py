@@ -1,0 +1,606 @@
+"""Text analysis for search in Russian, Kazakh and English, in Cyrillic and Latin script.
+
+Pure: no Flask, no database. Built on ``whoosh.analysis`` (Whoosh 2.7.4) and Whoosh's own Snowball stemmers.
+
+Three analyzers, meant for three fields of one document (the query layer searches all three and boosts the
+stricter ones, so exact word forms rank above stems, and stems above cross-script matches):
+
+``exact_analyzer()``
+    words → lowercase → ё→е. No stop words, no stemming.
+``stem_analyzer()``
+    words → lowercase → ё→е → stop words (ru, kk, en) → language-aware stem(s), see ``stems()``.
+``fold_analyzer()``
+    like ``stem_analyzer()``, then every stem is folded to its Latin skeleton (``fold()``); the folded surface
+    form is added too. "аудандарда", "ауданда" and "audan" meet; so do "Шымкентте", "Shymkent" and "Şymkent".
+
+Tokens: maximal runs of Unicode letters and digits (combining marks stay attached); hyphens, apostrophes and
+underscores separate tokens, so "Nur-Sultan" gives "nur", "sultan" (the parts are kept, the hyphen is not).
+
+Language per token (no document-level guessing; the same word is always analysed the same way):
+
+* Cyrillic with a Kazakh-only letter (ә ғ қ ң ө ұ ү һ і) → Kazakh: ``kazakh_stem()``.
+* other Cyrillic → the Russian Snowball stem and, when it differs, the ``kazakh_stem()`` too, *at the same
+  position* ("ауданда" → "ауданд", "аудан"; "аудан" → "ауда", "аудан"; "совета" → "совет", "совета"). Kazakh
+  words without Kazakh letters (аудан, мектеп, бюджет, автобус, Шымкентте) are common and cannot be told from
+  Russian by their letters; Snowball mangles them ("аудан" → "ауда") and the Kazakh stripper, constrained by
+  phonotactics and vowel harmony, rarely strips a Russian ending ("компьютер", "карта", "доллар" stay whole).
+  The price is a second term per Russian word in the index.
+* Latin → English Porter2 (Snowball English), with "-uses" → "-us" first (buses → bus).
+* anything else (digits, other scripts, mixed-script tokens) → unchanged.
+
+Because a token may yield two stems at one position, a Whoosh field using ``stem_analyzer()`` or
+``fold_analyzer()`` should be declared with ``multitoken_query="or"`` (``TEXT(analyzer=..., multitoken_query="or")``)
+so that a query word matches either stem; the default ("and") would demand both.
+
+Folded skeleton (``fold()``), used for matching only — never shown to users:
+
+1. NFC, lowercase, ё→е.
+2. Cyrillic → Latin with ``to_latin()``: а a, ә a, б b, в v, г g, ғ g, д d, е e, ж zh, з z, и i, й i, і i, к k,
+   қ q, л l, м m, н n, ң n, о o, ө o, п p, р r, с s, т t, у u, ұ u, ү u, ф f, х kh, һ h, ц ts, ч ch, ш sh,
+   щ shch, ъ –, ы y, ь –, э e, ю yu, я ya.
+3. Latin letters of the Kazakh, Turkish and European alphabets: ş sh, ç ch, ğ g, ı i, ñ n, ä a, ö o, ü u, ū u,
+   ß ss, æ ae, œ oe, ø o, đ d, ł l, þ th; any other accent is dropped (NFKD, combining marks removed).
+4. Spelling variants merged, in this order: c→k unless before h; word-initial ye→e (Yerlan = Ерлан);
+   kh→h (Kazakhstan = Казахстан, х = kh = h); x→ks; q→k; y→i (so й, и, і, ы, y, i are all "i"); j→zh
+   (Jambyl = Жамбыл); w→v.
+
+So Онай, Оңай and Onay → "onai"; Шымкент, Shymkent, Şymkent → "shimkent"; Қостанай, Kostanay, Qostanai →
+"kostanai"; қала and кала → "kala"; әкім and аким → "akim". Known gaps: Russian "е" after a vowel is romanised
+"ye" by some (Баев/Bayev → "baev"/"baiev"); spellings with different consonants (Oral/Uralsk, Chimkent) are
+synonyms, not folds — see ``app.search.synonyms``.
+
+Synonyms are expanded at query time only (``expand_synonyms()``), never at index time.
+
+Whoosh pickles analyzers into the index schema, so the classes below are referenced by their import path
+``app.search.analysis``: renaming this module or its filter classes requires rebuilding the index.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from functools import lru_cache
+
+from whoosh.analysis import Filter
+from whoosh.analysis import RegexTokenizer
+from whoosh.analysis import StopFilter
+from whoosh.analysis import Token
+from whoosh.lang.porter2 import stem as _porter2_stem
+from whoosh.lang.snowball.russian import RussianStemmer
+
+from app.search.synonyms import SYNONYM_GROUPS
+
+__all__ = [
+    "KAZAKH_LETTERS",
+    "STOP_WORDS",
+    "detect_script",
+    "english_stem",
+    "exact_analyzer",
+    "expand_synonyms",
+    "fold",
+    "fold_analyzer",
+    "guess_language",
+    "has_kazakh_letters",
+    "kazakh_stem",
+    "normalize",
+    "query_positions",
+    "russian_stem",
+    "stem_analyzer",
+    "stems",
+    "to_cyrillic",
+    "to_latin",
+]
+
+# --------------------------------------------------------------------------------------------------------------
+# Scripts
+
+KAZAKH_LETTERS = frozenset("әғқңөұүһі")
+"""Cyrillic letters used in Kazakh but not in Russian (lowercase)."""
+
+_COMBINING = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+TOKEN_PATTERN = re.compile(rf"[^\W_][^\W_{_COMBINING}]*(?:[{_COMBINING}]+[^\W_]*)*")
+"""A token: a letter or digit, then letters, digits and combining marks. Hyphens and apostrophes split."""
+
+
+def _is_cyrillic(ch: str) -> bool:
+    return "\u0400" <= ch <= "\u052f" or "\u1c80" <= ch <= "\u1c8f" or "\u2de0" <= ch <= "\u2dff" or (
+        "\ua640" <= ch <= "\ua69f"
+    )
+
+
+def _is_latin(ch: str) -> bool:
+    return (
+        ("a" <= ch <= "z")
+        or ("A" <= ch <= "Z")
+        or ("\u00c0" <= ch <= "\u024f" and ch not in "\u00d7\u00f7")
+        or "\u1e00" <= ch <= "\u1eff"
+        or "\u2c60" <= ch <= "\u2c7f"
+        or "\ua720" <= ch <= "\ua7ff"
+        or "\uff21" <= ch <= "\uff3a"
+        or "\uff41" <= ch <= "\uff5a"
+    )
+
+
+def detect_script(token: str) -> str:
+    """The script of ``token``'s letters: "cyrillic", "latin", "mixed" (both) or "other" (neither, or no letters).
+
+    Digits, marks and punctuation are ignored: "5-й" is Cyrillic, "2024" is "other".
+    """
+    cyrillic = latin = False
+    for ch in token:
+        if _is_cyrillic(ch):
+            cyrillic = True
+        elif _is_latin(ch):
+            latin = True
+    if cyrillic and latin:
+        return "mixed"
+    if cyrillic:
+        return "cyrillic"
+    if latin:
+        return "latin"
+    return "other"
+
+
+def has_kazakh_letters(token: str) -> bool:
+    """Whether ``token`` contains a Kazakh-only Cyrillic letter (ә ғ қ ң ө ұ ү һ і, either case)."""
+    return any(ch in KAZAKH_LETTERS for ch in token.lower())
+
+
+def normalize(token: str) -> str:
+    """NFC, lowercase, ё→е: the exact form used for matching."""
+    text = unicodedata.normalize("NFC", token).lower()
+    return text.replace("ё", "е")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Transliteration
+
+_CYR_TO_LAT = {
+    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "і": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n",
+    "о": "o", "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f",
+    "х": "kh", "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e",
+    "ю": "yu", "я": "ya",
+}  # fmt: skip
+
+
+def to_latin(text: str) -> str:
+    """Romanise Cyrillic (Russian and Kazakh) in ``text`` to plain ASCII Latin; other characters pass through.
+
+    A simple, deterministic scheme close to the 2021 Kazakh Latin alphabet without diacritics (қ→q, ң→n,
+    ә→a, ө→o, ұ/ү→u, і→i, ғ→g) and to common Russian romanisation (ш→sh, ч→ch, ж→zh, х→kh, ц→ts, ю→yu, я→ya,
+    ы→y, й→i, ь/ъ dropped). Case is kept on the first letter: "Шымкент" → "Shymkent", "Қостанай" → "Qostanai".
+    """
+    out = []
+    for ch in text:
+        low = ch.lower()
+        latin = _CYR_TO_LAT.get(low)
+        if latin is None:
+            out.append(ch)
+        elif ch != low:
+            out.append(latin[:1].upper() + latin[1:])
+        else:
+            out.append(latin)
+    return "".join(out)
+
+
+_LAT_TO_CYR_MULTI = (("shch", "щ"), ("sh", "ш"), ("ch", "ч"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("yu", "ю"),
+                     ("ya", "я"))  # fmt: skip
+_LAT_TO_CYR = {
+    "a": "а", "b": "б", "c": "к", "d": "д", "e": "е", "f": "ф", "g": "г", "h": "х", "j": "ж", "k": "к",
+    "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "q": "қ", "r": "р", "s": "с", "t": "т", "u": "у",
+    "v": "в", "w": "в", "x": "кс", "z": "з", "ä": "ә", "ğ": "ғ", "ı": "ы", "ñ": "ң", "ö": "ө", "ş": "ш",
+    "ç": "ч", "ū": "ұ", "ü": "ү", "é": "е",
+}  # fmt: skip
+_LATIN_VOWELS = frozenset("aeiouyäöüūıé")
+
+
+def to_cyrillic(text: str) -> str:
+    """Transliterate Latin in ``text`` to Cyrillic, for matching a Latin query against Cyrillic text.
+
+    The inverse of ``to_latin()`` where that is unambiguous, plus the 2021 Kazakh letters (ä ğ ı ñ ö ş ū ü, q→қ,
+    j→ж). "i" and "y" become "й" after a vowel ("onay" → "онай", "qostanai" → "қостанай"); otherwise "i" → "и" and
+    "y" → "ы" ("almaty" → "алматы"), except a word-initial "ye" → "е" and "y" before a vowel → "й". Case is kept
+    on the first letter. Only the folded form is guaranteed to round-trip: ``fold(to_cyrillic(w)) == fold(w)``.
+    """
+    out = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        low = ch.lower()
+        upper = ch != low
+        prev = text[i - 1].lower() if i else ""
+        at_start = not prev.isalpha()
+        rest = text[i : i + 4].lower()
+        piece = None
+        step = 1
+        if at_start and rest.startswith("ye"):
+            piece, step = "е", 2
+        else:
+            for latin, cyr in _LAT_TO_CYR_MULTI:
+                if rest.startswith(latin):
+                    piece, step = cyr, len(latin)
+                    break
+        if piece is None:
+            if low in "iy":
+                nxt = text[i + 1].lower() if i + 1 < n else ""
+                if prev in _LATIN_VOWELS or (low == "y" and nxt in _LATIN_VOWELS):
+                    piece = "й"
+                else:
+                    piece = "и" if low == "i" else "ы"
+            else:
+                piece = _LAT_TO_CYR.get(low)
+        if piece is None:
+            out.append(ch)
+        else:
+            out.append(piece[:1].upper() + piece[1:] if upper else piece)
+        i += step
+    return "".join(out)
+
+
+_LATIN_SPECIAL = {
+    "ş": "sh", "ç": "ch", "ğ": "g", "ı": "i", "ñ": "n", "ä": "a", "ö": "o", "ü": "u", "ū": "u", "ß": "ss",
+    "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ħ": "h", "ŧ": "t",
+}  # fmt: skip
+_FOLD_RULES = (
+    (re.compile(r"c(?!h)"), "k"),
+    (re.compile(r"^ye"), "e"),
+    (re.compile(r"kh"), "h"),
+    (re.compile(r"x"), "ks"),
+    (re.compile(r"q"), "k"),
+    (re.compile(r"y"), "i"),
+    (re.compile(r"j"), "zh"),
+    (re.compile(r"w"), "v"),
+)
+
+
+@lru_cache(maxsize=65536)
+def fold(token: str) -> str:
+    """The Latin skeleton of one token, for case-, script- and diacritic-insensitive matching (module docstring).
+
+    Characters of other scripts pass through lowercased (without combining marks); the result may be empty only
+    if ``token`` has nothing but marks.
+    """
+    text = to_latin(normalize(token))
+    out = []
+    for ch in text:
+        special = _LATIN_SPECIAL.get(ch)
+        if special is not None:
+            out.append(special)
+            continue
+        if ch.isascii():
+            out.append(ch)
+            continue
+        decomposed = unicodedata.normalize("NFKD", ch)
+        out.append("".join(c for c in decomposed if not unicodedata.combining(c)))
+    text = "".join(out).lower()
+    for pattern, replacement in _FOLD_RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Kazakh: a light inflectional suffix stripper
+
+_KK_VOWELS = frozenset("аәеёиоөуұүыіэюя")
+_KK_VOICELESS = frozenset("кқпстфхһцчшщ")
+_KK_NASAL = frozenset("мнң")
+_KK_BACK = frozenset("аоұы")
+_KK_FRONT = frozenset("әеөүі")
+_KK_MIN_STEM = 3
+
+# Classes of the letter before a suffix: V vowel, S voiced consonant (not nasal), N nasal, K voiceless consonant,
+# P the 3rd-person possessive vowel ы/і (pronominal "n" forms: ауданында, қаласынан).
+_V, _S, _N, _K, _P = "V", "S", "N", "K", "P"
+
+
+def _letter_class(ch: str) -> set[str]:
+    if ch in _KK_VOWELS:
+        classes = {_V}
+        if ch in "ыі":
+            classes.add(_P)
+        return classes
+    if ch in _KK_VOICELESS:
+        return {_K}
+    if ch in _KK_NASAL:
+        return {_N}
+    if ch in "бвгд":  # devoiced at the end of loanwords: клубқа/клубта and клубы are both attested
+        return {_S, _K}
+    return {_S}
+
+
+# (suffix, allowed classes of the preceding letter). Longest suffixes are tried first.
+_KK_CASE = (
+    # locative-attributive
+    ("ндағы", {_P}), ("ндегі", {_P}), ("дағы", {_V, _S, _N}), ("дегі", {_V, _S, _N}), ("тағы", {_K}),
+    ("тегі", {_K}),
+    # ablative
+    ("ндан", {_P}), ("нден", {_P}), ("дан", {_V, _S}), ("ден", {_V, _S}), ("нан", {_N, _P}), ("нен", {_N, _P}),
+    ("тан", {_K}), ("тен", {_K}),
+    # genitive
+    ("ның", {_V, _N}), ("нің", {_V, _N}), ("дың", {_S}), ("дің", {_S}), ("тың", {_K}), ("тің", {_K}),
+    # locative
+    ("нда", {_P}), ("нде", {_P}), ("да", {_V, _S, _N}), ("де", {_V, _S, _N}), ("та", {_K}), ("те", {_K}),
+    # dative
+    ("ға", {_V, _S, _N}), ("ге", {_V, _S, _N}), ("қа", {_K}), ("ке", {_K}), ("на", {_P}), ("не", {_P}),
+    # accusative (not -ны/-ні: "ауданы" is far more often аудан+ы than ауда+ны)
+    ("ды", {_S}), ("ді", {_S}), ("ты", {_K}), ("ті", {_K}),
+    # instrumental
+    ("мен", {_V, _S}), ("бен", {_S, _N}), ("пен", {_K}),
+)  # fmt: skip
+_KK_POSSESSIVE = (
+    ("ымыз", {_S, _N, _K}), ("іміз", {_S, _N, _K}), ("ыңыз", {_S, _N, _K}), ("іңіз", {_S, _N, _K}),
+    ("мыз", {_V}), ("міз", {_V}), ("ңыз", {_V}), ("ңіз", {_V}),
+    ("сы", {_V}), ("сі", {_V}), ("ы", {_S, _N, _K}), ("і", {_S, _N, _K}),
+)  # fmt: skip
+_KK_PLURAL = (
+    ("лар", {_V, "р", "й"}), ("лер", {_V, "р", "й"}), ("дар", {_S, _N}), ("дер", {_S, _N}), ("тар", {_K}),
+    ("тер", {_K}),
+)  # fmt: skip
+_KK_HARMONY_FREE = frozenset({"мен", "бен", "пен"})
+_KK_DEVOICE = {"б": "п", "г": "к", "ғ": "қ"}
+
+
+def _harmony_ok(stem: str, suffix: str) -> bool:
+    """Reject a back suffix after a clearly front stem and vice versa; ambiguous vowels (и, у, ю…) allow both."""
+    if suffix in _KK_HARMONY_FREE:
+        return True
+    suffix_back = any(ch in _KK_BACK for ch in suffix)
+    suffix_front = any(ch in _KK_FRONT for ch in suffix)
+    for ch in reversed(stem):
+        if ch in _KK_BACK:
+            return not suffix_front
+        if ch in _KK_FRONT:
+            return not suffix_back
+        if ch in _KK_VOWELS:
+            return True
+    return True
+
+
+def _strip_one(word: str, table: Sequence[tuple[str, set[str]]]) -> str:
+    for suffix, allowed in table:
+        if not word.endswith(suffix):
+            continue
+        stem = word[: -len(suffix)]
+        if len(stem) < _KK_MIN_STEM:
+            continue
+        last = stem[-1]
+        if not (allowed & _letter_class(last) or last in allowed):
+            continue
+        if not _harmony_ok(stem, suffix):
+            continue
+        return stem
+    return word
+
+
+@lru_cache(maxsize=65536)
+def kazakh_stem(word: str) -> str:
+    """A light, conservative Kazakh inflection stripper: case, then possessive, then plural; at most one each.
+
+    Derivation is kept (әкімдік stays әкімдік). A suffix is stripped only if the letter before it allows that
+    allomorph (-да after vowels and voiced consonants, -та after voiceless ones, -лар after vowels, р and й, …),
+    its vowels agree with the stem's last vowel, and at least 3 letters remain. The input is lowercased (ё→е).
+    Not stripped, on purpose: 1st/2nd person singular possessives (-м, -ң: әкім would lose its м) and the
+    accusative -ны/-ні (ауданы is аудан+ы); so "қаланы" gives "қалан".
+    """
+    text = normalize(word)
+    if len(text) <= _KK_MIN_STEM:
+        return text
+    text = _strip_one(text, _KK_CASE)
+    text = _strip_one(text, _KK_POSSESSIVE)
+    text = _strip_one(text, _KK_PLURAL)
+    # Matching key, not a lemma: undo the voicing before a vowel suffix (әкімдігі → әкімдік, мектебі → мектеп)
+    # by devoicing every final б/г/ғ, and drop a final с after a vowel, because кеңес+і and қала+сы cannot be
+    # told apart (кеңесі → кеңе, кеңес → кеңе, қаласы → қала).
+    if text[-1] in _KK_DEVOICE:
+        text = text[:-1] + _KK_DEVOICE[text[-1]]
+    if len(text) > _KK_MIN_STEM and text[-1] == "с" and text[-2] in _KK_VOWELS:
+        text = text[:-1]
+    return text
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Russian and English
+
+_RUSSIAN = RussianStemmer()
+
+
+@lru_cache(maxsize=65536)
+def russian_stem(word: str) -> str:
+    """Snowball Russian stem of a lowercase word (ё→е first); never empty for a non-empty word."""
+    text = normalize(word)
+    return _RUSSIAN.stem(text) or text
+
+
+@lru_cache(maxsize=65536)
+def english_stem(word: str) -> str:
+    """Porter2 (Snowball English) stem, with "-uses" → "-us" first so that "buses" meets "bus"."""
+    text = normalize(word)
+    if len(text) > 4 and text.endswith("uses"):
+        text = text[:-2]
+    return (_porter2_stem(text) or text).lower()
+
+
+def guess_language(token: str) -> str:
+    """"kk", "ru" (Cyrillic without Kazakh letters: Russian or Kazakh), "en" (Latin) or "" (anything else)."""
+    script = detect_script(token)
+    if script == "cyrillic":
+        return "kk" if has_kazakh_letters(token) else "ru"
+    if script == "latin":
+        return "en"
+    return ""
+
+
+@lru_cache(maxsize=65536)
+def stems(token: str) -> tuple[str, ...]:
+    """The stem candidates of one normalized token, first the preferred one; one or two, never empty strings.
+
+    Kazakh letters → (kazakh_stem,); other Cyrillic → (russian_stem, kazakh_stem), or one of them when they
+    agree; Latin → (english_stem,); anything else → (token,).
+    """
+    language = guess_language(token)
+    if language == "kk":
+        return (kazakh_stem(token) or token,)
+    if language == "ru":
+        russian = russian_stem(token)
+        kazakh = kazakh_stem(token)
+        if kazakh and kazakh != russian:
+            return (russian, kazakh)
+        return (russian,)
+    if language == "en":
+        return (english_stem(token) or token,)
+    return (token,)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Stop words: small curated lists of function words only (never domain words).
+
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "ru": frozenset(
+        "а без бы был была были было в во вот все всё вы да для до его ее её если есть же за и из или их к как "
+        "ко ли либо мы на над не нет ни но о об обо он она они оно от по под при с со так также то тоже только "
+        "у уже чем что чтобы это эта эти этот я".split()
+    ),
+    "kk": frozenset(
+        "және мен бен пен да де та те үшін бұл осы сол ол олар біз сіз сен ал бірақ немесе не да әрі туралы "
+        "арқылы бойынша дейін кейін сияқты ғана қана ма ме ба бе па пе емес еді деп".split()
+    ),
+    "en": frozenset(
+        "a an and are as at be by for from has have in is it its of on or that the their this to was were will "
+        "with s t".split()
+    ),
+}
+_ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Whoosh filters
+
+
+class NormalizeFilter(Filter):
+    """NFC, lowercase, ё→е; drops tokens that end up empty."""
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            text = normalize(t.text)
+            if text:
+                t.text = text
+                yield t
+
+
+class MultiStemFilter(Filter):
+    """Replaces each token by its stem candidates (``stems()``), extra candidates at the same position.
+
+    With ``fold=True`` each stem is folded to its Latin skeleton and the folded surface form is added too.
+    """
+
+    def __init__(self, fold: bool = False) -> None:
+        self.fold = fold
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if t.stopped:
+                yield t
+                continue
+            surface = t.text
+            candidates = stems(surface)
+            if self.fold:
+                folded = [fold(c) for c in candidates]
+                folded.append(fold(surface))
+                candidates = tuple(c for c in dict.fromkeys(folded) if c)
+            first = True
+            for candidate in candidates:
+                if first:
+                    t.text = candidate
+                    yield t
+                    first = False
+                else:
+                    extra = t.copy()
+                    extra.text = candidate
+                    yield extra
+
+
+def _tokenizer() -> RegexTokenizer:
+    return RegexTokenizer(TOKEN_PATTERN)
+
+
+def _stop_filter() -> StopFilter:
+    return StopFilter(stoplist=_ALL_STOP_WORDS, minsize=1)
+
+
+def exact_analyzer():
+    """Words → lowercase → ё→е: exact forms, to rank exact matches higher."""
+    return _tokenizer() | NormalizeFilter()
+
+
+def stem_analyzer():
+    """Words → lowercase → ё→е → ru/kk/en stop words → language-aware stem(s) (see ``stems()``)."""
+    return _tokenizer() | NormalizeFilter() | _stop_filter() | MultiStemFilter()
+
+
+def fold_analyzer():
+    """Like ``stem_analyzer()``, then each stem (and the surface form) folded to its Latin skeleton."""
+    return _tokenizer() | NormalizeFilter() | _stop_filter() | MultiStemFilter(fold=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Query-time synonyms
+
+Position = tuple[str, ...]
+"""The alternative folded terms at one position (any of them may match)."""
+Phrase = tuple[Position, ...]
+"""A phrase of positions, e.g. (("tsentr",), ("obsluzhivan", "obsluzhivania"), ...)."""
+
+_FOLD_ANALYZER = fold_analyzer()
+
+
+def query_positions(text: str) -> list[Position]:
+    """``text`` through ``fold_analyzer()``, grouped by position: a list of alternative-term tuples."""
+    grouped: dict[int, list[str]] = {}
+    for t in _FOLD_ANALYZER(text, positions=True):
+        terms = grouped.setdefault(t.pos, [])
+        if t.text not in terms:
+            terms.append(t.text)
+    return [tuple(grouped[pos]) for pos in sorted(grouped)]
+
+
+@lru_cache(maxsize=1)
+def _synonym_phrases() -> tuple[tuple[Phrase, ...], ...]:
+    return tuple(tuple(tuple(query_positions(member)) for member in group) for group in SYNONYM_GROUPS)
+
+
+def _occurs(phrase: Phrase, positions: Sequence[Position]) -> bool:
+    if not phrase:
+        return False
+    width = len(phrase)
+    for start in range(len(positions) - width + 1):
+        if all(set(phrase[k]) & set(positions[start + k]) for k in range(width)):
+            return True
+    return False
+
+
+def expand_synonyms(query: str | Sequence[str]) -> list[Phrase]:
+    """Synonym phrases for a query, for the query layer to OR with the query itself. Query time only.
+
+    ``query`` is the raw query text (or its words). Every synonym group (``app.search.synonyms``) one of whose
+    members occurs in the query, as a phrase of consecutive positions, contributes all its members. Each returned
+    phrase is a tuple of positions, each position a tuple of alternative folded terms, ready for the ``fold``
+    field: a one-position phrase is ``Or([Term(f, t) for t in alts])``; a longer one is
+    ``Sequence([Or(...) for alts in phrase])`` (``whoosh.query.Sequence``), or ``Phrase(f, [alts[0] ...])`` when
+    every position has a single term. The order is deterministic (groups, then members, as listed); duplicates
+    are removed. Example: ``expand_synonyms("ЦОН Алматы")`` includes ``(("psc",),)`` and
+    ``(("one",), ("stop",), ("shop",))``.
+    """
+    text = query if isinstance(query, str) else " ".join(query)
+    positions = query_positions(text)
+    found: list[Phrase] = []
+    for group in _synonym_phrases():
+        if any(_occurs(member, positions) for member in group):
+            for member in group:
+                if member and member not in found:
+                    found.append(member)
+    return found

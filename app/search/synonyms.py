@@ -1,0 +1,39 @@
+"""Curated domain synonym groups for query-time expansion (see ``app.search.analysis.expand_synonyms``).
+
+Each group is a tuple of surface forms, written as people type them; members may be phrases. Forms that differ
+only in script, case or Kazakh diacritics (Онай/Оңай/Onay, Қостанай/Kostanay/Qostanai) need no entry here: the
+folded skeleton already equates them. Only genuinely different words, abbreviations and former names belong here.
+Keep groups small and unambiguous: a member must mean the same thing as every other member of its group.
+"""
+
+from __future__ import annotations
+
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    # Public service centres (Government for Citizens).
+    (
+        "ЦОН",
+        "ХҚКО",
+        "PSC",
+        "one-stop shop",
+        "public service centre",
+        "public service center",
+        "центр обслуживания населения",
+        "халыққа қызмет көрсету орталығы",
+    ),
+    # Local executive bodies and their heads.
+    ("akimat", "акимат", "әкімдік"),
+    ("akim", "аким", "әкім"),
+    # Transport.
+    ("bus card", "транспортная карта", "транспорттық карта", "Onay", "Онай", "Оңай"),
+    # Civic participation.
+    ("public council", "общественный совет", "қоғамдық кеңес"),
+    ("participatory budget", "народный бюджет", "халық бюджеті", "бюджет участия"),
+    # Services.
+    ("kindergarten", "детский сад", "балабақша"),
+    ("e-queue", "электронная очередь", "электрондық кезек"),
+    # Places: current and former names and spellings (Astana was Nur-Sultan 2019–2022).
+    ("Astana", "Астана", "Nur-Sultan", "Нур-Султан", "Нұр-Сұлтан"),
+    ("Almaty", "Алматы", "Alma-Ata", "Алма-Ата"),
+    ("Shymkent", "Шымкент", "Chimkent", "Чимкент"),
+    ("Oral", "Орал", "Uralsk", "Уральск"),
+)

@@ -1,0 +1,541 @@
+"""Search text analysis: Russian, Kazakh and English stemming, cross-script folding, stop words and synonyms."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from app.search.analysis import STOP_WORDS
+from app.search.analysis import detect_script
+from app.search.analysis import english_stem
+from app.search.analysis import exact_analyzer
+from app.search.analysis import expand_synonyms
+from app.search.analysis import fold
+from app.search.analysis import fold_analyzer
+from app.search.analysis import guess_language
+from app.search.analysis import has_kazakh_letters
+from app.search.analysis import kazakh_stem
+from app.search.analysis import query_positions
+from app.search.analysis import russian_stem
+from app.search.analysis import stem_analyzer
+from app.search.analysis import stems
+from app.search.analysis import to_cyrillic
+from app.search.analysis import to_latin
+from app.search.synonyms import SYNONYM_GROUPS
+
+ANALYZERS = {"exact": exact_analyzer, "stem": stem_analyzer, "fold": fold_analyzer}
+
+
+def texts(analyzer, text: str) -> list[str]:
+    return [t.text for t in analyzer(text)]
+
+
+def terms(analyzer, text: str) -> set[str]:
+    return set(texts(analyzer, text))
+
+
+def meet(a: str, b: str, analyzer=fold_analyzer) -> bool:
+    """Whether two one-word texts share a term, i.e. match under the field's multitoken_query="or"."""
+    return bool(terms(analyzer(), a) & terms(analyzer(), b))
+
+
+# --- scripts ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "script"),
+    [
+        ("шымкент", "cyrillic"),
+        ("Әкімдік", "cyrillic"),
+        ("5-й", "cyrillic"),
+        ("shymkent", "latin"),
+        ("Şymkent", "latin"),
+        ("qostanai", "latin"),
+        ("ЦОНa", "mixed"),  # Latin "a" typed into a Cyrillic word
+        ("2024", "other"),
+        ("北京", "other"),
+        ("", "other"),
+    ],
+)
+def test_detect_script(token, script):
+    assert detect_script(token) == script
+
+
+@pytest.mark.parametrize(
+    ("token", "language"),
+    [("әкімдік", "kk"), ("ОҢАЙ", "kk"), ("аудан", "ru"), ("акимат", "ru"), ("akimat", "en"), ("2024", "")],
+)
+def test_guess_language(token, language):
+    assert guess_language(token) == language
+
+
+def test_kazakh_letters_in_either_case():
+    assert all(has_kazakh_letters(ch) for ch in "әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+    assert not has_kazakh_letters("акимат общественный ёлка")
+
+
+# --- transliteration ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cyrillic", "latin"),
+    [
+        ("Шымкент", "Shymkent"),
+        ("Қостанай", "Qostanai"),
+        ("Оңай", "Onai"),
+        ("әкімдік", "akimdik"),
+        ("Жамбыл", "Zhambyl"),
+        ("Уральск", "Uralsk"),
+        ("ХҚКО", "KhQKO"),
+        ("Щучинск", "Shchuchinsk"),
+        ("Nur-Sultan 2024!", "Nur-Sultan 2024!"),
+    ],
+)
+def test_to_latin(cyrillic, latin):
+    assert to_latin(cyrillic) == latin
+
+
+@pytest.mark.parametrize(
+    ("latin", "cyrillic"),
+    [
+        ("onay", "онай"),
+        ("Shymkent", "Шымкент"),
+        ("almaty", "алматы"),
+        ("qostanai", "қостанай"),
+        ("akimat", "акимат"),
+        ("Yerlan", "Ерлан"),
+        ("Kazakhstan", "Казахстан"),
+        ("Şymkent", "Шымкент"),
+        ("Taldykorgan", "Талдыкорган"),
+        ("ЦОН 2024", "ЦОН 2024"),
+    ],
+)
+def test_to_cyrillic(latin, cyrillic):
+    assert to_cyrillic(latin) == cyrillic
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=20))
+def test_to_cyrillic_round_trips_through_the_skeleton(word):
+    assert fold(to_cyrillic(word)) == fold(word)
+
+
+# --- folding ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("forms", "skeleton"),
+    [
+        (["Onay", "Онай", "Оңай", "ONAY"], "onai"),
+        (["Shymkent", "Шымкент", "Şymkent", "SHYMKENT"], "shimkent"),
+        (["Kostanay", "Қостанай", "Qostanai", "Костанай"], "kostanai"),
+        (["Astana", "Астана", "АСТАНА"], "astana"),
+        (["akimat", "акимат", "Акимат"], "akimat"),
+        (["Kazakhstan", "Казахстан"], "kazahstan"),
+        (["Jambyl", "Жамбыл", "Zhambyl"], "zhambil"),
+        (["Yerlan", "Ерлан"], "erlan"),
+        (["Tsentr", "центр"], "tsentr"),
+        (["taxi", "такси"], "taksi"),
+        (["ёлка", "елка", "Ёлка"], "elka"),
+    ],
+)
+def test_fold_equates_scripts_and_spellings(forms, skeleton):
+    assert {fold(form) for form in forms} == {skeleton}
+
+
+@pytest.mark.parametrize(
+    ("kazakh", "plain"),
+    [("қала", "кала"), ("әкім", "аким"), ("ауған", "ауган"), ("өнер", "онер"), ("ұлт", "улт"), ("үй", "уй"),
+     ("ілім", "илим"), ("һижра", "хиджра"), ("оңай", "онай")],
+)  # fmt: skip
+def test_fold_drops_kazakh_diacritics(kazakh, plain):
+    assert fold(kazakh) == fold(plain)
+
+
+def test_fold_drops_latin_diacritics_and_decomposed_marks():
+    assert fold("Café") == fold("cafe") == "kafe"
+    assert fold("Ёлка") == fold("Е\u0308лка") == "elka"  # precomposed and decomposed ё
+    assert fold("й") == fold("и\u0306") == "i"
+
+
+def test_fold_keeps_distinct_words_distinct():
+    assert len({fold(w) for w in ["аудан", "қала", "облыс", "Алматы", "Астана", "Шымкент", "мектеп"]}) == 7
+
+
+def test_exact_forms_stay_distinct_for_ranking():
+    assert texts(exact_analyzer(), "Қала кала") == ["қала", "кала"]
+    assert texts(fold_analyzer(), "Қала кала") == ["kala", "kala"]
+
+
+# --- Kazakh -------------------------------------------------------------------------------------------------
+
+KAZAKH_LEMMAS = {
+    "әкімдік": ["әкімдік", "әкімдіктер", "әкімдіктің", "әкімдіктерге", "әкімдікте", "әкімдігі"],
+    "аудан": ["аудан", "аудандар", "ауданда", "аудандарда", "ауданның", "аудандардан", "ауданы", "ауданында",
+              "ауданнан", "аудандағы"],
+    "қала": ["қала", "қалалар", "қаланың", "қалада", "қаладан", "қалаға", "қаласы", "қаласында", "қаласынан"],
+    "мектеп": ["мектеп", "мектептер", "мектепке", "мектепте", "мектептің", "мектебі"],
+    "кеңес": ["кеңес", "кеңестер", "кеңесі", "кеңестің"],
+    "бюджет": ["бюджет", "бюджеттің", "бюджетке"],
+    "балабақша": ["балабақша", "балабақшалар", "балабақшаға"],
+    "жол": ["жол", "жолдар", "жолда"],
+    "автобус": ["автобус", "автобустар", "автобуста"],
+    "облыс": ["облыс", "облыстар", "облысқа", "облыста", "облыстың", "облысы"],
+    "Алматы": ["Алматы", "Алматыда", "Алматының", "Алматыға", "Алматыдағы"],
+    "Шымкент": ["Шымкент", "Шымкентте", "Шымкенттің", "Шымкентке"],
+    "Қостанай": ["Қостанай", "Қостанайда", "Қостанайдың", "Қостанайға"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lemma", sorted(KAZAKH_LEMMAS))
+def test_kazakh_forms_of_one_lemma_share_a_stem(lemma):
+    forms = KAZAKH_LEMMAS[lemma]
+    assert {kazakh_stem(form) for form in forms} == {kazakh_stem(lemma)}, {f: kazakh_stem(f) for f in forms}
+
+
+def test_kazakh_different_lemmas_have_different_stems():
+    stems_ = [kazakh_stem(lemma) for lemma in KAZAKH_LEMMAS]
+    assert len(set(stems_)) == len(stems_)
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("әкімдіктерге", "әкімдік"),  # dative, plural; the derivational -дік stays
+        ("аудандардан", "аудан"),  # ablative, plural
+        ("қаланың", "қала"),  # genitive
+        ("мектепке", "мектеп"),  # dative after a voiceless consonant
+        ("жолдар", "жол"),  # plural -дар after л
+        ("балабақшалар", "балабақша"),  # plural -лар after a vowel
+        ("аудан", "аудан"),  # the -дан inside the root is not an ablative: it would leave 2 letters
+        ("қала", "қала"),
+        ("әкім", "әкім"),  # a 1sg possessive -м is never stripped
+    ],
+)
+def test_kazakh_stem_examples(word, stem):
+    assert kazakh_stem(word) == stem
+
+
+@pytest.mark.parametrize("word", ["компьютер", "доллар", "карта", "совет", "мастерами"])
+def test_kazakh_stripper_leaves_russian_words_that_break_kazakh_phonotactics(word):
+    assert kazakh_stem(word) == word
+
+
+def test_kazakh_stem_of_short_words_is_the_word():
+    assert [kazakh_stem(w) for w in ["ол", "үй", "жол", "Да"]] == ["ол", "үй", "жол", "да"]
+
+
+@given(st.text(alphabet="аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя", min_size=3, max_size=30))
+def test_kazakh_stem_never_shorter_than_three_letters(word):
+    assert len(kazakh_stem(word)) >= 3
+
+
+@given(st.text(min_size=3, max_size=40))
+def test_kazakh_stem_of_any_string_keeps_three_characters(word):
+    assert len(kazakh_stem(word)) >= 3 or len(word.lower()) < 3
+
+
+# --- Russian ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ["акимат", "акимата", "акиматы", "акиматом", "акимате", "акиматам"],
+        ["транспортная", "транспортной", "транспортные", "транспортную"],
+        ["общественный", "общественного", "общественными"],
+        ["совет", "совета", "советами", "советов"],
+        ["ёлка", "елка", "ёлки", "елке"],
+        ["центр", "центра", "центре"],
+    ],
+)
+def test_russian_forms_share_a_stem(forms):
+    assert len({russian_stem(form) for form in forms}) == 1
+
+
+def test_russian_phrase_forms_meet_in_the_stem_field():
+    analyzer = stem_analyzer()
+    base = texts(analyzer, "общественный совет")
+    assert "обществен" in base
+    assert "совет" in base
+    for inflected in ["общественного совета", "общественными советами", "Общественному Совету"]:
+        assert {"обществен", "совет"} <= terms(analyzer, inflected)
+
+
+def test_yo_is_e_everywhere():
+    for analyzer in ANALYZERS.values():
+        assert texts(analyzer(), "Ёлка") == texts(analyzer(), "елка")
+    assert texts(exact_analyzer(), "ёлка") == ["елка"]
+
+
+# --- English ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [["councils", "council", "Council"], ["cards", "card"], ["buses", "bus"], ["budgets", "budget", "budgeting"],
+     ["kindergartens", "kindergarten"], ["services", "service"]],
+)  # fmt: skip
+def test_english_forms_share_a_stem(forms):
+    assert len({english_stem(form.lower()) for form in forms}) == 1
+
+
+def test_english_stemming_in_the_analyzer():
+    assert texts(stem_analyzer(), "Public councils issue bus cards") == ["public", "council", "issu", "bus", "card"]
+
+
+# --- analyzers ----------------------------------------------------------------------------------------------
+
+
+def test_exact_analyzer_tokenises_words_digits_and_hyphenated_parts():
+    text = "Нұр-Сұлтан, 2019–2022: ЦОН №5 e-queue; Shymkent’s akim_office"
+    assert texts(exact_analyzer(), text) == [
+        "нұр", "сұлтан", "2019", "2022", "цон", "5", "e", "queue", "shymkent", "s", "akim", "office",
+    ]  # fmt: skip
+
+
+def test_exact_analyzer_keeps_stop_words_and_forms():
+    assert texts(exact_analyzer(), "Совет при Акимате және the") == ["совет", "при", "акимате", "және", "the"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "kept"),
+    [
+        ("ru", "совет при акимате и в городе", ["совет", "акимат", "город"]),
+        ("kk", "әкімдік және қала үшін", ["әкімдік", "қала"]),
+        ("en", "the council of the city", ["council", "citi"]),
+    ],
+)
+def test_stop_words_are_removed(language, text, kept):
+    result = texts(stem_analyzer(), text)
+    for word in kept:
+        assert word in result
+    assert not set(result) & STOP_WORDS[language]
+
+
+def test_stop_lists_hold_no_domain_words():
+    domain = {"акимат", "аким", "совет", "әкім", "әкімдік", "кеңес", "akim", "akimat", "council", "budget", "цон"}
+    assert not domain & set().union(*STOP_WORDS.values())
+
+
+def test_kazakh_tokens_get_the_kazakh_stemmer():
+    assert texts(stem_analyzer(), "Әкімдіктерге") == ["әкімдік"]
+
+
+def test_ambiguous_cyrillic_gets_russian_and_kazakh_stems_at_one_position():
+    tokens = [(t.text, t.pos) for t in stem_analyzer()("Ауданда совет", positions=True)]
+    assert tokens == [("ауданд", 0), ("аудан", 0), ("совет", 1)]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("аудандарда", "ауданда"),
+        ("аудандарда", "audan"),
+        ("ауданда", "Audan"),
+        ("Shymkent", "Шымкентте"),
+        ("Şymkent", "Шымкенттің"),
+        ("Onay", "Оңай"),
+        ("Onay", "Онай"),
+        ("Kostanay", "Қостанайда"),
+        ("Qostanai", "Костанай"),
+        ("Almaty", "Алматыда"),
+        ("akimat", "акиматом"),
+        ("akim", "әкім"),
+        ("әкімдік", "ӘКІМДІКТЕРГЕ"),
+        ("кала", "қалалар"),
+    ],
+)
+def test_fold_analyzer_matches_across_scripts_and_forms(a, b):
+    assert meet(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [("аудан", "қала"), ("Shymkent", "Астана"), ("акимат", "аким"), ("bus", "card")])
+def test_fold_analyzer_keeps_different_words_apart(a, b):
+    assert not meet(a, b)
+
+
+def test_fold_analyzer_stems_before_folding():
+    assert "shimkent" in terms(fold_analyzer(), "Шымкентте")
+    assert "shimkentte" in terms(fold_analyzer(), "Шымкентте")  # the folded surface form is kept too
+    assert texts(fold_analyzer(), "Әкімдіктерге") == ["akimdik", "akimdikterge"]
+
+
+@pytest.mark.parametrize("name", sorted(ANALYZERS))
+def test_analyzers_are_deterministic_and_picklable(name):
+    text = "Оңай транспорттық карта / транспортная карта Onay — Shymkent, Şymkent! ёлка 2024"
+    first = [(t.text, t.pos) for t in ANALYZERS[name]()(text, positions=True)]
+    again = [(t.text, t.pos) for t in ANALYZERS[name]()(text, positions=True)]
+    restored = pickle.loads(pickle.dumps(ANALYZERS[name]()))  # Whoosh pickles analyzers into the schema
+    assert first == again == [(t.text, t.pos) for t in restored(text, positions=True)]
+
+
+def test_empty_and_punctuation_only_text_gives_no_tokens():
+    for analyzer in ANALYZERS.values():
+        assert texts(analyzer(), "") == []
+        assert texts(analyzer(), " — !? ... «» \u0301") == []
+
+
+# --- synonyms -----------------------------------------------------------------------------------------------
+
+
+def phrases(query: str) -> set[tuple[str, ...]]:
+    """Each synonym phrase reduced to its first term per position, for readable assertions."""
+    return {tuple(position[0] for position in phrase) for phrase in expand_synonyms(query)}
+
+
+def test_public_service_centre_synonyms():
+    for query in ["ЦОН", "цон Алмалинского района", "ХҚКО", "PSC", "one-stop shop", "центр обслуживания населения"]:
+        found = phrases(query)
+        assert ("tson",) in found, query
+        assert ("hkko",) in found, query
+        assert ("psk",) in found, query
+        assert ("one", "stop", "shop") in found, query
+
+
+def test_synonym_members_are_folded_phrases_of_alternatives():
+    expansion = expand_synonyms("ЦОН")
+    assert (("one",), ("stop",), ("shop",)) in expansion
+    kazakh = query_positions("халыққа қызмет көрсету орталығы")
+    assert tuple(kazakh) in expansion
+    assert all(isinstance(term, str) and term for phrase in expansion for position in phrase for term in position)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("akimat", ("akimdik",)),
+        ("акиматы района", ("akimdik",)),
+        ("әкімдігі", ("akimat",)),
+        ("аким города", ("akim",)),
+        ("bus card", ("transportn", "kart")),
+        ("транспортной карты", ("bus", "kard")),
+        ("Onay", ("bus", "kard")),
+        ("Оңай картасы", ("bus", "kard")),
+        ("public council", ("kogamdik", "kene")),
+        ("Қоғамдық кеңестің отырысы", ("obshchestven", "sovet")),
+        ("заседание общественного совета", ("publik", "kounkil")),
+        ("Nur-Sultan", ("astana",)),
+        ("Нур-Султан", ("astana",)),
+        ("Астана", ("nur", "sultan")),
+        ("Uralsk", ("oral",)),
+        ("kindergartens", ("balabaksha",)),
+        ("детские сады", ("kindergarten",)),
+        ("e-queue", ("elektron", "ocher")),
+        ("народного бюджета", ("participatori", "budget")),
+    ],
+)
+def test_synonym_groups(query, expected):
+    assert expected in phrases(query)
+
+
+def test_unrelated_query_has_no_synonyms():
+    assert expand_synonyms("ремонт дорог в Караганде") == []
+    assert expand_synonyms("") == []
+
+
+def test_synonyms_need_the_whole_phrase():
+    assert expand_synonyms("bus") == []
+    assert expand_synonyms("card") == []
+    assert expand_synonyms("совет") == []
+
+
+def test_synonyms_accept_a_word_list_and_are_deterministic():
+    assert expand_synonyms(["транспортная", "карта"]) == expand_synonyms("транспортная карта")
+    assert expand_synonyms("ЦОН Алматы") == expand_synonyms("ЦОН Алматы")
+
+
+def test_every_synonym_member_finds_its_group():
+    for group in SYNONYM_GROUPS:
+        for member in group:
+            found = expand_synonyms(member)
+            assert tuple(query_positions(member)) in found, member
+            assert all(tuple(query_positions(other)) in found for other in group), member
+
+
+def test_synonyms_are_not_applied_by_the_index_analyzers():
+    assert "psk" not in terms(fold_analyzer(), "ЦОН")
+
+
+# --- Whoosh end to end --------------------------------------------------------------------------------------
+
+
+def test_whoosh_index_finds_across_scripts_and_forms():
+    from whoosh.fields import ID
+    from whoosh.fields import TEXT
+    from whoosh.fields import Schema
+    from whoosh.filedb.filestore import RamStorage
+    from whoosh.qparser import QueryParser
+
+    schema = Schema(
+        id=ID(stored=True),
+        exact=TEXT(analyzer=exact_analyzer()),
+        fold=TEXT(analyzer=fold_analyzer(), multitoken_query="or"),
+    )
+    index = RamStorage().create_index(schema)
+    documents = {
+        "kk": "Шымкентте аудандарда жаңа балабақшалар ашылды",
+        "ru": "Общественный совет при акимате Костаная обсудил транспортную карту Онай",
+        "en": "The akimat of Almaty opened new kindergartens",
+    }
+    with index.writer() as writer:
+        for key, text in documents.items():
+            writer.add_document(id=key, exact=text, fold=text)
+
+    def search(query: str) -> set[str]:
+        with index.searcher() as searcher:
+            parsed = QueryParser("fold", schema).parse(query)
+            return {hit["id"] for hit in searcher.search(parsed)}
+
+    assert search("Shymkent") == {"kk"}
+    assert search("ауданда") == {"kk"}
+    assert search("Qostanai") == {"ru"}
+    assert search("Onay") == {"ru"}
+    assert search("Алматы") == {"en"}
+    assert search("акимат") == {"ru", "en"}
+    assert search('"общественного совета"') == {"ru"}
+
+
+# --- robustness ---------------------------------------------------------------------------------------------
+
+ANY_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(list("аәбғқңөұүһіёЁӘҚҢ-’'_ ШымкентOnayŞş\u0301\u0306\u0308😀🇰🇿‍👩‍💻\u200d\ufe0f")),
+    ),
+    max_size=300,
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_TEXT)
+def test_analyzers_survive_any_text(text):
+    for analyzer in ANALYZERS.values():
+        for token in texts(analyzer(), text):
+            assert token
+            assert token == token.lower()
+    expand_synonyms(text)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(st.text(min_size=10_000, max_size=10_000))
+def test_analyzers_survive_long_text(text):
+    for analyzer in ANALYZERS.values():
+        assert all(token and token == token.lower() for token in texts(analyzer(), text))
+
+
+@pytest.mark.parametrize("name", sorted(ANALYZERS))
+def test_analyzers_survive_a_long_single_word_and_mixed_scripts(name):
+    word = "аудандардағы" * 900  # ~10,000 letters, one token
+    mixed = "ЦОНa Şymkent😀Шымкент ǅ İstanbul ﬁnance ℌ ß ΣΑΣ " * 100
+    assert texts(ANALYZERS[name](), word)
+    assert all(token == token.lower() and token for token in texts(ANALYZERS[name](), mixed))
+
+
+def test_stems_are_never_empty():
+    for token in ["а", "я", "ая", "ы", "s", "y", "ь", "ъ"]:
+        assert all(stems(token))
