@@ -28,9 +28,15 @@ Language per token (no document-level guessing; the same word is always analysed
 * Latin → English Porter2 (Snowball English), with "-uses" → "-us" first (buses → bus).
 * anything else (digits, other scripts, mixed-script tokens) → unchanged.
 
-Because a token may yield two stems at one position, a Whoosh field using ``stem_analyzer()`` or
+In the fold field a Latin token may be English or Russian/Kazakh typed in Latin, so it gets, besides its English
+stem, the Russian and Kazakh stems of ``to_cyrillic(token)`` ("Shymkentte" meets "Шымкент", "Almaty" "Алматыда").
+
+Because a token may yield several terms at one position, a Whoosh field using ``stem_analyzer()`` or
 ``fold_analyzer()`` should be declared with ``multitoken_query="or"`` (``TEXT(analyzer=..., multitoken_query="or")``)
-so that a query word matches either stem; the default ("and") would demand both.
+so that a query word matches any of them; the default ("and") would demand all. For the same reason Whoosh's
+``"quoted phrase"`` syntax does not work on those fields (it strings all alternatives into one phrase): run
+phrases against the exact field, or build ``whoosh.query.Sequence([Or([Term(f, t) for t in alts]) ...])`` from
+``query_positions()``, as ``expand_synonyms()`` results are meant to be used.
 
 Folded skeleton (``fold()``), used for matching only — never shown to users:
 
@@ -47,7 +53,8 @@ Folded skeleton (``fold()``), used for matching only — never shown to users:
 So Онай, Оңай and Onay → "onai"; Шымкент, Shymkent, Şymkent → "shimkent"; Қостанай, Kostanay, Qostanai →
 "kostanai"; қала and кала → "kala"; әкім and аким → "akim". Known gaps: Russian "е" after a vowel is romanised
 "ye" by some (Баев/Bayev → "baev"/"baiev"); spellings with different consonants (Oral/Uralsk, Chimkent) are
-synonyms, not folds — see ``app.search.synonyms``.
+synonyms, not folds — see ``app.search.synonyms``; Russian Snowball itself splits some place names
+("Костанай" → "костана", "Костаная" → "костан").
 
 Synonyms are expanded at query time only (``expand_synonyms()``), never at index time.
 
@@ -106,8 +113,11 @@ TOKEN_PATTERN = re.compile(rf"[^\W_][^\W_{_COMBINING}]*(?:[{_COMBINING}]+[^\W_]*
 
 
 def _is_cyrillic(ch: str) -> bool:
-    return "\u0400" <= ch <= "\u052f" or "\u1c80" <= ch <= "\u1c8f" or "\u2de0" <= ch <= "\u2dff" or (
-        "\ua640" <= ch <= "\ua69f"
+    return (
+        "\u0400" <= ch <= "\u052f"
+        or "\u1c80" <= ch <= "\u1c8f"
+        or "\u2de0" <= ch <= "\u2dff"
+        or ("\ua640" <= ch <= "\ua69f")
     )
 
 
@@ -385,7 +395,9 @@ def kazakh_stem(word: str) -> str:
     allomorph (-да after vowels and voiced consonants, -та after voiceless ones, -лар after vowels, р and й, …),
     its vowels agree with the stem's last vowel, and at least 3 letters remain. The input is lowercased (ё→е).
     Not stripped, on purpose: 1st/2nd person singular possessives (-м, -ң: әкім would lose its м) and the
-    accusative -ны/-ні (ауданы is аудан+ы); so "қаланы" gives "қалан".
+    accusative -ны/-ні (ауданы is аудан+ы); so "қаланы" gives "қалан". The result is a matching key, not a
+    lemma: a final б/г/ғ is devoiced (мектебі → мектеп, әкімдігі → әкімдік) and a final с after a vowel is
+    dropped (кеңес, кеңесі → кеңе; облыс → облы), because кеңес+і and қала+сы look alike.
     """
     text = normalize(word)
     if len(text) <= _KK_MIN_STEM:
@@ -426,7 +438,7 @@ def english_stem(word: str) -> str:
 
 
 def guess_language(token: str) -> str:
-    """"kk", "ru" (Cyrillic without Kazakh letters: Russian or Kazakh), "en" (Latin) or "" (anything else)."""
+    """The token's language family: "kk", "ru" (Cyrillic without Kazakh letters), "en" (Latin) or "" (other)."""
     script = detect_script(token)
     if script == "cyrillic":
         return "kk" if has_kazakh_letters(token) else "ru"
@@ -459,19 +471,24 @@ def stems(token: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------------------------------------------
 # Stop words: small curated lists of function words only (never domain words).
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Compared with normalized tokens, so written with е for ё.
 STOP_WORDS: dict[str, frozenset[str]] = {
-    "ru": frozenset(
-        "а без бы был была были было в во вот все всё вы да для до его ее её если есть же за и из или их к как "
-        "ко ли либо мы на над не нет ни но о об обо он она они оно от по под при с со так также то тоже только "
-        "у уже чем что чтобы это эта эти этот я".split()
+    "ru": _words(
+        "а без бы был была были было в во вот все вы да для до его ее если есть же за и из или их к как ко ли "
+        "либо мы на над не нет ни но о об обо он она они оно от по под при с со так также то тоже только у уже "
+        "чем что чтобы это эта эти этот я"
     ),
-    "kk": frozenset(
-        "және мен бен пен да де та те үшін бұл осы сол ол олар біз сіз сен ал бірақ немесе не да әрі туралы "
-        "арқылы бойынша дейін кейін сияқты ғана қана ма ме ба бе па пе емес еді деп".split()
+    "kk": _words(
+        "және мен бен пен да де та те үшін бұл осы сол ол олар біз сіз сен ал бірақ немесе не әрі туралы арқылы "
+        "бойынша дейін кейін сияқты ғана қана ма ме ба бе па пе емес еді деп"
     ),
-    "en": frozenset(
-        "a an and are as at be by for from has have in is it its of on or that the their this to was were will "
-        "with s t".split()
+    "en": _words(
+        "a an and are as at be by for from has have in is it its of on or that the their this to was were will with s t"
     ),
 }
 _ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
@@ -479,6 +496,22 @@ _ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
 
 # --------------------------------------------------------------------------------------------------------------
 # Whoosh filters
+
+
+@lru_cache(maxsize=65536)
+def _folded_candidates(token: str) -> tuple[str, ...]:
+    """Folded stems of one normalized token for the fold field, then its folded surface form; no duplicates.
+
+    A Latin token may be English or Russian/Kazakh typed in Latin ("Qostanai", "Shymkentte"), so besides its
+    English stem it gets the Russian and Kazakh stems of its Cyrillic transliteration.
+    """
+    folded = [fold(c) for c in stems(token)]
+    if guess_language(token) == "en":
+        cyrillic = to_cyrillic(token)
+        folded.append(fold(russian_stem(cyrillic)))
+        folded.append(fold(kazakh_stem(cyrillic)))
+    folded.append(fold(token))
+    return tuple(c for c in dict.fromkeys(folded) if c)
 
 
 class NormalizeFilter(Filter):
@@ -495,7 +528,8 @@ class NormalizeFilter(Filter):
 class MultiStemFilter(Filter):
     """Replaces each token by its stem candidates (``stems()``), extra candidates at the same position.
 
-    With ``fold=True`` each stem is folded to its Latin skeleton and the folded surface form is added too.
+    With ``fold=True`` each stem is folded to its Latin skeleton and the folded surface form is added too; Latin
+    tokens also get the folded Russian and Kazakh stems of their Cyrillic transliteration.
     """
 
     def __init__(self, fold: bool = False) -> None:
@@ -509,9 +543,7 @@ class MultiStemFilter(Filter):
             surface = t.text
             candidates = stems(surface)
             if self.fold:
-                folded = [fold(c) for c in candidates]
-                folded.append(fold(surface))
-                candidates = tuple(c for c in dict.fromkeys(folded) if c)
+                candidates = _folded_candidates(surface)
             first = True
             for candidate in candidates:
                 if first:

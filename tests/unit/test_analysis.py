@@ -150,7 +150,7 @@ def test_fold_equates_scripts_and_spellings(forms, skeleton):
 @pytest.mark.parametrize(
     ("kazakh", "plain"),
     [("қала", "кала"), ("әкім", "аким"), ("ауған", "ауган"), ("өнер", "онер"), ("ұлт", "улт"), ("үй", "уй"),
-     ("ілім", "илим"), ("һижра", "хиджра"), ("оңай", "онай")],
+     ("ілім", "илим"), ("һауа", "хауа"), ("оңай", "онай")],
 )  # fmt: skip
 def test_fold_drops_kazakh_diacritics(kazakh, plain):
     assert fold(kazakh) == fold(plain)
@@ -168,7 +168,8 @@ def test_fold_keeps_distinct_words_distinct():
 
 def test_exact_forms_stay_distinct_for_ranking():
     assert texts(exact_analyzer(), "Қала кала") == ["қала", "кала"]
-    assert texts(fold_analyzer(), "Қала кала") == ["kala", "kala"]
+    assert texts(fold_analyzer(), "Қала") == ["kala"]
+    assert "kala" in terms(fold_analyzer(), "кала")
 
 
 # --- Kazakh -------------------------------------------------------------------------------------------------
@@ -348,6 +349,10 @@ def test_ambiguous_cyrillic_gets_russian_and_kazakh_stems_at_one_position():
         ("akim", "әкім"),
         ("әкімдік", "ӘКІМДІКТЕРГЕ"),
         ("кала", "қалалар"),
+        ("Qostanai", "Костанай"),
+        ("Kostanay", "Костанайда"),
+        ("Shymkentte", "Шымкент"),
+        ("audandarda", "ауданда"),
     ],
 )
 def test_fold_analyzer_matches_across_scripts_and_forms(a, b):
@@ -399,7 +404,8 @@ def test_public_service_centre_synonyms():
 
 def test_synonym_members_are_folded_phrases_of_alternatives():
     expansion = expand_synonyms("ЦОН")
-    assert (("one",), ("stop",), ("shop",)) in expansion
+    assert tuple(query_positions("one-stop shop")) in expansion
+    assert tuple(query_positions("PSC")) == (("psk",),)
     kazakh = query_positions("халыққа қызмет көрсету орталығы")
     assert tuple(kazakh) in expansion
     assert all(isinstance(term, str) and term for phrase in expansion for position in phrase for term in position)
@@ -425,8 +431,8 @@ def test_synonym_members_are_folded_phrases_of_alternatives():
         ("Uralsk", ("oral",)),
         ("kindergartens", ("balabaksha",)),
         ("детские сады", ("kindergarten",)),
-        ("e-queue", ("elektron", "ocher")),
-        ("народного бюджета", ("participatori", "budget")),
+        ("e-queue", ("elektron", "ochered")),
+        ("народного бюджета", ("partikipatori", "budget")),
     ],
 )
 def test_synonym_groups(query, expected):
@@ -470,6 +476,9 @@ def test_whoosh_index_finds_across_scripts_and_forms():
     from whoosh.fields import Schema
     from whoosh.filedb.filestore import RamStorage
     from whoosh.qparser import QueryParser
+    from whoosh.query import Or
+    from whoosh.query import Sequence
+    from whoosh.query import Term
 
     schema = Schema(
         id=ID(stored=True),
@@ -479,17 +488,23 @@ def test_whoosh_index_finds_across_scripts_and_forms():
     index = RamStorage().create_index(schema)
     documents = {
         "kk": "Шымкентте аудандарда жаңа балабақшалар ашылды",
-        "ru": "Общественный совет при акимате Костаная обсудил транспортную карту Онай",
+        "ru": "Общественный совет при акимате города Костанай обсудил транспортную карту Онай",
         "en": "The akimat of Almaty opened new kindergartens",
     }
     with index.writer() as writer:
         for key, text in documents.items():
             writer.add_document(id=key, exact=text, fold=text)
 
-    def search(query: str) -> set[str]:
+    def run(query) -> set[str]:
         with index.searcher() as searcher:
-            parsed = QueryParser("fold", schema).parse(query)
-            return {hit["id"] for hit in searcher.search(parsed)}
+            return {hit["id"] for hit in searcher.search(query)}
+
+    def search(text: str) -> set[str]:
+        return run(QueryParser("fold", schema).parse(text))
+
+    def phrase(text: str) -> set[str]:
+        """The recommended phrase query on the fold field: a Sequence of per-position alternatives."""
+        return run(Sequence([Or([Term("fold", t) for t in alts]) for alts in query_positions(text)]))
 
     assert search("Shymkent") == {"kk"}
     assert search("ауданда") == {"kk"}
@@ -497,7 +512,13 @@ def test_whoosh_index_finds_across_scripts_and_forms():
     assert search("Onay") == {"ru"}
     assert search("Алматы") == {"en"}
     assert search("акимат") == {"ru", "en"}
-    assert search('"общественного совета"') == {"ru"}
+    assert search("Shymkentte") == {"kk"}
+    assert search("balabaqshalar") == {"kk"}
+    assert phrase("общественного совета") == {"ru"}
+    assert phrase("public council") == set()
+    assert phrase("транспортная карта") == {"ru"}
+    assert phrase("совета общественного") == set()
+    assert phrase("new kindergarten") == {"en"}
 
 
 # --- robustness ---------------------------------------------------------------------------------------------
@@ -521,9 +542,10 @@ def test_analyzers_survive_any_text(text):
     expand_synonyms(text)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
-@given(st.text(min_size=10_000, max_size=10_000))
-def test_analyzers_survive_long_text(text):
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_TEXT.filter(bool).map(lambda piece: (piece * (10_000 // len(piece) + 1))[:10_000]))
+def test_analyzers_survive_10000_characters(text):
+    assert len(text) == 10_000
     for analyzer in ANALYZERS.values():
         assert all(token and token == token.lower() for token in texts(analyzer(), text))
 
