@@ -42,6 +42,9 @@ class Config:
 
     MIGRATIONS_DIR = str(BASE_DIR / "migrations")  # absolute, so `flask db upgrade` works from any folder
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(BASE_DIR / "search_index"))
+    # Embedded mode: the web process applies committed index updates before answering. Off when
+    # `flask search worker` runs beside gunicorn.
+    SEARCH_APPLY_IN_REQUEST = _env_bool("SEARCH_APPLY_IN_REQUEST", True)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)  # below MAX_CONTENT_LENGTH
     ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 10)

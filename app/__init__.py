@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import db
     from app.extensions import limiter
     from app.extensions import migrate
+    from app.search.index import search
 
     db.init_app(app)
     database.configure_engine(app)
@@ -63,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     auth_session.init_app(app)
     mail.init_app(app)
     security.init_app(app)
+    search.init_app(app)
     app.before_request(policy.enforce)
 
 
@@ -98,7 +100,9 @@ def register_commands(app: Flask) -> None:
     from app import cli
     from app.case_studies import commands as case_commands
     from app.case_studies import digest
+    from app.search import commands as search_commands
 
     cli.init_app(app)
     case_commands.init_app(app)
     digest.init_app(app)
+    search_commands.init_app(app)

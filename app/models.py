@@ -13,6 +13,7 @@ from app.case_studies.models import Question
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
+from app.search.models import SearchOutbox
 
 __all__ = [
     "Adoption",
@@ -27,5 +28,6 @@ __all__ = [
     "Municipality",
     "Question",
     "Region",
+    "SearchOutbox",
     "User",
 ]

@@ -1,0 +1,63 @@
+"""``flask search reindex|check|worker`` (CONTRACTS.md §4). Output is plain English."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.search.index import IndexUnavailable
+
+search_cli = AppGroup("search", help="Maintain the full-text search index.")
+
+
+def _search():
+    return current_app.extensions["search"]
+
+
+@search_cli.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the index from the database in a new directory, then switch to it atomically."""
+    count = _search().reindex()
+    click.echo(f"Indexed {count} published case studies.")
+
+
+@search_cli.command("check")
+def check_command() -> None:
+    """Compare (id, updated_at) of the index and the database; exit 1 on any difference."""
+    problems = _search().check()
+    if problems:
+        for line in problems:
+            click.echo(line)
+        click.echo(f"{len(problems)} difference(s). Run `flask search reindex` to repair.")
+        raise SystemExit(1)
+    click.echo("The search index agrees with the database.")
+
+
+@search_cli.command("worker")
+@click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
+@click.option("--idle-sleep", default=0.5, show_default=True, help="Seconds to wait when nothing is pending.")
+def worker_command(once: bool, idle_sleep: float) -> None:
+    """Apply pending index updates from the outbox, continuously (or once)."""
+    search = _search()
+    while True:
+        try:
+            count = search.apply_pending()
+        except IndexUnavailable as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        if count:
+            click.echo(f"Applied {count} index update(s).")
+            continue
+        if once:
+            return
+        time.sleep(idle_sleep)
+
+
+def init_app(app: Flask) -> None:
+    """Register the ``search`` command group."""
+    app.cli.add_command(search_cli)

@@ -1,0 +1,78 @@
+"""Turn a case study into the dict of fields the Whoosh index stores (see :func:`app.search.index.case_schema`).
+
+Only what search needs goes in: the text to match and the columns to filter and facet on. Pages are rendered
+from the database, never from the index.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from app.case_studies.models import CaseStudy
+
+SECTIONS = ("problem", "solution", "challenges", "results", "lessons")
+LANGUAGES = ("kk", "ru", "en")
+
+
+def iso_utc(value: datetime | None) -> str:
+    """``value`` as an ISO 8601 UTC string with microseconds ("" for None).
+
+    SQLite hands back naive datetimes for ``DateTime(timezone=True)``; they are UTC, as they were written.
+    """
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """Whoosh's DATETIME field wants naive datetimes; ours are UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _names(place) -> list[str]:
+    """The names of a region or municipality in the three languages (plus Kazakh Latin where known)."""
+    if place is None:
+        return []
+    names = [getattr(place, f"name_{lang}") for lang in LANGUAGES]
+    latin = getattr(place, "name_kk_latn", None)
+    if latin:
+        names.append(latin)
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def case_document(case: CaseStudy) -> dict:
+    """The index document of a (published) case study.
+
+    Text goes into three variants of each field (``*_exact``, ``*_stem``, ``*_fold``: see
+    :mod:`app.search.analysis`); ``places`` holds the region and district names in kk/ru/en, the author and
+    the topics, so "Шымкент" or "transport" finds a case that only says so in its metadata.
+    """
+    body = "\n\n".join(getattr(case, name) or "" for name in SECTIONS)
+    topics = case.topics
+    places = [*_names(case.region), *_names(case.municipality), case.author_name or "", *topics]
+    doc = {
+        "id": case.slug,
+        "updated_at": iso_utc(case.updated_at),
+        "region": case.region.iso_code if case.region else "",
+        "district": str(case.municipality_id) if case.municipality_id else "",
+        "level": case.level or "",
+        "topics": ",".join(topics),
+        "language": case.language or "",
+        "status": case.status or "",
+        "year": int(case.started) if case.started is not None else 0,
+    }
+    for field, text in (("title", case.title or ""), ("summary", case.summary or ""), ("body", body),
+                        ("places", " ".join(p for p in places if p))):
+        for variant in ("exact", "stem", "fold"):
+            doc[f"{field}_{variant}"] = text
+    published = _naive_utc(case.published_at)
+    if published is not None:
+        doc["published"] = published
+    return doc

@@ -1,0 +1,336 @@
+"""The Whoosh index of published case studies and the ``SearchIndex`` extension that keeps it in step with the
+database.
+
+Layout under ``SEARCH_INDEX_DIR``: ``generations/<n>/`` holds complete indexes; the ``CURRENT`` file names the
+one in use. ``reindex()`` builds a new generation beside the current one and switches the pointer with
+``os.replace`` (atomic), so readers never see an empty or half-built index; a reader opened on the previous
+generation keeps working (the previous generation is kept, older ones are removed).
+
+The index is written only from committed outbox rows (:mod:`app.search.outbox`): ``apply_pending()`` takes
+Whoosh's writer lock with a short timeout (whoever holds it finishes the job), brings each outbox row's document
+in line with the database (re-read now, so replays and reordering are harmless), commits Whoosh, then marks
+the rows done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from flask import current_app
+from flask import g
+from sqlalchemy.orm import selectinload
+from whoosh import index as whoosh_index
+from whoosh.fields import DATETIME
+from whoosh.fields import ID
+from whoosh.fields import KEYWORD
+from whoosh.fields import NUMERIC
+from whoosh.fields import STORED
+from whoosh.fields import TEXT
+from whoosh.fields import Schema
+from whoosh.index import LockError
+
+from app.audit.models import utcnow
+from app.case_studies.models import CaseStudy
+from app.extensions import db
+from app.search import outbox
+from app.search.analysis import exact_analyzer
+from app.search.analysis import fold_analyzer
+from app.search.analysis import stem_analyzer
+from app.search.documents import case_document
+from app.search.documents import iso_utc
+from app.search.models import SearchOutbox
+
+log = logging.getLogger(__name__)
+
+CURRENT_FILE = "CURRENT"
+GENERATIONS_DIR = "generations"
+# Field weights: title > summary > sections (body) > metadata names (places).
+BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "places": 1.0}
+# Within one field, exact forms outrank stems, stems outrank cross-script folds.
+VARIANT_BOOSTS = {"exact": 1.5, "stem": 1.0, "fold": 0.7}
+LOCK_TIMEOUT = 0.5  # seconds: in a request, never wait long for another writer
+RESYNC_MARGIN = timedelta(seconds=60)  # clock skew allowance when reindex re-applies recent rows
+
+
+class IndexUnavailable(Exception):
+    """The index is missing or unreadable (``flask search reindex`` repairs it)."""
+
+
+def case_schema() -> Schema:
+    """The Whoosh schema of case-study documents."""
+    fields = {
+        "id": ID(unique=True, stored=True),
+        "updated_at": STORED(),
+        "region": ID(),
+        "district": ID(),
+        "level": ID(),
+        "topics": KEYWORD(commas=True, lowercase=True),
+        "language": ID(),
+        "status": ID(),
+        "year": NUMERIC(int, bits=32, signed=False, sortable=True),
+        "published": DATETIME(sortable=True),
+    }
+    analyzers = {"exact": exact_analyzer, "stem": stem_analyzer, "fold": fold_analyzer}
+    for field, boost in BOOSTS.items():
+        for variant, make in analyzers.items():
+            options = {} if variant == "exact" else {"multitoken_query": "or", "phrase": False}
+            fields[f"{field}_{variant}"] = TEXT(analyzer=make(), field_boost=boost * VARIANT_BOOSTS[variant],
+                                                **options)
+    return Schema(**fields)
+
+
+def _published_cases(slugs: list[str] | None = None):
+    """A select of published cases (optionally only ``slugs``), with what their documents need."""
+    stmt = (
+        sa.select(CaseStudy)
+        .where(CaseStudy.state == "published")
+        .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
+                 selectinload(CaseStudy.municipality))
+        .order_by(CaseStudy.id)
+    )
+    if slugs is not None:
+        stmt = stmt.where(CaseStudy.slug.in_(slugs))
+    return stmt
+
+
+class SearchIndex:
+    """Flask extension owning the case-study index of an app (``app.extensions["search"]``)."""
+
+    def __init__(self, app: Flask | None = None):
+        self.app = app
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read the settings, register the outbox listeners and the embedded-mode hooks."""
+        app.config.setdefault("SEARCH_INDEX_DIR", str(Path(app.root_path).parent / "search_index"))
+        app.config.setdefault("SEARCH_APPLY_IN_REQUEST", True)
+        app.config.setdefault("SEARCH_BATCH_SIZE", 500)
+        app.extensions["search"] = self
+        outbox.register()
+        app.after_request(_apply_after_request)
+        app.teardown_appcontext(_apply_on_teardown)
+
+    # -- locations ------------------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        """``SEARCH_INDEX_DIR`` of the current app."""
+        return Path(current_app.config["SEARCH_INDEX_DIR"])
+
+    def current_dir(self) -> Path | None:
+        """The directory of the generation in use (None if there is none)."""
+        try:
+            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return self.root / GENERATIONS_DIR / name if name else None
+
+    def _switch(self, name: str) -> None:
+        """Point ``CURRENT`` at generation ``name`` atomically."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".CURRENT.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.root / CURRENT_FILE)
+
+    def _new_generation(self) -> tuple[str, Path]:
+        """Create an empty directory for the next generation."""
+        base = self.root / GENERATIONS_DIR
+        base.mkdir(parents=True, exist_ok=True)
+        numbers = [int(p.name) for p in base.iterdir() if p.name.isdigit()]
+        n = max(numbers, default=0) + 1
+        while True:
+            try:
+                (base / str(n)).mkdir()
+                return str(n), base / str(n)
+            except FileExistsError:  # a concurrent reindex took it
+                n += 1
+
+    # -- opening --------------------------------------------------------------------------------------------
+
+    def open(self, create: bool = False):
+        """Open the current generation.
+
+        :param create: create an empty first generation if there is none (writers); readers pass False.
+        :raise IndexUnavailable: no index (and ``create`` is false), or it cannot be read.
+        """
+        path = self.current_dir()
+        if path is None or not path.is_dir():
+            if not create:
+                raise IndexUnavailable(f"no search index in {self.root} (run `flask search reindex`)")
+            name, path = self._new_generation()
+            whoosh_index.create_in(str(path), case_schema())
+            self._switch(name)
+            return whoosh_index.open_dir(str(path))
+        try:
+            return whoosh_index.open_dir(str(path))
+        except Exception as exc:  # whoosh raises EmptyIndexError, OSError, pickling errors...
+            raise IndexUnavailable(f"the search index in {path} cannot be read: {exc}") from exc
+
+    # -- writing --------------------------------------------------------------------------------------------
+
+    def _sync_keys(self, writer, slugs: list[str]) -> None:
+        """Make the documents of ``slugs`` match the database: published → update, otherwise delete."""
+        cases = {c.slug: c for c in db.session.scalars(_published_cases(list(dict.fromkeys(slugs))))}
+        for slug in dict.fromkeys(slugs):
+            case = cases.get(slug)
+            if case is not None:
+                writer.update_document(**case_document(case))
+            else:
+                writer.delete_by_term("id", slug)
+
+    def apply_pending(self, limit: int | None = None, timeout: float = LOCK_TIMEOUT) -> int:
+        """Apply pending outbox rows (oldest first) to the index; return how many were applied.
+
+        Returns 0 at once if another writer holds the lock: it will finish the job.
+        """
+        limit = limit or current_app.config["SEARCH_BATCH_SIZE"]
+        ix = self.open(create=True)
+        try:
+            writer = ix.writer(timeout=timeout)
+        except LockError:
+            return 0
+        try:
+            rows = db.session.scalars(
+                sa.select(SearchOutbox).where(SearchOutbox.done_at.is_(None)).order_by(SearchOutbox.id).limit(limit)
+            ).all()
+            if not rows:
+                writer.cancel()
+                db.session.rollback()
+                return 0
+            for row in rows:
+                row.attempts += 1
+            self._sync_keys(writer, [row.doc_key for row in rows if row.doc_type == outbox.DOC_CASE])
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            db.session.rollback()
+            raise
+        # Whoosh first, then the rows: a crash in between only means they are applied again (harmless).
+        now = utcnow()
+        for row in rows:
+            row.done_at = now
+        db.session.commit()
+        return len(rows)
+
+    def apply_all(self, timeout: float = LOCK_TIMEOUT) -> int:
+        """Apply pending rows in batches until none are left (or another writer holds the lock)."""
+        total = 0
+        while True:
+            count = self.apply_pending(timeout=timeout)
+            total += count
+            if count == 0:
+                return total
+
+    def reindex(self) -> int:
+        """Build a complete new generation from the database, switch to it, then catch up; return the count."""
+        started = utcnow()
+        name, path = self._new_generation()
+        ix = whoosh_index.create_in(str(path), case_schema())
+        writer = ix.writer()
+        count = 0
+        try:
+            for case in db.session.scalars(_published_cases()):
+                writer.add_document(**case_document(case))
+                count += 1
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        db.session.rollback()  # end the read snapshot
+        previous = self.current_dir()
+        self._switch(name)
+        # Changes committed while the build ran are pending, or were applied to the old generation after we
+        # started: re-sync both kinds of row into the new one.
+        recent = db.session.scalars(
+            sa.select(SearchOutbox.doc_key)
+            .where(SearchOutbox.doc_type == outbox.DOC_CASE)
+            .where(sa.or_(SearchOutbox.done_at.is_(None), SearchOutbox.done_at >= started - RESYNC_MARGIN))
+            .order_by(SearchOutbox.id)
+        ).all()
+        if recent:
+            writer = ix.writer(timeout=10.0)
+            try:
+                self._sync_keys(writer, list(recent))
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+        db.session.rollback()
+        self.apply_all(timeout=10.0)
+        self._prune(keep={name, previous.name if previous else ""})
+        return count
+
+    def _prune(self, keep: set[str]) -> None:
+        """Remove generations other than ``keep`` (the new one and the one readers may still hold)."""
+        base = self.root / GENERATIONS_DIR
+        for path in base.iterdir():
+            if path.is_dir() and path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- checking -------------------------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Differences between the index and the database, as readable lines (empty: consistent).
+
+        Compares {slug: updated_at} of the index with the published cases of the database.
+        """
+        try:
+            ix = self.open(create=False)
+            with ix.searcher() as searcher:
+                indexed = {f["id"]: f.get("updated_at", "") for f in searcher.all_stored_fields()}
+        except IndexUnavailable as exc:
+            return [f"index unavailable: {exc}"]
+        except Exception as exc:  # a corrupt segment shows up only when read
+            return [f"index unavailable: the search index cannot be read: {exc}"]
+        rows = db.session.execute(
+            sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.state == "published")
+        ).all()
+        db.session.rollback()
+        expected = {slug: iso_utc(updated) for slug, updated in rows}
+        problems = [f"missing from index: {slug}" for slug in sorted(expected.keys() - indexed.keys())]
+        problems += [f"in index but not published: {slug}" for slug in sorted(indexed.keys() - expected.keys())]
+        problems += [
+            f"stale: {slug} (index {indexed[slug]}, database {expected[slug]})"
+            for slug in sorted(expected.keys() & indexed.keys())
+            if indexed[slug] != expected[slug]
+        ]
+        return problems
+
+
+def _apply_now() -> None:
+    """Embedded mode: apply rows this app context committed; never let indexing break the response."""
+    if not g.pop(outbox.PENDING_FLAG, False) or not current_app.config["SEARCH_APPLY_IN_REQUEST"]:
+        return
+    try:
+        current_app.extensions["search"].apply_all()
+    except Exception:
+        db.session.rollback()
+        log.exception("applying search outbox rows failed; `flask search worker` will retry")
+
+
+def _apply_after_request(response):
+    """Apply committed outbox rows before the response leaves (read-your-writes)."""
+    _apply_now()
+    return response
+
+
+def _apply_on_teardown(exc: BaseException | None) -> None:
+    """Outside requests (CLI, scripts), apply committed outbox rows when the app context ends."""
+    if exc is None:
+        _apply_now()
+
+
+search = SearchIndex()
+"""The extension object (bound in :func:`app.create_app`)."""
