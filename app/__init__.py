@@ -81,6 +81,8 @@ def register_blueprints(app: Flask) -> None:
     from app.main.views import bp as main_bp
     from app.regions.views import api_bp as regions_api_bp
     from app.regions.views import bp as regions_bp
+    from app.search.views import api_bp as search_api_bp
+    from app.search.views import bp as search_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -92,6 +94,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_api_bp)
     app.register_blueprint(regions_bp)
     app.register_blueprint(regions_api_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(search_api_bp)
     errors.init_app(app)
 
 

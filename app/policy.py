@@ -103,6 +103,8 @@ RULES: dict[str, Rule] = {
     "feeds.region_cases": PUBLIC,
     "feeds.topic_cases": PUBLIC,
     "cases_api.get_case": PUBLIC,
+    "search.results": PUBLIC,
+    "search_api.search": PUBLIC,
 }
 
 

@@ -44,6 +44,8 @@ MATRIX = {
     "case_studies.history": ("GET", "/cases/{case}/history", [200, 200, 200, 200, 200]),
     "case_studies.diff": ("GET", "/cases/{case}/diff", [302, 302, 302, 302, 302]),
     "cases_api.get_case": ("GET", "/api/v1/cases/{case}", [200, 200, 200, 200, 200]),
+    "search.results": ("GET", "/search?q=onay", [200, 200, 200, 200, 200]),
+    "search_api.search": ("GET", "/api/v1/search?q=onay", [200, 200, 200, 200, 200]),
     "attachments.upload": ("POST", "/cases/no-such-case/attachments", [LOGIN, 403, 404, 403, 404]),
     "attachments.download": ("GET", "/cases/no-such-case/attachments/1", [404, 404, 404, 404, 404]),
     "attachments.delete": ("POST", "/cases/no-such-case/attachments/1/delete", [LOGIN, 403, 404, 403, 404]),

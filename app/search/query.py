@@ -1,0 +1,524 @@
+"""Search queries over the case-study index: parsing, filters, facets, ranking, highlights, "did you mean".
+
+One long-lived Whoosh searcher per process per index generation (refreshed only when ``up_to_date()`` is
+false); pending outbox rows are applied first (read-your-writes). Every hit is re-checked against the database:
+only published cases are shown, and highlights are built from the database text, never from the index.
+
+Query syntax (Google-like, never an error): words are ANDed (falling back to OR, flagged, when AND finds
+nothing), ``"quoted phrases"`` match exact word forms in sequence, ``-word`` excludes, ``title:word`` and
+``title:"a phrase"`` restrict to the title. Anything else is treated as words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from dataclasses import dataclass
+from dataclasses import field
+
+import sqlalchemy as sa
+from flask import current_app
+from markupsafe import Markup
+from markupsafe import escape
+from sqlalchemy.orm import selectinload
+from whoosh import sorting
+from whoosh.query import And
+from whoosh.query import Every
+from whoosh.query import Not
+from whoosh.query import NumericRange
+from whoosh.query import Or
+from whoosh.query import Phrase
+from whoosh.query import Term
+
+from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import LEVELS
+from app.case_studies.constants import STATUSES
+from app.case_studies.constants import TOPICS
+from app.case_studies.models import CaseStudy
+from app.extensions import db
+from app.regions.models import Region
+from app.search.analysis import TOKEN_PATTERN
+from app.search.analysis import expand_synonyms
+from app.search.analysis import normalize
+from app.search.analysis import query_positions
+from app.search.index import BOOSTS
+from app.search.index import IndexUnavailable
+from app.search.models import SearchOutbox
+
+__all__ = ["IndexUnavailable", "SearchParams", "SearchResult", "parse_params", "search"]
+
+TEXT_FIELDS = tuple(BOOSTS)
+VARIANTS = ("exact", "stem", "fold")
+FACETS = ("region", "topic", "level", "year")
+FILTER_FIELDS = {"region": "region", "topic": "topics", "level": "level", "language": "language",
+                 "status": "status"}
+SORTS = ("relevance", "newest")
+MAX_QUERY_CHARS = 1000
+MAX_WORDS = 24
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+FEW_RESULTS = 3
+SNIPPET_CHARS = 240
+SCAN_CHARS = 40_000
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parameters
+
+
+class BadParam(ValueError):
+    """One bad request parameter: ``name`` and a readable message."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    year_from: int | None = None
+    year_to: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+
+def _int(args, name: str, problems: list[BadParam], minimum: int | None = None) -> int | None:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(BadParam(name, f"{name} must be an integer"))
+        return None
+    if minimum is not None and value < minimum:
+        problems.append(BadParam(name, f"{name} must be at least {minimum}"))
+        return None
+    return value
+
+
+def parse_params(args) -> tuple[SearchParams, list[BadParam]]:
+    """Read the query string; return the usable parameters and the problems found (bad values are dropped)."""
+    problems: list[BadParam] = []
+    params = SearchParams(q=(args.get("q") or "")[:MAX_QUERY_CHARS * 10])
+    valid = {
+        "region": set(db.session.scalars(sa.select(Region.iso_code))),
+        "topic": set(TOPICS),
+        "level": set(LEVELS),
+        "language": set(CASE_LANGUAGES),
+        "status": set(STATUSES),
+    }
+    for name, allowed in valid.items():
+        values = [v for v in args.getlist(name) if v != ""]
+        good = list(dict.fromkeys(v for v in values if v in allowed))
+        for bad in (v for v in values if v not in allowed):
+            problems.append(BadParam(name, f"unknown {name}: {bad[:40]}"))
+        if good:
+            params.filters[name] = good
+    params.year_from = _int(args, "year_from", problems)
+    params.year_to = _int(args, "year_to", problems)
+    sort = args.get("sort") or "relevance"
+    if sort in SORTS:
+        params.sort = sort
+    else:
+        problems.append(BadParam("sort", "sort must be relevance or newest"))
+    page = _int(args, "page", problems, minimum=1)
+    params.page = page if page is not None else 1
+    per_page = _int(args, "per_page", problems, minimum=1)
+    params.per_page = min(per_page, MAX_PER_PAGE) if per_page is not None else DEFAULT_PER_PAGE
+    return params, problems
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Hit:
+    case: CaseStudy
+    score: float
+    title: Markup
+    snippet: Markup
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None
+    fallback: bool = False  # AND found nothing: these are OR results
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The searcher cache
+
+
+_lock = threading.Lock()
+_searchers: dict[str, tuple[str, object, object]] = {}  # index root → (generation dir, index, searcher)
+_MAX_ROOTS = 4
+
+
+def _searcher():
+    """The process's searcher of the current generation, refreshed if the index changed."""
+    ext = current_app.extensions["search"]
+    root = str(ext.root)
+    path = ext.current_dir()
+    if path is None or not path.is_dir():
+        raise IndexUnavailable(f"no search index in {root} (run `flask search reindex`)")
+    with _lock:
+        cached = _searchers.get(root)
+        if cached is not None and cached[0] == str(path):
+            gen, ix, searcher = cached
+            try:
+                if not searcher.up_to_date():
+                    fresh = searcher.refresh()
+                    if fresh is not searcher:
+                        searcher.close()
+                        searcher = fresh
+                        _searchers[root] = (gen, ix, searcher)
+            except Exception as exc:
+                _searchers.pop(root, None)
+                raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+            return searcher
+        if cached is not None:
+            _close(cached)
+        ix = ext.open(create=False)
+        try:
+            searcher = ix.searcher()
+        except Exception as exc:
+            raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+        while len(_searchers) >= _MAX_ROOTS:
+            _close(_searchers.pop(next(iter(_searchers))))
+        _searchers[root] = (str(path), ix, searcher)
+        return searcher
+
+
+def _close(entry) -> None:
+    with contextlib.suppress(Exception):  # closing a broken searcher must not break a request
+        entry[2].close()
+
+
+def _apply_pending() -> None:
+    """Read-your-writes: apply committed outbox rows before searching (short lock timeout)."""
+    ext = current_app.extensions["search"]
+    if ext.current_dir() is None:
+        return
+    pending = db.session.scalar(sa.select(SearchOutbox.id).where(SearchOutbox.done_at.is_(None)).limit(1))
+    if pending is None:
+        db.session.rollback()
+        return
+    try:
+        ext.apply_all(timeout=0.5)
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("applying pending search outbox rows failed")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parsing
+
+
+@dataclass
+class Clause:
+    text: str
+    phrase: bool = False
+    title_only: bool = False
+    negated: bool = False
+
+
+_CLAUSE = re.compile(r'(-?)((?:title:)?)(?:"([^"]*)"|(\S+))', re.IGNORECASE)
+
+
+def parse_query(q: str) -> list[Clause]:
+    """Split a raw query into clauses; never fails. Unbalanced quotes are closed at the end."""
+    q = q[:MAX_QUERY_CHARS]
+    if q.count('"') % 2:
+        q += '"'
+    clauses = []
+    for m in _CLAUSE.finditer(q):
+        negated, prefix, quoted, word = m.group(1) == "-", bool(m.group(2)), m.group(3), m.group(4)
+        if quoted is not None:
+            words = TOKEN_PATTERN.findall(quoted)
+            if len(words) == 1:
+                clauses.append(Clause(words[0], title_only=prefix, negated=negated))
+            elif words:
+                clauses.append(Clause(" ".join(words), phrase=True, title_only=prefix, negated=negated))
+            continue
+        for token in TOKEN_PATTERN.findall(word):
+            clauses.append(Clause(token, title_only=prefix, negated=negated))
+    return clauses[:MAX_WORDS]
+
+
+def _analyze(schema, fieldname: str, text: str) -> list[str]:
+    return list(dict.fromkeys(t.text for t in schema[fieldname].analyzer(text)))
+
+
+def _synonym_query(fields, phrase) -> object:
+    parts = []
+    for f in fields:
+        positions = [Or([Term(f"{f}_fold", t) for t in alts]) for alts in phrase]
+        parts.append(positions[0] if len(positions) == 1 else And(positions))
+    return Or(parts)
+
+
+def _word_query(schema, clause: Clause):
+    """An OR over the field variants of one word (exact boosted by the schema), plus its synonyms."""
+    fields = ("title",) if clause.title_only else TEXT_FIELDS
+    parts = []
+    for f in fields:
+        for variant in VARIANTS:
+            name = f"{f}_{variant}"
+            terms = _analyze(schema, name, clause.text)
+            parts.extend(Term(name, t) for t in terms)
+    for phrase in expand_synonyms(clause.text):
+        parts.append(_synonym_query(fields, phrase))
+    return Or(parts) if parts else None
+
+
+def _phrase_query(schema, clause: Clause):
+    fields = ("title",) if clause.title_only else TEXT_FIELDS
+    words = [normalize(w) for w in TOKEN_PATTERN.findall(clause.text)]
+    return Or([Phrase(f"{f}_exact", words) for f in fields])
+
+
+def _is_stop_word(schema, text: str) -> bool:
+    return not _analyze(schema, "body_stem", text)
+
+
+def build_query(schema, clauses: list[Clause], mode: str = "and"):
+    """The Whoosh query of ``clauses`` (None: match everything). ``mode`` "or" relaxes the positive words."""
+    positive = [c for c in clauses if not c.negated]
+    negative = [c for c in clauses if c.negated]
+    content = [c for c in positive if c.phrase or not _is_stop_word(schema, c.text)]
+    if not content:
+        content = positive  # only stop words: match them as they are (exact fields keep them)
+    subs = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in content) if q]
+    excluded = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in negative
+                            if c.phrase or not _is_stop_word(schema, c.text)) if q]
+    if subs:
+        query = Or(subs) if mode == "or" and len(subs) > 1 else And(subs)
+        if mode == "and" and len(subs) > 1:
+            # a multi-word synonym of the whole query ("bus card" → "транспортная карта") is an alternative
+            text = " ".join(c.text for c in content if not c.phrase)
+            whole = query_positions(text)
+            syn = expand_synonyms(text)
+            covers = any(len(p) == len(whole) and all(set(a) & set(b) for a, b in zip(p, whole, strict=True))
+                         for p in syn)
+            multi = [p for p in syn if len(p) > 1] if covers and len(whole) == len(content) else []
+            if multi:
+                fields = TEXT_FIELDS
+                query = Or([query, *(_synonym_query(fields, p) for p in multi)])
+    elif excluded:
+        query = Every()
+    else:
+        return None
+    if excluded:
+        query = And([query, *(Not(q) for q in excluded)])
+    return query
+
+
+def _filter_query(params: SearchParams, skip: str | None = None):
+    parts = []
+    for name, values in params.filters.items():
+        if name == skip:
+            continue
+        fieldname = FILTER_FIELDS[name]
+        parts.append(Or([Term(fieldname, v.lower() if name == "topic" else v) for v in values]))
+    if skip != "year" and (params.year_from is not None or params.year_to is not None):
+        parts.append(NumericRange("year", params.year_from, params.year_to))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Highlights
+
+
+def _query_terms(clauses: list[Clause]) -> set[str]:
+    terms: set[str] = set()
+    for c in clauses:
+        if c.negated:
+            continue
+        for alts in query_positions(c.text):
+            terms.update(alts)
+        for phrase in expand_synonyms(c.text):
+            for alts in phrase:
+                terms.update(alts)
+    return terms
+
+
+class _Marker:
+    def __init__(self, terms: set[str]):
+        self.terms = terms
+        self.cache: dict[str, bool] = {}
+
+    def matches(self, token: str) -> bool:
+        hit = self.cache.get(token)
+        if hit is None:
+            hit = any(set(alts) & self.terms for alts in query_positions(token)) if self.terms else False
+            self.cache[token] = hit
+        return hit
+
+    def mark(self, text: str) -> Markup:
+        out, last = [], 0
+        for m in TOKEN_PATTERN.finditer(text):
+            if self.matches(m.group()):
+                out.append(escape(text[last:m.start()]))
+                out.append(Markup("<mark>") + escape(m.group()) + Markup("</mark>"))
+                last = m.end()
+        out.append(escape(text[last:]))
+        return Markup("").join(out)
+
+    def snippet(self, texts: list[str]) -> Markup:
+        """The passage around the first query word in ``texts`` (else the start of the first text)."""
+        for text in texts:
+            text = re.sub(r"[*_`#>]+", "", text or "")[:SCAN_CHARS]
+            for m in TOKEN_PATTERN.finditer(text):
+                if self.matches(m.group()):
+                    start = max(0, m.start() - SNIPPET_CHARS // 3)
+                    if start:
+                        space = text.find(" ", start)
+                        start = space + 1 if 0 <= space < m.start() else start
+                    end = min(len(text), start + SNIPPET_CHARS)
+                    if end < len(text):
+                        space = text.rfind(" ", m.end(), end)
+                        end = space if space > m.end() else end
+                    return (Markup("… ") if start else Markup("")) + self.mark(text[start:end]) + (
+                        Markup(" …") if end < len(text) else Markup(""))
+        first = next((re.sub(r"[*_`#>]+", "", t) for t in texts if t), "")
+        return escape(first[:SNIPPET_CHARS]) + (Markup(" …") if len(first) > SNIPPET_CHARS else Markup(""))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Suggestions
+
+
+def _suggest(searcher, clauses: list[Clause]) -> str | None:
+    """"Did you mean": each unknown word replaced by the closest word of the index vocabulary."""
+    words = [c for c in clauses if not c.negated and not c.phrase][:8]
+    if not words:
+        return None
+    correctors = [searcher.corrector(f"{f}_exact") for f in ("title", "summary", "body")]
+    changed = False
+    out = []
+    for c in clauses:
+        text = c.text
+        if c in words and len(text) >= 3:
+            term = normalize(text)
+            known = any(searcher.doc_frequency(f"{f}_exact", term) for f in ("title", "summary", "body", "places"))
+            if not known:
+                best = None
+                for corrector in correctors:
+                    found = corrector.suggest(term, limit=1, maxdist=2)
+                    if found:
+                        best = found[0]
+                        break
+                if best and best != term:
+                    text, changed = best, True
+        piece = f'"{text}"' if c.phrase else text
+        out.append(("-" if c.negated else "") + ("title:" if c.title_only else "") + piece)
+    return " ".join(out) if changed else None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Search
+
+
+def _facet_counts(searcher, query, params: SearchParams) -> dict[str, dict[str, int]]:
+    facets: dict[str, dict[str, int]] = {}
+    specs = {"region": ("region", False), "topic": ("topics", True), "level": ("level", False),
+             "year": ("year", False)}
+    for name, (fieldname, overlap) in specs.items():
+        facet = sorting.FieldFacet(fieldname, allow_overlap=overlap, maptype=sorting.Count)
+        results = searcher.search(query, filter=_filter_query(params, skip=name), groupedby={name: facet},
+                                  limit=1, scored=False)
+        counts = {}
+        for key, count in results.groups(name).items():
+            if key in (None, "", b"", 0):
+                continue
+            counts[str(key)] = count
+        facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return facets
+
+
+def search(q: str, filters: SearchParams | None = None, sort: str | None = None, page: int | None = None,
+           per_page: int | None = None) -> SearchResult:
+    """Run a search. ``filters`` is a :class:`SearchParams` (its q/sort/page/per_page are overridden by the
+    other arguments when given).
+
+    :raise IndexUnavailable: the index is missing or unreadable.
+    """
+    params = filters or SearchParams()
+    params = SearchParams(q=q or "", filters=dict(params.filters), year_from=params.year_from,
+                          year_to=params.year_to, sort=sort or params.sort, page=max(1, page or params.page),
+                          per_page=min(MAX_PER_PAGE, max(1, per_page or params.per_page)))
+    _apply_pending()
+    searcher = _searcher()
+    schema = searcher.schema
+    try:
+        return _run(searcher, schema, params)
+    except IndexUnavailable:
+        raise
+    except (OSError, EOFError) as exc:
+        raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+
+
+def _run(searcher, schema, params: SearchParams) -> SearchResult:
+    clauses = parse_query(params.q)
+    query = build_query(schema, clauses)
+    fallback = False
+    newest = params.sort == "newest" or query is None
+    if query is None:
+        query = Every()
+    filt = _filter_query(params)
+    sortedby = sorting.FieldFacet("published", reverse=True) if newest else None
+    offset = (params.page - 1) * params.per_page
+    doc_count = searcher.doc_count_all()
+    limit = max(1, min(offset + params.per_page, doc_count + 1))
+
+    def run(qry):
+        return searcher.search(qry, filter=filt, limit=limit, sortedby=sortedby)
+
+    results = run(query)
+    total = len(results)
+    if total == 0 and sum(1 for c in clauses if not c.negated) > 1:
+        relaxed = build_query(schema, clauses, mode="or")
+        if relaxed is not None:
+            results = run(relaxed)
+            if len(results):
+                query, total, fallback = relaxed, len(results), True
+    shown = [(r["id"], r.score) for r in results[offset:offset + params.per_page]] if offset < total else []
+    facets = _facet_counts(searcher, query, params)
+    suggestion = _suggest(searcher, clauses) if total < FEW_RESULTS else None
+
+    hits: list[Hit] = []
+    if shown:
+        cases = {c.slug: c for c in db.session.scalars(
+            sa.select(CaseStudy).where(CaseStudy.slug.in_([s for s, _ in shown]),
+                                       CaseStudy.state == "published")
+            .options(selectinload(CaseStudy.region)))}
+        marker = _Marker(_query_terms(clauses))
+        for slug, score in shown:
+            case = cases.get(slug)
+            if case is None:  # stale hit: withdrawn or deleted since it was indexed
+                total -= 1
+                continue
+            hits.append(Hit(case=case, score=float(score or 0.0), title=marker.mark(case.title),
+                            snippet=marker.snippet([case.summary, case.problem, case.solution, case.challenges,
+                                                    case.results, case.lessons])))
+    return SearchResult(query=params.q, total=max(total, 0), page=params.page, per_page=params.per_page,
+                        hits=hits, facets=facets, suggestion=suggestion, fallback=fallback)

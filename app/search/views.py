@@ -1,0 +1,104 @@
+"""Search: the results page (``GET /search``) and the JSON API (``GET /api/v1/search``, CONTRACTS.md §2)."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import Response
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+
+from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import LEVELS
+from app.case_studies.constants import STATUSES
+from app.case_studies.constants import TOPICS
+from app.extensions import db
+from app.regions.models import Region
+from app.search.query import IndexUnavailable
+from app.search.query import parse_params
+from app.search.query import search as run_search
+
+bp = Blueprint("search", __name__)
+api_bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
+
+
+def _json(payload, status: int = 200) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json({"error": {"code": code, "message": message}}, status)
+
+
+@api_bp.route("/search")
+def search():
+    """``GET /api/v1/search``: exactly the shape of CONTRACTS.md §2."""
+    params, problems = parse_params(request.args)
+    if problems:
+        return _error(400, "bad_request", problems[0].message)
+    try:
+        result = run_search(params.q, params)
+    except IndexUnavailable:
+        return _error(503, "search_unavailable", "The search index is unavailable; try again later.")
+    return _json({
+        "query": result.query,
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
+        "results": [
+            {
+                "id": hit.case.slug,
+                "title": hit.case.title,
+                "summary": hit.case.summary,
+                "region": hit.case.region.iso_code if hit.case.region else None,
+                "year": hit.case.started,
+                "score": round(hit.score, 4),
+                "highlights": {"title": str(hit.title), "body": str(hit.snippet)},
+                "url": url_for("case_studies.detail", slug=hit.case.slug),
+            }
+            for hit in result.hits
+        ],
+        "facets": result.facets,
+        "suggestion": result.suggestion,
+    })
+
+
+def _url_args(params, **changes) -> dict:
+    """The query-string arguments of ``params`` (for links), with ``changes`` applied."""
+    args: dict = {}
+    if params.q:
+        args["q"] = params.q
+    for name, values in params.filters.items():
+        args[name] = values
+    if params.year_from is not None:
+        args["year_from"] = params.year_from
+    if params.year_to is not None:
+        args["year_to"] = params.year_to
+    if params.sort != "relevance":
+        args["sort"] = params.sort
+    args.update(changes)
+    return {k: v for k, v in args.items() if v not in (None, "", [])}
+
+
+@bp.route("/search")
+def results():
+    """The results page: search box, facets with counts, highlighted results; works without JavaScript."""
+    params, problems = parse_params(request.args)
+    notices = [_("Ignored an invalid value for “%(name)s”.", name=p.name) for p in problems]
+    regions = {r.iso_code: r for r in db.session.scalars(sa.select(Region))}
+    result = None
+    unavailable = False
+    try:
+        result = run_search(params.q, params)
+    except IndexUnavailable:
+        unavailable = True
+    labels = {"topic": TOPICS, "level": LEVELS, "status": STATUSES, "language": CASE_LANGUAGES,
+              "region": {code: r.name() for code, r in regions.items()}}
+    return render_template(
+        "search/results.html", params=params, result=result, unavailable=unavailable, notices=notices,
+        labels=labels, url_args=lambda **changes: _url_args(params, **changes),
+    )

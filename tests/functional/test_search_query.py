@@ -1,0 +1,190 @@
+"""Search queries end to end: a real Whoosh index in the tmp dir, both database backends, through the page and
+``GET /api/v1/search`` (CONTRACTS.md §2)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+
+from app.search.documents import case_document
+
+
+def api(client, query: str = "", **params):
+    params = {"q": query, **params} if query is not None else params
+    response = client.get("/api/v1/search", query_string=params)
+    return response
+
+
+def ids(client, query: str = "", **params) -> list[str]:
+    response = api(client, query, **params)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [r["id"] for r in response.get_json()["results"]]
+
+
+def test_publish_is_found_by_the_next_request_and_unpublished_never(app, client, make_case, make_user, login_as):
+    draft = make_case("draft", title="Draft about bus lanes")
+    withdrawn = make_case("withdrawn", title="Withdrawn bus lanes story")
+    assert ids(client, "lanes") == []
+    login_as(make_user("akim", akimat=("KZ-75", None)))
+    assert client.post(f"/cases/{draft}/publish").status_code == 302
+    assert ids(client, "lanes") == [draft]  # the very next request
+    assert withdrawn not in ids(client, "withdrawn")
+
+
+def test_stale_index_hit_is_hidden_by_the_database_recheck(app, client, make_case):
+    published = make_case("published")
+    draft = make_case("draft", title="Secret draft Onay plans")
+    with app.app_context():
+        from app.case_studies.models import CaseStudy
+        from app.extensions import db
+
+        case = db.session.query(CaseStudy).filter_by(slug=draft).one()
+        root = Path(app.config["SEARCH_INDEX_DIR"])
+        ix = whoosh_index.open_dir(str(root / "generations" / (root / "CURRENT").read_text().strip()))
+        writer = ix.writer()
+        writer.update_document(**case_document(case))  # planted behind the outbox's back
+        writer.commit()
+    found = ids(client, "onay")
+    assert published in found and draft not in found
+    page = client.get("/search?q=secret")
+    assert draft not in page.get_data(as_text=True)
+
+
+def test_languages_scripts_morphology_and_synonyms(client, make_case):
+    onay = make_case("published", title="Онай: электронный проездной", summary="Карта Онай для автобусов.")
+    audan = make_case("published", title="Ауданда жаңа мектеп", summary="Ауданда мектеп салынды.", language="kk")
+    cso = make_case("published", title="A one-stop shop for permits", summary="Citizens get permits faster.")
+    assert onay in ids(client, "Onay")
+    assert audan in ids(client, "аудандарда")
+    assert cso in ids(client, "ЦОН")
+
+
+def test_and_falls_back_to_or_and_says_so(client, make_case):
+    slug = make_case("published")
+    body = api(client, "onay zanzibarish").get_json()
+    assert [r["id"] for r in body["results"]] == [slug]
+    page = client.get("/search?q=onay+zanzibarish").get_data(as_text=True)
+    assert "showing results that contain any of them" in page
+    assert "showing results that contain any" not in client.get("/search?q=onay").get_data(as_text=True)
+
+
+def test_phrase_exclude_and_title_prefix(client, make_case):
+    card = make_case("published")  # "Electronic bus card Onay"; summary "...contactless card."
+    other = make_case("published", title="Card for contactless parking", summary="Parking bus electronic.")
+    assert ids(client, '"bus card"') == [card]
+    assert set(ids(client, "card")) == {card, other}
+    assert ids(client, "card -parking") == [card]
+    assert ids(client, "title:parking") == [other]
+    assert ids(client, "title:contactless") == [other]
+    assert set(ids(client, "contactless")) == {card, other}
+
+
+def test_filters_facets_sort_and_pagination(client, make_case):
+    a = make_case("published", title="Bus A", started=2015, level="city", topics=["transport"])
+    b = make_case("published", ("KZ-55", None), title="Bus B", started=2018, level="oblast",
+                  topics=["transport", "housing"], region="KZ-55")
+    c = make_case("published", ("KZ-71", None), title="Bus C", started=2021, level="city", topics=["education"],
+                  region="KZ-71")
+    assert set(ids(client, "bus", region="KZ-75")) == {a}
+    assert set(ids(client, "bus", region=["KZ-75", "KZ-55"])) == {a, b}  # OR within a facet
+    body = api(client, "bus", level="city").get_json()
+    assert {r["id"] for r in body["results"]} == {a, c}
+    # counts reflect the other filters: the level facet ignores level=city, the others apply it
+    assert body["facets"]["level"] == {"city": 2, "oblast": 1}
+    assert body["facets"]["region"] == {"KZ-71": 1, "KZ-75": 1}
+    assert body["facets"]["topic"] == {"transport": 1, "education": 1}
+    assert body["facets"]["year"] == {"2015": 1, "2021": 1}
+    assert set(ids(client, "bus", year_from="2016", year_to="2020")) == {b}
+    assert ids(client, "", sort="newest") == [c, b, a]
+    assert ids(client, "", topic="transport") == [b, a]  # empty q with filters: newest first
+    first = api(client, "bus", per_page="2").get_json()
+    second = api(client, "bus", per_page="2", page="2").get_json()
+    assert first["total"] == 3 and len(first["results"]) == 2 and len(second["results"]) == 1
+    assert api(client, "bus", page=str(10**9)).get_json()["results"] == []
+    assert api(client, "bus", per_page="1000").get_json()["per_page"] == 100
+
+
+def test_api_shape_matches_the_contract(client, make_case):
+    slug = make_case("published")
+    response = api(client, "onay")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = response.get_json()
+    assert list(body) == ["query", "total", "page", "per_page", "results", "facets", "suggestion"]
+    assert (body["query"], body["total"], body["page"], body["per_page"]) == ("onay", 1, 1, 20)
+    (hit,) = body["results"]
+    assert list(hit) == ["id", "title", "summary", "region", "year", "score", "highlights", "url"]
+    assert (hit["id"], hit["region"], hit["year"], hit["url"]) == (slug, "KZ-75", 2015, f"/cases/{slug}")
+    assert isinstance(hit["score"], float)
+    assert "<mark>Onay</mark>" in hit["highlights"]["title"]
+    assert set(body["facets"]) == {"region", "topic", "level", "year"}
+    assert body["suggestion"] is None or isinstance(body["suggestion"], str)
+
+
+def test_did_you_mean_and_highlights_are_escaped(client, make_case):
+    make_case("published", title="Validators <b>failed</b> in winter")
+    body = api(client, "valdators").get_json()
+    assert body["suggestion"] == "validators"
+    hit = api(client, "validators").get_json()["results"][0]
+    assert hit["highlights"]["title"] == "<mark>Validators</mark> &lt;b&gt;failed&lt;/b&gt; in winter"
+
+
+@pytest.mark.parametrize("params", [
+    {"region": "XX-99"}, {"topic": "nope"}, {"level": "galaxy"}, {"status": "x"}, {"language": "fr"},
+    {"page": "abc"}, {"page": "0"}, {"year_from": "soon"}, {"year_to": "1.5"}, {"per_page": "-1"},
+    {"sort": "random"},
+])
+def test_bad_input_is_a_400_in_the_api_and_a_notice_on_the_page(client, make_case, params):
+    response = client.get("/api/v1/search", query_string={"q": "onay", **params})
+    assert response.status_code == 400
+    assert set(response.get_json()["error"]) == {"code", "message"}
+    page = client.get("/search", query_string={"q": "onay", **params})
+    assert page.status_code == 200
+    assert "Ignored an invalid value" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", [
+    "x" * 10_000, "и в the and of", '"unbalanced', "(bracket", "a)b]", "*", "title:", "title:\"\"", "🚌🚎 онай",
+    "-", "--onay", '"', "title:*", "region:KZ-75", "Онай" * 3000, "a" * 200,
+])
+def test_odd_queries_never_fail(client, make_case, query):
+    make_case("published")
+    assert api(client, query).status_code == 200
+    assert client.get("/search", query_string={"q": query}).status_code == 200
+
+
+def test_missing_index_is_a_503_and_a_message(app, client, make_case):
+    make_case("published")
+    shutil.rmtree(app.config["SEARCH_INDEX_DIR"])
+    response = api(client, "onay")
+    assert response.status_code == 503 and response.get_json()["error"]["code"]
+    page = client.get("/search?q=onay")
+    assert page.status_code == 200 and "temporarily unavailable" in page.get_data(as_text=True)
+
+
+def test_results_page_renders_facets_and_highlights(client, make_case):
+    slug = make_case("published")
+    html = client.get("/search?q=onay").get_data(as_text=True)
+    assert f"/cases/{slug}" in html and "<mark>Onay</mark>" in html
+    assert 'name="region" value="KZ-75"' in html
+    assert 'action="/search"' in client.get("/").get_data(as_text=True)  # the header search box
+
+
+QUERY_TEXT = st.text(alphabet=st.one_of(st.sampled_from(list('"()[]{}:-*?~^+!&|\\/ ')),
+                                        st.sampled_from(list("onayОнайқәü🚌")),
+                                        st.characters(exclude_categories=("Cs",))), max_size=60)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=QUERY_TEXT)
+def test_fuzzed_queries_never_500(client, make_case, query):
+    if not getattr(client, "_case_made", False):
+        make_case("published")
+        client._case_made = True
+    assert api(client, query).status_code < 500
