@@ -5,29 +5,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import PHONE
+from tests.browser.helpers import assert_no_horizontal_scroll
 from tests.browser.helpers import path_of
 from tests.browser.helpers import visit
 
 pytestmark = pytest.mark.browser
-
-PHONE_WIDTH = 375
-PHONE = {
-    "viewport": {"width": PHONE_WIDTH, "height": 812},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
-
-# Elements whose right edge passes ``width``: what to fix when a page scrolls sideways.
-OVERFLOWING_JS = """width => {
-  const describe = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-    + (el.classList.length ? '.' + [...el.classList].join('.') : '');
-  return [...document.querySelectorAll('body *')]
-    .filter(el => el.getBoundingClientRect().right > width + 0.5)
-    .filter(el => !el.parentElement || el.parentElement.getBoundingClientRect().right <= width + 0.5)
-    .slice(0, 10)
-    .map(el => `${describe(el)} (right edge ${Math.round(el.getBoundingClientRect().right)}px)`);
-}"""
 
 # Whether an element is really on screen: a real size, inside the viewport, not hidden or clipped away.
 ON_SCREEN_JS = """el => {
@@ -41,16 +24,11 @@ ON_SCREEN_JS = """el => {
 }"""
 
 
-@pytest.mark.parametrize("path", ["/", "/regions/", "/register"])
+@pytest.mark.parametrize("path", ["/", "/regions/", "/register", "/search?q=%D0%B0%D1%83%D0%B4%D0%B0%D0%BD"])
 def test_phone_width_has_no_horizontal_scrolling(new_context, path):
     page = new_context(**PHONE).new_page()
     visit(page, path)
-    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    # A mobile browser widens the layout viewport to fit content that is too wide, so both must stay at 375px.
-    assert scroll_width <= inner_width == PHONE_WIDTH, (
-        f"{path} scrolls sideways on a {PHONE_WIDTH}px phone: scrollWidth {scroll_width}px, "
-        f"innerWidth {inner_width}px; too wide: {page.evaluate(OVERFLOWING_JS, PHONE_WIDTH)}"
-    )
+    assert_no_horizontal_scroll(page)
 
 
 def test_tab_from_the_top_focuses_the_visible_skip_link(page):
