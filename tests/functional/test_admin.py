@@ -20,9 +20,7 @@ import sqlalchemy as sa
 from app.audit.models import AuditEntry
 from app.auth.models import ClaimStatus
 from app.auth.models import User
-from app.regions.models import Akimat
-from app.regions.models import Municipality
-from app.regions.models import Region
+from app.regions.services import find_akimat
 
 ADMIN_GET_PAGES = ["/admin/users", "/admin/users?status=all", "/admin/audit", "/admin/users/{id}"]
 ADMIN_POSTS = [
@@ -55,15 +53,9 @@ def audit_rows(in_db, **filters) -> list[SimpleNamespace]:
 
 
 def akimat_id(in_db, iso: str, municipality: str | None = None) -> int:
-    with in_db() as session:
-        select = sa.select(Akimat.id).join(Region, Akimat.region_id == Region.id).where(Region.iso_code == iso)
-        if municipality is None:
-            select = select.where(Akimat.municipality_id.is_(None))
-        else:
-            select = select.join(Municipality, Akimat.municipality_id == Municipality.id).where(
-                Municipality.name_en == municipality
-            )
-        return session.scalars(select).one()
+    """The id of region ``iso``'s akimat (or of its municipality named ``municipality`` in English)."""
+    with in_db():
+        return find_akimat(iso, municipality).id
 
 
 def text(fragment: str) -> str:

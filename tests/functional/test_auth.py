@@ -23,9 +23,7 @@ from werkzeug.security import check_password_hash
 
 from app.auth.models import ClaimStatus
 from app.auth.models import User
-from app.regions.models import Akimat
-from app.regions.models import Municipality
-from app.regions.models import Region
+from app.regions.services import find_akimat
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "Балқаш көлі жазда өте әдемі"
@@ -55,15 +53,8 @@ def user_count(in_db) -> int:
 
 def akimat_id(in_db, iso: str, municipality: str | None = None) -> int:
     """The id of region ``iso``'s akimat (or of its municipality named ``municipality`` in English)."""
-    with in_db() as session:
-        select = sa.select(Akimat.id).join(Region, Akimat.region_id == Region.id).where(Region.iso_code == iso)
-        if municipality is None:
-            select = select.where(Akimat.municipality_id.is_(None))
-        else:
-            select = select.join(Municipality, Akimat.municipality_id == Municipality.id).where(
-                Municipality.name_en == municipality
-            )
-        return session.scalars(select).one()
+    with in_db():
+        return find_akimat(iso, municipality).id
 
 
 def translated(app, message: str, language: str, **variables) -> str:
