@@ -10,6 +10,13 @@ from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
 from app.case_studies.models import Follow
 from app.case_studies.models import Question
+from app.meetings.models import AgendaItem
+from app.meetings.models import Commitment
+from app.meetings.models import Meeting
+from app.meetings.models import Proposal
+from app.meetings.models import Registration
+from app.meetings.models import RotationExclusion
+from app.meetings.models import RotationPin
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
@@ -17,6 +24,7 @@ from app.search.models import SearchOutbox
 
 __all__ = [
     "Adoption",
+    "AgendaItem",
     "Akimat",
     "Answer",
     "Attachment",
@@ -24,10 +32,16 @@ __all__ = [
     "CaseRevision",
     "CaseStudy",
     "CaseTopic",
+    "Commitment",
     "Follow",
+    "Meeting",
     "Municipality",
+    "Proposal",
     "Question",
     "Region",
+    "Registration",
+    "RotationExclusion",
+    "RotationPin",
     "SearchOutbox",
     "User",
 ]

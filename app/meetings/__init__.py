@@ -1,0 +1,1 @@
+"""Exchange meetings and the host rotation."""

@@ -1,0 +1,260 @@
+"""Exchange meetings and the host rotation: meetings, registrations, the call for presentations, the agenda,
+commitments made at a meeting, and the organisers' pins and exclusions of the rotation.
+
+All times are stored in UTC (timezone-aware columns) and shown in Kazakhstan time (see
+:mod:`app.meetings.timezone`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from app.audit.models import utcnow
+from app.auth.models import User
+from app.case_studies.models import Adoption
+from app.case_studies.models import CaseStudy
+from app.extensions import db
+from app.regions.models import Akimat
+from app.regions.models import Municipality
+from app.regions.models import Region
+
+TIMESTAMP = sa.DateTime(timezone=True)
+
+NATIONAL = "national"
+"""The national scope: the 20 first-level units host in turn. A regional scope is the region's ISO code."""
+
+MEETING_STATES = ("planned", "registration_open", "registration_closed", "held", "cancelled", "postponed")
+MEETING_FORMATS = ("in_person", "online", "hybrid")
+REGISTRATION_STATES = ("registered", "waitlisted", "cancelled")
+PROPOSAL_STATES = ("proposed", "accepted", "declined", "withdrawn")
+AGENDA_KINDS = ("presentation", "panel", "site_visit", "break", "other")
+
+
+class Meeting(db.Model):
+    """An exchange meeting of one rotation scope, hosted by a region (national scope) or by a district or
+    city of the region (regional scope).
+
+    ``registered_count`` is the number of confirmed seats, kept by a conditional ``UPDATE … WHERE
+    registered_count < capacity`` so that simultaneous registrations can never overbook. ``sequence`` is the
+    iCalendar SEQUENCE, raised on every change that matters to attendees.
+    """
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        sa.UniqueConstraint("uid", name="uq_meeting_uid"),
+        sa.Index("ix_meeting_scope_year_slot", "scope", "year", "slot"),
+        sa.CheckConstraint("capacity > 0", name="capacity_positive"),
+        sa.CheckConstraint("registered_count >= 0", name="registered_count_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(120))  # stable iCalendar UID, never changes
+    scope: Mapped[str] = mapped_column(sa.String(10), default=NATIONAL, index=True)  # national | KZ-xx
+    year: Mapped[int] = mapped_column(index=True)  # the rotation year this meeting fills
+    slot: Mapped[int] = mapped_column(default=1)  # 1, or 2 for the second meeting of a year
+    edition: Mapped[int | None] = mapped_column()  # "the 7th exchange meeting"
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    host_region_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    host_municipality_id: Mapped[int | None] = mapped_column(sa.ForeignKey("municipality.id"), index=True)
+    host_akimat_id: Mapped[int | None] = mapped_column(sa.ForeignKey("akimat.id"))
+    city: Mapped[str] = mapped_column(sa.String(200), default="")
+    venue: Mapped[str] = mapped_column(sa.String(300), default="")
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    format: Mapped[str] = mapped_column(sa.String(10), default="in_person")  # in_person | online | hybrid
+    online_url: Mapped[str | None] = mapped_column(sa.String(500))
+
+    starts_at: Mapped[datetime] = mapped_column(TIMESTAMP, index=True)
+    ends_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    registration_opens_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    capacity: Mapped[int] = mapped_column(default=100)
+    registered_count: Mapped[int] = mapped_column(default=0)
+
+    contact_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+
+    state: Mapped[str] = mapped_column(sa.String(20), default="planned", index=True)
+    state_reason: Mapped[str | None] = mapped_column(sa.Text)  # why cancelled / postponed, shown to all
+    call_open: Mapped[bool] = mapped_column(default=False)  # call for presentations accepting proposals
+    call_closes_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    sequence: Mapped[int] = mapped_column(default=0)
+
+    minutes: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, rendered sanitised
+    outcomes_published_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+
+    host_region: Mapped[Region] = relationship()
+    host_municipality: Mapped[Municipality | None] = relationship()
+    host_akimat: Mapped[Akimat | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Registration.id"
+    )
+    proposals: Mapped[list[Proposal]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Proposal.id"
+    )
+    agenda_items: Mapped[list[AgendaItem]] = relationship(
+        back_populates="meeting",
+        cascade="all, delete-orphan",
+        order_by=lambda: (AgendaItem.starts_at, AgendaItem.position),
+    )
+    commitments: Mapped[list[Commitment]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Commitment.id"
+    )
+
+    @property
+    def host(self) -> Region | Municipality:
+        """The hosting territory: the district or city in a regional scope, else the region."""
+        return self.host_municipality or self.host_region
+
+    def __repr__(self) -> str:
+        return f"<Meeting {self.scope} {self.year}/{self.slot} {self.state}>"
+
+
+class Registration(db.Model):
+    """One person's registration for a meeting: a seat, a place on the first-come waitlist, or cancelled.
+
+    One row per person per meeting (unique); registering again after a cancellation reuses the row.
+    ``waitlisted_at`` orders the waitlist.
+    """
+
+    __tablename__ = "meeting_registration"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "user_id", name="uq_meeting_registration_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default="registered", index=True)
+    waitlisted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    promoted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    cancelled_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    attended: Mapped[bool | None] = mapped_column()  # marked by the organiser after the meeting
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="registrations")
+    user: Mapped[User] = relationship()
+
+
+class Proposal(db.Model):
+    """An akim's proposal to present one of their akimat's published case studies at a meeting."""
+
+    __tablename__ = "meeting_proposal"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "case_study_id", name="uq_meeting_proposal_case"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    case_study_id: Mapped[int] = mapped_column(sa.ForeignKey("case_study.id", ondelete="CASCADE"), index=True)
+    proposer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    presenter_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    pitch: Mapped[str] = mapped_column(sa.Text, default="")
+    state: Mapped[str] = mapped_column(sa.String(10), default="proposed", index=True)
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="proposals")
+    case_study: Mapped[CaseStudy] = relationship()
+    proposer: Mapped[User | None] = relationship(foreign_keys=[proposer_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class AgendaItem(db.Model):
+    """One item of a meeting's timetable: a presentation of a case study, a panel, a site visit, a break.
+
+    Days are the local (Kazakhstan) dates of ``starts_at``; ``position`` orders items that start together.
+    """
+
+    __tablename__ = "agenda_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(12), default="presentation")
+    title: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    ends_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    position: Mapped[int] = mapped_column(default=0)
+    location: Mapped[str] = mapped_column(sa.String(300), default="")
+    case_study_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_study.id", ondelete="SET NULL"), index=True)
+    proposal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting_proposal.id", ondelete="SET NULL"))
+    presenter_name: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    meeting: Mapped[Meeting] = relationship(back_populates="agenda_items")
+    case_study: Mapped[CaseStudy | None] = relationship()
+    proposal: Mapped[Proposal | None] = relationship()
+
+
+class Commitment(db.Model):
+    """A commitment recorded in a meeting's outcomes: "akimat X will pilot practice Y by date D".
+
+    ``adoption_id`` is set when the commitment has been turned into an adoption record.
+    """
+
+    __tablename__ = "meeting_commitment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    akimat_id: Mapped[int] = mapped_column(sa.ForeignKey("akimat.id"), index=True)
+    case_study_id: Mapped[int] = mapped_column(sa.ForeignKey("case_study.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(12), default="pilot")  # pilot | adopt | adapt
+    due_date: Mapped[date | None] = mapped_column(sa.Date)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    adoption_id: Mapped[int | None] = mapped_column(sa.ForeignKey("adoption.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="commitments")
+    akimat: Mapped[Akimat] = relationship()
+    case_study: Mapped[CaseStudy] = relationship()
+    adoption: Mapped[Adoption | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class RotationPin(db.Model):
+    """An organiser's decision that ``host`` hosts the (year, slot) meeting of ``scope``."""
+
+    __tablename__ = "rotation_pin"
+    __table_args__ = (sa.UniqueConstraint("scope", "year", "slot", name="uq_rotation_pin_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(10), index=True)
+    year: Mapped[int] = mapped_column()
+    slot: Mapped[int] = mapped_column(default=1)
+    host_code: Mapped[str] = mapped_column(sa.String(120))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class RotationExclusion(db.Model):
+    """An organiser's decision that ``host`` cannot host before ``until_year`` (deferred, not skipped).
+    ``lifted_at`` is set when the exclusion is lifted early (rows are kept for the record)."""
+
+    __tablename__ = "rotation_exclusion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(10), index=True)
+    host_code: Mapped[str] = mapped_column(sa.String(120))
+    until_year: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+
+    created_by: Mapped[User | None] = relationship()
