@@ -364,3 +364,61 @@ def in_db(app):
                 db.session.remove()
 
     return _open
+
+
+@pytest.fixture
+def make_meeting(app):
+    """Factory: create a meeting and return its id.
+
+    ``host`` is a host code of ``scope`` (a region's ISO code, or a municipality's English name in a regional
+    scope). Dates default to a one-day meeting 60 days ahead (a held meeting: 60 days ago) with registration
+    open from yesterday until the day before; any Meeting column can be overridden.
+    """
+    counter = iter(range(1, 10_000))
+
+    def _make(state: str = "registration_open", capacity: int = 10, scope: str = "national", host: str = "KZ-75",
+              **overrides) -> int:
+        from datetime import UTC
+        from datetime import datetime
+        from datetime import timedelta
+
+        from app.meetings.hosts import resolve_host
+        from app.meetings.models import Meeting
+
+        n = next(counter)
+        with app.app_context():
+            resolved = resolve_host(scope, host)
+            assert resolved is not None, f"{host!r} is not a host of scope {scope!r}"
+            now = datetime.now(UTC).replace(microsecond=0)
+            starts = overrides.pop("starts_at", now + timedelta(days=-60 if state == "held" else 60))
+            values = {
+                "uid": f"meeting-test-{uuid.uuid4().hex}@akims-exchange.kz",
+                "scope": scope,
+                "year": starts.year,
+                "slot": 1,
+                "edition": n,
+                "title": f"Exchange meeting {n}",
+                "description": "Akims present their practices to each other.",
+                "host_region_id": resolved.region.id,
+                "host_municipality_id": resolved.municipality.id if resolved.municipality else None,
+                "host_akimat_id": (akimat.id if (akimat := resolved.akimat()) else None),
+                "city": "Almaty",
+                "venue": "Palace of the Republic",
+                "address": "Dostyk Avenue 56",
+                "format": "in_person",
+                "starts_at": starts,
+                "ends_at": starts + timedelta(hours=8),
+                "registration_opens_at": min(now - timedelta(days=1), starts - timedelta(days=2)),
+                "registration_closes_at": starts - timedelta(days=1),
+                "capacity": capacity,
+                "contact_name": "Aigerim Nurlanova",
+                "contact_email": "meetings@almaty.example.kz",
+                "state": state,
+            }
+            values.update(overrides)
+            meeting = Meeting(**values)
+            db.session.add(meeting)
+            db.session.commit()
+            return meeting.id
+
+    return _make
