@@ -19,6 +19,7 @@ from app.case_studies import services
 from app.case_studies.interchange import ID_PATTERN
 from app.case_studies.interchange import case_to_interchange
 from app.case_studies.models import CaseStudy
+from app.search import related
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
 
@@ -38,8 +39,8 @@ def json_response(payload, status: int = 200) -> Response:
 
 
 def related_ids(case: CaseStudy) -> list[str]:
-    """Ids of up to 5 similar published case studies (empty until search lands)."""
-    return []
+    """Ids of up to 5 similar published case studies, most similar first (empty without a search index)."""
+    return related.related_ids(case, limit=5)
 
 
 def case_payload(case: CaseStudy) -> dict:

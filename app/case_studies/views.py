@@ -37,6 +37,7 @@ from app.regions.models import Municipality
 from app.regions.models import Region
 from app.regions.models import current_language
 from app.regions.services import map_context
+from app.search.related import related as related_practices
 from app.services import ValidationFailed
 
 bp = Blueprint("case_studies", __name__, url_prefix="/cases")
@@ -108,7 +109,7 @@ def detail(slug: str):
     return render_template(
         "case_studies/detail.html", case=case, sections=sections, labels=case_labels(),
         **map_context(counts, "regions.profile", marked=marked),
-        withdraw_form=ReasonForm(), confirm_form=ConfirmForm(),
+        withdraw_form=ReasonForm(), confirm_form=ConfirmForm(), related=related_practices(case, limit=5),
         can=lambda action, obj=case: policy.can(current_user, action, obj),
     )
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import datetime
 
+from flask import current_app
+
 from app.case_studies.models import CaseStudy
+from app.search.extract import case_attachments_text
+from app.search.ranking import PRIOR_FIELD
+from app.search.ranking import case_prior
 
 SECTIONS = ("problem", "solution", "challenges", "results", "lessons")
 LANGUAGES = ("kk", "ru", "en")
@@ -52,7 +57,9 @@ def case_document(case: CaseStudy) -> dict:
 
     Text goes into three variants of each field (``*_exact``, ``*_stem``, ``*_fold``: see
     :mod:`app.search.analysis`); ``places`` holds the region and district names in kk/ru/en, the author and
-    the topics, so "Шымкент" or "transport" finds a case that only says so in its metadata.
+    the topics, so "Шымкент" or "transport" finds a case that only says so in its metadata; ``attachments``
+    holds the text of its PDF and DOCX files (:mod:`app.search.extract`: capped, cached, never an error).
+    ``prior`` is the ranking prior of :func:`app.search.ranking.case_prior` (status, adoptions).
     """
     body = "\n\n".join(getattr(case, name) or "" for name in SECTIONS)
     topics = case.topics
@@ -67,9 +74,11 @@ def case_document(case: CaseStudy) -> dict:
         "language": case.language or "",
         "status": case.status or "",
         "year": int(case.started) if case.started is not None else 0,
+        PRIOR_FIELD: case_prior(case.status, sum(1 for a in case.adoptions if a.status != "abandoned")),
     }
+    attachments = case_attachments_text(case, current_app.config) if case.attachments else ""
     for field, text in (("title", case.title or ""), ("summary", case.summary or ""), ("body", body),
-                        ("places", " ".join(p for p in places if p))):
+                        ("places", " ".join(p for p in places if p)), ("attachments", attachments)):
         for variant in ("exact", "stem", "fold"):
             doc[f"{field}_{variant}"] = text
     published = _naive_utc(case.published_at)

@@ -46,13 +46,15 @@ from app.search.analysis import stem_analyzer
 from app.search.documents import case_document
 from app.search.documents import iso_utc
 from app.search.models import SearchOutbox
+from app.search.ranking import PRIOR_FIELD
+from app.search.ranking import prior_column
 
 log = logging.getLogger(__name__)
 
 CURRENT_FILE = "CURRENT"
 GENERATIONS_DIR = "generations"
-# Field weights: title > summary > sections (body) > metadata names (places).
-BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "places": 1.0}
+# Field weights: title > summary > sections (body) = metadata names (places) > attached PDF/DOCX text.
+BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "places": 1.0, "attachments": 0.5}
 # Within one field, exact forms outrank stems, stems outrank cross-script folds.
 VARIANT_BOOSTS = {"exact": 1.5, "stem": 1.0, "fold": 0.7}
 LOCK_TIMEOUT = 0.5  # seconds: in a request, never wait long for another writer
@@ -76,6 +78,7 @@ def case_schema() -> Schema:
         "status": ID(),
         "year": NUMERIC(int, bits=32, signed=False, sortable=True),
         "published": DATETIME(sortable=True),
+        PRIOR_FIELD: prior_column(),  # ranking prior (status, adoptions): app.search.ranking
     }
     analyzers = {"exact": exact_analyzer, "stem": stem_analyzer, "fold": fold_analyzer}
     for field, boost in BOOSTS.items():
@@ -92,7 +95,8 @@ def _published_cases(slugs: list[str] | None = None):
         sa.select(CaseStudy)
         .where(CaseStudy.state == "published")
         .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
-                 selectinload(CaseStudy.municipality))
+                 selectinload(CaseStudy.municipality), selectinload(CaseStudy.adoptions),
+                 selectinload(CaseStudy.attachments))
         .order_by(CaseStudy.id)
     )
     if slugs is not None:

@@ -2,7 +2,7 @@
 
 A ``before_flush`` listener on the :class:`~sqlalchemy.orm.Session` class (so it sees every session: the app's,
 the CLI's, a test's own) looks at the new, dirty and deleted objects of the flush. A case study (or a child whose
-change alters the case's document: a topic, an attachment) yields one outbox row per case per transaction:
+change alters the case's document: a topic, an attachment, an adoption) yields one outbox row per case per transaction:
 "upsert" while the case is published, "delete" otherwise (draft, withdrawn, deleted). The row commits or rolls
 back with the change itself, so the index can never lose an update to a crash, and a rolled-back change never
 reaches the index. The index is written only from committed rows (:meth:`app.search.index.SearchIndex.apply_pending`).
@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from app.case_studies.models import Adoption
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
@@ -58,15 +59,15 @@ def _changes(session: Session) -> dict[str, str]:
                 found.setdefault(old, "delete")
 
     for obj in session.new:
-        if isinstance(obj, (CaseStudy, CaseTopic, Attachment)):
+        if isinstance(obj, (CaseStudy, CaseTopic, Attachment, Adoption)):
             note(_case_of(session, obj))
     for obj in session.dirty:
-        if isinstance(obj, (CaseStudy, CaseTopic, Attachment)) and session.is_modified(obj):
+        if isinstance(obj, (CaseStudy, CaseTopic, Attachment, Adoption)) and session.is_modified(obj):
             note(_case_of(session, obj))
     for obj in session.deleted:
         if isinstance(obj, CaseStudy):
             note(obj, deleted=True)
-        elif isinstance(obj, (CaseTopic, Attachment)):
+        elif isinstance(obj, (CaseTopic, Attachment, Adoption)):
             note(_case_of(session, obj))
     return found
 

@@ -45,6 +45,7 @@ from app.search.analysis import query_positions
 from app.search.index import BOOSTS
 from app.search.index import IndexUnavailable
 from app.search.models import SearchOutbox
+from app.search.ranking import ranked
 
 __all__ = ["IndexUnavailable", "SearchParams", "SearchResult", "parse_params", "search"]
 
@@ -491,7 +492,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     limit = max(1, min(offset + params.per_page, doc_count + 1))
 
     def run(qry):
-        return searcher.search(qry, filter=filt, limit=limit, sortedby=sortedby)
+        return searcher.search(ranked(qry), filter=filt, limit=limit, sortedby=sortedby)
 
     results = run(query)
     total = len(results)

@@ -57,7 +57,8 @@ def assert_contract_types(body: dict) -> None:
     for name in ("published_at", "updated_at"):
         assert isinstance(body[name], str) and ISO_UTC.fullmatch(body[name]), body[name]
         assert datetime.fromisoformat(body[name].replace("Z", "+00:00")).utcoffset().total_seconds() == 0
-    assert body["related"] == []
+    assert isinstance(body["related"], list) and len(body["related"]) <= 5 and body["id"] not in body["related"]
+    assert all(isinstance(r, str) and interchange.ID_PATTERN.fullmatch(r) for r in body["related"])
 
 
 def test_every_imported_case_study_in_the_contract_shape(app, runner, client):

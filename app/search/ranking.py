@@ -1,0 +1,113 @@
+"""Ranking: BM25F over the weighted field variants, times a mild per-document prior.
+
+How a case study's score is made up (see :func:`app.search.index.case_schema` for the fields):
+
+* **Field weights.** Each text field is indexed three times (exact, stem, fold, see :mod:`app.search.analysis`);
+  a field's weight is ``BOOSTS[field] * VARIANT_BOOSTS[variant]`` (title > summary > sections > attachments;
+  exact > stem > fold). The weight scales the term weight at index time, which BM25 then saturates (K1), so a
+  title match counts more than a body match, but a word repeated in a long body cannot drown out the title.
+* **Exact forms above stems above folds.** A query word is an OR over all variants of all fields, so a document
+  with the exact form matches the exact, the stem *and* the fold variant (three scores added), a different
+  inflection only the stem and the fold, and another script or a missing diacritic only the fold. The
+  variant weights widen the gap further.
+* **Prior.** Every BM25F term score of a document is multiplied by the document's prior (so the whole score
+  is): 1.00, plus 0.10 for an implemented or 0.15 for a scaled practice, plus 0.03 per region that adopted it
+  (at most five count). At most ×1.30: it orders near-ties (a proven practice before an idea on the same
+  subject), never a weak match above a strong one. Discontinued practices get no penalty: what went wrong is
+  exactly what peers come to learn. The prior is stored per document in the ``prior`` column, as a percentage
+  (an integer: Whoosh 2.7.4 has no reliable float columns); a document without one counts as 100.
+
+The prior is applied inside the scorers, and their quality bounds are raised by the largest possible prior,
+so Whoosh's block-skipping optimisation stays correct (and enabled).
+"""
+
+from __future__ import annotations
+
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN
+from whoosh.query import WeightingQuery
+from whoosh.scoring import BM25F
+from whoosh.scoring import BaseScorer
+
+PRIOR_FIELD = "prior"
+BASE_PRIOR = 100
+STATUS_PRIOR = {"implemented": 10, "scaled": 15}
+ADOPTION_PRIOR = 3
+MAX_COUNTED_ADOPTIONS = 5
+MAX_PRIOR = BASE_PRIOR + max(STATUS_PRIOR.values()) + ADOPTION_PRIOR * MAX_COUNTED_ADOPTIONS
+
+
+def prior_column() -> COLUMN:
+    """The schema field holding each document's prior (percent; 100 when absent)."""
+    return COLUMN(NumericColumn("H", default=BASE_PRIOR))
+
+
+def case_prior(status: str | None, adoptions: int) -> int:
+    """The prior of a case study, in percent: 100 + status bonus + 3 per adopting region (at most 5 count).
+
+    :param status: the practice's status (idea, pilot, implemented, scaled, discontinued).
+    :param adoptions: how many akimats adopted, adapted or are piloting it (abandoned ones excluded).
+    """
+    return BASE_PRIOR + STATUS_PRIOR.get(status or "", 0) + ADOPTION_PRIOR * min(max(adoptions, 0),
+                                                                                  MAX_COUNTED_ADOPTIONS)
+
+
+class _PriorScorer(BaseScorer):
+    """Wraps a BM25F scorer: the score times the document's prior; quality bounds times the largest prior."""
+
+    def __init__(self, inner: BaseScorer, priors):
+        self.inner = inner
+        self.priors = priors
+
+    def supports_block_quality(self) -> bool:
+        return self.inner.supports_block_quality()
+
+    def score(self, matcher) -> float:
+        return self.inner.score(matcher) * self.priors[matcher.id()] / BASE_PRIOR
+
+    def max_quality(self) -> float:
+        return self.inner.max_quality() * MAX_PRIOR / BASE_PRIOR
+
+    def block_quality(self, matcher) -> float:
+        return self.inner.block_quality(matcher) * MAX_PRIOR / BASE_PRIOR
+
+
+class PriorBM25F(BM25F):
+    """Whoosh's BM25F (B=0.75, K1=1.2) with every term score multiplied by the document's prior."""
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        inner = super().scorer(searcher, fieldname, text, qf=qf)
+        priors = _priors(searcher)
+        return inner if priors is None else _PriorScorer(inner, priors)
+
+
+def _priors(searcher):
+    """The prior column of the (segment) searcher's reader, or None when the index has no such field."""
+    if PRIOR_FIELD not in searcher.schema:
+        return None
+    reader = searcher.reader()
+    cache = getattr(reader, "_aeex_priors", None)
+    if cache is None:
+        # Column readers are cheap but not free; a segment reader lives as long as its searcher.
+        cache = reader.column_reader(PRIOR_FIELD, translate=False)
+        reader._aeex_priors = cache
+    return cache
+
+
+class RankedQuery(WeightingQuery):
+    """``query`` scored with :class:`PriorBM25F` (a ``WeightingQuery`` that survives Whoosh's rewrites)."""
+
+    def __init__(self, child, weighting=None):
+        super().__init__(child, weighting or MODEL)
+
+    def _rewrap(self, child):
+        return self.__class__(child, self.weighting)
+
+
+MODEL = PriorBM25F()
+"""The weighting model of relevance-ranked searches."""
+
+
+def ranked(query):
+    """``query`` wrapped so that it is scored with the prior (None stays None)."""
+    return None if query is None else RankedQuery(query)
