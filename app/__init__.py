@@ -79,6 +79,8 @@ def register_blueprints(app: Flask) -> None:
     from app.case_studies.views import bp as case_studies_bp
     from app.main import errors
     from app.main.views import bp as main_bp
+    from app.meetings.api import bp as meetings_api_bp
+    from app.meetings.views import bp as meetings_bp
     from app.regions.views import api_bp as regions_api_bp
     from app.regions.views import bp as regions_bp
     from app.search.views import api_bp as search_api_bp
@@ -96,6 +98,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(regions_api_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(search_api_bp)
+    app.register_blueprint(meetings_bp)
+    app.register_blueprint(meetings_api_bp)
     errors.init_app(app)
 
 

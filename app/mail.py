@@ -57,13 +57,14 @@ def send(message: EmailMessage) -> None:
     (outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
 
 
-def send_template(user, template: str, subject: str, **context) -> EmailMessage:
+def send_template(user, template: str, subject: str, attachments: tuple = (), **context) -> EmailMessage:
     """Render ``templates/email/<template>.txt`` in ``user``'s language and send it.
 
     :param subject: a lazy string (``lazy_gettext``), resolved in the user's language.
+    :param attachments: as for :func:`build_message`.
     """
     with force_locale(user.preferred_language):
         body = render_template(f"email/{template}.txt", user=user, **context)
-        message = build_message(user.email, str(subject), body)
+        message = build_message(user.email, str(subject), body, attachments)
     send(message)
     return message

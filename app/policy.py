@@ -55,6 +55,7 @@ def roles(*names: str) -> Rule:
 ADMIN = roles(Role.ADMIN)
 AKIM = roles(Role.AKIM)
 AKIM_OR_ADMIN = roles(Role.AKIM, Role.ADMIN)
+ORGANISER = roles(Role.ORGANISER)
 
 RULES: dict[str, Rule] = {
     "static": PUBLIC,
@@ -105,6 +106,21 @@ RULES: dict[str, Rule] = {
     "cases_api.get_case": PUBLIC,
     "search.results": PUBLIC,
     "search_api.search": PUBLIC,
+    # Meetings: public reading and calendars; registration for any logged-in user; organisers manage.
+    "meetings.index": PUBLIC,
+    "meetings.detail": PUBLIC,
+    "meetings.meeting_ics": PUBLIC,
+    "meetings.feed": PUBLIC,
+    "meetings.new": ORGANISER,
+    "meetings.edit": ORGANISER,
+    "meetings.change_state": ORGANISER,
+    "meetings.register": LOGIN,
+    "meetings.cancel": LOGIN,
+    "meetings.registrations": ORGANISER,
+    "meetings.registrations_csv": ORGANISER,
+    "meetings.attendance": ORGANISER,
+    "meetings_api.list_meetings": PUBLIC,
+    "meetings_api.get_meeting": PUBLIC,
 }
 
 

@@ -371,8 +371,8 @@ def make_meeting(app):
     """Factory: create a meeting and return its id.
 
     ``host`` is a host code of ``scope`` (a region's ISO code, or a municipality's English name in a regional
-    scope). Dates default to a one-day meeting 60 days ahead (a held meeting: 60 days ago) with registration
-    open from yesterday until the day before; any Meeting column can be overridden.
+    scope). Dates default to a one-day meeting at 10:00 Kazakhstan time 60 days ahead (a held meeting: 60 days
+    ago) with registration open from yesterday until the day before; any Meeting column can be overridden.
     """
     counter = iter(range(1, 10_000))
 
@@ -390,7 +390,9 @@ def make_meeting(app):
             resolved = resolve_host(scope, host)
             assert resolved is not None, f"{host!r} is not a host of scope {scope!r}"
             now = datetime.now(UTC).replace(microsecond=0)
-            starts = overrides.pop("starts_at", now + timedelta(days=-60 if state == "held" else 60))
+            # 10:00 Kazakhstan time (05:00 UTC), so the meeting stays on one local day.
+            default_start = (now + timedelta(days=-60 if state == "held" else 60)).replace(hour=5, minute=0, second=0)
+            starts = overrides.pop("starts_at", default_start)
             values = {
                 "uid": f"meeting-test-{uuid.uuid4().hex}@akims-exchange.kz",
                 "scope": scope,

@@ -59,6 +59,20 @@ MATRIX = {
     "feeds.all_cases": ("GET", "/feeds/cases.atom", [200, 200, 200, 200, 200]),
     "feeds.region_cases": ("GET", "/feeds/regions/KZ-75.atom", [200, 200, 200, 200, 200]),
     "feeds.topic_cases": ("GET", "/feeds/topics/transport.atom", [200, 200, 200, 200, 200]),
+    "meetings.index": ("GET", "/meetings", [200, 200, 200, 200, 200]),
+    "meetings.detail": ("GET", "/meetings/{meeting}", [200, 200, 200, 200, 200]),
+    "meetings.meeting_ics": ("GET", "/meetings/{meeting}.ics", [200, 200, 200, 200, 200]),
+    "meetings.feed": ("GET", "/meetings.ics?scope=national", [200, 200, 200, 200, 200]),
+    "meetings.new": ("GET", "/meetings/new", [LOGIN, 403, 403, 200, 200]),
+    "meetings.edit": ("GET", "/meetings/{meeting}/edit", [LOGIN, 403, 403, 200, 200]),
+    "meetings.change_state": ("POST", "/meetings/{meeting}/state", [LOGIN, 403, 403, 303, 303]),
+    "meetings.register": ("POST", "/meetings/{meeting}/register", [LOGIN, 303, 303, 303, 303]),
+    "meetings.cancel": ("POST", "/meetings/{meeting}/cancel", [LOGIN, 303, 303, 303, 303]),
+    "meetings.registrations": ("GET", "/meetings/{meeting}/registrations", [LOGIN, 403, 403, 200, 200]),
+    "meetings.registrations_csv": ("GET", "/meetings/{meeting}/registrations.csv", [LOGIN, 403, 403, 200, 200]),
+    "meetings.attendance": ("POST", "/meetings/{meeting}/attendance", [LOGIN, 403, 403, 303, 303]),
+    "meetings_api.list_meetings": ("GET", "/api/v1/meetings", [200, 200, 200, 200, 200]),
+    "meetings_api.get_meeting": ("GET", "/api/v1/meetings/{meeting}", [200, 200, 200, 200, 200]),
 }
 
 
@@ -87,16 +101,17 @@ def test_endpoint_without_rule_is_denied(app, client, make_user, login_as):
 
 
 @pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
-def test_role_endpoint_matrix(app, client, make_user, login_as, make_case, role_index):
+def test_role_endpoint_matrix(app, client, make_user, login_as, make_case, make_meeting, role_index):
     role = ROLES[role_index]
     target = make_user("reader", claim=("KZ-39", None))
     case = make_case("published")  # owned by the Almaty akimat, of which the matrix's akim is a member
+    meeting = make_meeting()  # open for registration
     if role != "anonymous":
         kwargs = {"akimat": ("KZ-75", None)} if role == "akim" else {}
         login_as(make_user(role, **kwargs))
     failures = []
     for endpoint, (method, url, expected) in MATRIX.items():
-        path, _sep, query = url.format(target=target.id, case=case).partition("?")
+        path, _sep, query = url.format(target=target.id, case=case, meeting=meeting).partition("?")
         if method == "POST":
             data = dict(pair.split("=") for pair in query.split("&")) if query else {}
             response = client.post(path, data=data)
