@@ -45,6 +45,7 @@ from app.search.analysis import query_positions
 from app.search.index import BOOSTS
 from app.search.index import IndexUnavailable
 from app.search.models import SearchOutbox
+from app.search.outbox import DOC_CASE
 from app.search.ranking import ranked
 
 __all__ = ["IndexUnavailable", "SearchParams", "SearchResult", "parse_params", "search"]
@@ -62,6 +63,7 @@ DEFAULT_PER_PAGE = 20
 FEW_RESULTS = 3
 SNIPPET_CHARS = 240
 SCAN_CHARS = 40_000
+MAX_STALE = 1000  # masked stale slugs per search (more would only be hidden page by page)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -86,6 +88,7 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    exclude: tuple[str, ...] = ()  # slugs known to be stale in the index (see _stale_slugs): masked out
 
 
 def _int(args, name: str, problems: list[BadParam], minimum: int | None = None) -> int | None:
@@ -150,7 +153,7 @@ class Hit:
 @dataclass
 class SearchResult:
     query: str
-    total: int
+    total: int  # published matches, exact: stale index entries are masked (_stale_slugs)
     page: int
     per_page: int
     hits: list[Hit]
@@ -187,7 +190,9 @@ def _searcher():
                 if not searcher.up_to_date():
                     fresh = searcher.refresh()
                     if fresh is not searcher:
-                        searcher.close()
+                        # No close() of the old searcher: refresh() already closed the readers the new one does
+                        # not reuse, and closing again raises ReaderClosed once a segment has gone (merged away
+                        # or all its documents updated).
                         searcher = fresh
                         _searchers[root] = (gen, ix, searcher)
             except Exception as exc:
@@ -226,6 +231,23 @@ def _apply_pending() -> None:
     except Exception:
         db.session.rollback()
         current_app.logger.exception("applying pending search outbox rows failed")
+
+
+def _stale_slugs() -> tuple[str, ...]:
+    """Slugs the index may still hold although their case is not published (any more): those of pending outbox
+    rows (left pending because another writer holds the index lock, or the worker is behind) whose case is now
+    a draft, withdrawn or deleted. Searches mask them out, so ``total``, facet counts and pages are exact.
+
+    Differences that bypass the outbox (a restored old index, a hand-edited one) are not known here: such hits
+    are still hidden by the database re-check of the shown page (and subtracted from ``total``), and
+    ``flask search check`` reports them.
+    """
+    published = sa.select(CaseStudy.slug).where(CaseStudy.state == "published")
+    return tuple(db.session.scalars(
+        sa.select(SearchOutbox.doc_key).where(SearchOutbox.done_at.is_(None), SearchOutbox.doc_type == DOC_CASE,
+                                              SearchOutbox.doc_key.not_in(published))
+        .distinct().limit(MAX_STALE)
+    ))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -340,6 +362,8 @@ def _filter_query(params: SearchParams, skip: str | None = None):
         parts.append(Or([Term(fieldname, v.lower() if name == "topic" else v) for v in values]))
     if skip != "year" and (params.year_from is not None or params.year_to is not None):
         parts.append(NumericRange("year", params.year_from, params.year_to))
+    if params.exclude:
+        parts.append(Not(Or([Term("id", slug) for slug in params.exclude])))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(parts)
@@ -350,6 +374,7 @@ def _filter_query(params: SearchParams, skip: str | None = None):
 
 
 def _query_terms(clauses: list[Clause]) -> set[str]:
+    """The folded terms that mark a single word: the query's own words and its one-word synonyms."""
     terms: set[str] = set()
     for c in clauses:
         if c.negated:
@@ -357,30 +382,60 @@ def _query_terms(clauses: list[Clause]) -> set[str]:
         for alts in query_positions(c.text):
             terms.update(alts)
         for phrase in expand_synonyms(c.text):
-            for alts in phrase:
-                terms.update(alts)
+            if len(phrase) == 1:
+                terms.update(phrase[0])
     return terms
 
 
+def _query_phrases(clauses: list[Clause]) -> list[tuple[tuple[str, ...], ...]]:
+    """Multi-word synonyms of the query ("Онай" → "bus card"): marked only where the whole phrase occurs."""
+    phrases: list[tuple[tuple[str, ...], ...]] = []
+    for c in clauses:
+        if not c.negated:
+            phrases.extend(p for p in expand_synonyms(c.text) if len(p) > 1 and p not in phrases)
+    return phrases
+
+
 class _Marker:
-    def __init__(self, terms: set[str]):
+    """Marks query words in database text with ``<mark>``: exactly the word's letters (a token of
+    ``TOKEN_PATTERN``), never the brackets, quotes or punctuation around it; a multi-word synonym only where all
+    its words occur in sequence (stop words between them are skipped, as in the index)."""
+
+    def __init__(self, terms: set[str], phrases: list[tuple[tuple[str, ...], ...]] | None = None):
         self.terms = terms
-        self.cache: dict[str, bool] = {}
+        self.phrases = phrases or []
+        self.cache: dict[str, frozenset[str]] = {}
+
+    def _alts(self, token: str) -> frozenset[str]:
+        """All folded terms of one token (empty for a stop word)."""
+        alts = self.cache.get(token)
+        if alts is None:
+            alts = frozenset(t for position in query_positions(token) for t in position)
+            self.cache[token] = alts
+        return alts
 
     def matches(self, token: str) -> bool:
-        hit = self.cache.get(token)
-        if hit is None:
-            hit = any(set(alts) & self.terms for alts in query_positions(token)) if self.terms else False
-            self.cache[token] = hit
-        return hit
+        return bool(self.terms and self._alts(token) & self.terms)
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every token of ``text`` to mark, in order."""
+        tokens = list(TOKEN_PATTERN.finditer(text))
+        hits = {i for i, m in enumerate(tokens) if self.matches(m.group())}
+        if self.phrases:
+            content = [(i, alts) for i, alts in ((i, self._alts(m.group())) for i, m in enumerate(tokens)) if alts]
+            for phrase in self.phrases:
+                width = len(phrase)
+                for start in range(len(content) - width + 1):
+                    if all(set(phrase[k]) & content[start + k][1] for k in range(width)):
+                        hits.update(content[start + k][0] for k in range(width))
+        return [tokens[i].span() for i in sorted(hits)]
 
     def mark(self, text: str) -> Markup:
         out, last = [], 0
-        for m in TOKEN_PATTERN.finditer(text):
-            if self.matches(m.group()):
-                out.append(escape(text[last:m.start()]))
-                out.append(Markup("<mark>") + escape(m.group()) + Markup("</mark>"))
-                last = m.end()
+        for start, end in self._spans(text):
+            out.append(escape(text[last:start]))
+            out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+            last = end
         out.append(escape(text[last:]))
         return Markup("").join(out)
 
@@ -388,18 +443,19 @@ class _Marker:
         """The passage around the first query word in ``texts`` (else the start of the first text)."""
         for text in texts:
             text = re.sub(r"[*_`#>]+", "", text or "")[:SCAN_CHARS]
-            for m in TOKEN_PATTERN.finditer(text):
-                if self.matches(m.group()):
-                    start = max(0, m.start() - SNIPPET_CHARS // 3)
-                    if start:
-                        space = text.find(" ", start)
-                        start = space + 1 if 0 <= space < m.start() else start
-                    end = min(len(text), start + SNIPPET_CHARS)
-                    if end < len(text):
-                        space = text.rfind(" ", m.end(), end)
-                        end = space if space > m.end() else end
-                    return (Markup("… ") if start else Markup("")) + self.mark(text[start:end]) + (
-                        Markup(" …") if end < len(text) else Markup(""))
+            spans = self._spans(text)
+            if spans:
+                first_start, first_end = spans[0]
+                start = max(0, first_start - SNIPPET_CHARS // 3)
+                if start:
+                    space = text.find(" ", start)
+                    start = space + 1 if 0 <= space < first_start else start
+                end = min(len(text), start + SNIPPET_CHARS)
+                if end < len(text):
+                    space = text.rfind(" ", first_end, end)
+                    end = space if space > first_end else end
+                return (Markup("… ") if start else Markup("")) + self.mark(text[start:end]) + (
+                    Markup(" …") if end < len(text) else Markup(""))
         first = next((re.sub(r"[*_`#>]+", "", t) for t in texts if t), "")
         return escape(first[:SNIPPET_CHARS]) + (Markup(" …") if len(first) > SNIPPET_CHARS else Markup(""))
 
@@ -468,6 +524,7 @@ def search(q: str, filters: SearchParams | None = None, sort: str | None = None,
                           year_to=params.year_to, sort=sort or params.sort, page=max(1, page or params.page),
                           per_page=min(MAX_PER_PAGE, max(1, per_page or params.per_page)))
     _apply_pending()
+    params.exclude = _stale_slugs()
     searcher = _searcher()
     schema = searcher.schema
     try:
@@ -512,7 +569,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
             sa.select(CaseStudy).where(CaseStudy.slug.in_([s for s, _ in shown]),
                                        CaseStudy.state == "published")
             .options(selectinload(CaseStudy.region)))}
-        marker = _Marker(_query_terms(clauses))
+        marker = _Marker(_query_terms(clauses), _query_phrases(clauses))
         for slug, score in shown:
             case = cases.get(slug)
             if case is None:  # stale hit: withdrawn or deleted since it was indexed

@@ -95,13 +95,19 @@ def _priors(searcher):
 
 
 class RankedQuery(WeightingQuery):
-    """``query`` scored with :class:`PriorBM25F` (a ``WeightingQuery`` that survives Whoosh's rewrites)."""
+    """``query`` scored with :class:`PriorBM25F` (a ``WeightingQuery`` that works and survives rewrites)."""
 
     def __init__(self, child, weighting=None):
         super().__init__(child, weighting or MODEL)
 
     def _rewrap(self, child):
         return self.__class__(child, self.weighting)
+
+    def matcher(self, searcher, context=None):
+        # Whoosh 2.7.4's WeightingQuery discards the copy that SearchContext.set() returns, so its weighting
+        # never takes effect; use the copy.
+        context = (context or searcher.context()).set(weighting=self.weighting)
+        return self.child.matcher(searcher, context)
 
 
 MODEL = PriorBM25F()
