@@ -1,0 +1,127 @@
+"""The text of attached PDF and DOCX files is searchable: real files made here (python-docx, a hand-written
+PDF), uploaded through the page, indexed through the outbox, extracted in a bounded child process."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import docx
+import pytest
+import sqlalchemy as sa
+
+from app.case_studies.models import Attachment
+from app.search import extract
+from app.search.models import SearchOutbox
+from tests.functional.test_attachments import upload
+from tests.functional.test_search_ranking import neutral
+from tests.functional.test_search_ranking import order
+
+ALMATY = ("KZ-75", None)
+
+
+def pdf_with_text(*pages: str) -> bytes:
+    """A valid PDF with one page per string, each showing it in Helvetica (ASCII text)."""
+    count = len(pages)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(count)),
+                                                             count),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for number, text in enumerate(pages):
+        stream = b"BT /F1 12 Tf 72 720 Td (" + text.encode("ascii") + b") Tj ET"
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 3 0 R >> >> >>" % (5 + 2 * number))
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def docx_with_text(*paragraphs: str, table: list[list[str]] | None = None) -> bytes:
+    """A real Word document written with python-docx."""
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, text in enumerate(row):
+                grid.cell(r, c).text = text
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def member(app, client, make_user, login_as):
+    login_as(make_user("akim", akimat=ALMATY))
+    return client
+
+
+def test_attachment_text_is_found_and_gone_with_the_file(app, member, make_case, db_session):
+    slug = make_case("published", **neutral(title="Water for villages"))
+    assert order(member, "хлорирование") == [] and order(member, "ultraviolet") == []
+
+    word = docx_with_text("Отчёт: хлорирование воды в сёлах.", table=[["Этап", "Озонирование"]])
+    assert upload(member, slug, "report.docx", word).status_code in (302, 303)
+    assert order(member, "хлорирование") == [slug]  # the very next request
+    assert order(member, "озонирования") == [slug]  # table cells too, and Russian inflection
+    assert upload(member, slug, "scan.pdf", pdf_with_text("Ultraviolet disinfection units")).status_code in (302, 303)
+    assert order(member, "ultraviolet") == [slug]
+    assert order(member, '"ultraviolet disinfection"') == [slug]
+
+    pdf_id = db_session.scalar(sa.select(Attachment.id).where(Attachment.original_name == "scan.pdf"))
+    keys = db_session.scalars(sa.select(SearchOutbox.doc_key)).all()
+    assert keys.count(slug) >= 3  # publish, and each upload wrote an outbox row for the case
+    assert member.post(f"/cases/{slug}/attachments/{pdf_id}/delete").status_code in (302, 303)
+    assert order(member, "ultraviolet") == []
+    assert order(member, "хлорирование") == [slug]
+
+
+def test_attachment_text_ranks_below_the_case_text(member, make_case):
+    in_file = make_case("published", **neutral(title="Water for villages"))
+    in_body = make_case("published", **neutral(title="Water for towns", problem="Ultraviolet disinfection."))
+    assert upload(member, in_file, "scan.pdf", pdf_with_text("Ultraviolet disinfection")).status_code in (302, 303)
+    assert order(member, "ultraviolet") == [in_body, in_file]
+
+
+def test_a_corrupt_file_gives_no_text_and_no_error(app, member, make_case):
+    slug = make_case("published", **neutral(title="Water for villages"))
+    broken = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R >>\nendobj\ntrailer\n<<>>\n%%EOF"  # no xref
+    assert upload(member, slug, "broken.pdf", broken).status_code in (302, 303)
+    assert order(member, "villages") == [slug]
+    assert member.get(f"/cases/{slug}").status_code == 200
+    with app.app_context():
+        cache = Path(app.config["SEARCH_INDEX_DIR"]) / extract.CACHE_DIR
+        assert [p.read_text() for p in cache.glob("*.txt")] == [""]  # tried once, remembered as "no text"
+
+
+def test_extraction_is_capped_in_pages_and_characters(tmp_path):
+    pdf = tmp_path / "three.pdf"
+    pdf.write_bytes(pdf_with_text("alpha first", "bravo second", "charlie third"))
+    assert "charlie" in extract.extract_file(pdf, extract.PDF_TYPE)
+    text = extract.extract_file(pdf, extract.PDF_TYPE, max_pages=2)
+    assert "alpha" in text and "bravo" in text and "charlie" not in text
+
+    word = tmp_path / "long.docx"
+    word.write_bytes(docx_with_text(*(f"Paragraph number {n} about heating." for n in range(500))))
+    assert len(extract.extract_file(word, extract.DOCX_TYPE, max_chars=300)) <= 300
+    assert extract.extract_file(word, extract.PDF_TYPE) == ""  # not a PDF after all
+    assert extract.extract_file(tmp_path / "missing.pdf", extract.PDF_TYPE) == ""
+    assert extract.extract_file(word, "image/png") == ""
+
+
+def test_a_stuck_extraction_is_killed_at_the_time_limit():
+    # A child that would print after a minute: the limit kills it and the answer is "no text".
+    late = [sys.executable, "-c", "import time; time.sleep(60); print('late')"]
+    assert extract.run_bounded(late, timeout=0.5) is None
+    assert extract.run_bounded([sys.executable, "-c", "print('on time')"], timeout=30) == "on time\n"
+    assert extract.run_bounded([sys.executable, "-c", "raise SystemExit(3)"], timeout=30) is None
