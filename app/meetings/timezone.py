@@ -59,10 +59,13 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def format_local(moment: datetime | None, format: str = "medium") -> str:
-    """Date and time in Kazakhstan time, in the current UI language (e.g. "12 Sept 2027, 10:00")."""
+def format_local(moment: datetime | None, format: str | None = None) -> str:
+    """Date and time in Kazakhstan time, in the current UI language: by default the long date and the short
+    time ("12 сентября 2027 г., 10:00"), else Babel's ``format`` ("short", "medium", a pattern)."""
     if moment is None:
         return ""
+    if format is None:
+        return f"{format_local_date(moment)}, {format_local_time(moment)}"
     return format_datetime(to_local(moment), format, rebase=False)
 
 

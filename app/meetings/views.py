@@ -41,7 +41,7 @@ bp = Blueprint("meetings", __name__)
 
 
 @bp.app_template_filter("kz_datetime")
-def kz_datetime(moment, format: str = "medium") -> str:
+def kz_datetime(moment, format: str | None = None) -> str:
     """Jinja filter: a stored time as a date and time in Kazakhstan time, in the UI language."""
     return timezone.format_local(moment, format)
 
