@@ -283,8 +283,9 @@ def test_pin_on_scheduled_or_held_slot_refused(client, organiser, db_session, ma
 
 
 def test_pin_of_excluded_host_refused(client, organiser, db_session):
-    assert client.post("/rotation/exclusions", data={"scope": "national", "host": "KZ-63",
-                                                     "until_year": str(YEAR + 3), "reason": "Floods"}).status_code == 303
+    response = client.post("/rotation/exclusions", data={"scope": "national", "host": "KZ-63",
+                                                         "until_year": str(YEAR + 3), "reason": "Floods"})
+    assert response.status_code == 303
     response = client.post("/rotation/pins", data=PIN)
     assert response.status_code == 400
     assert "is excluded until" in response.get_data(as_text=True)

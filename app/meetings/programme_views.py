@@ -1,0 +1,434 @@
+"""Programme pages of a meeting (URLs under ``/meetings/<id>/``): the organisers' programme page (call for
+presentations, proposals and decisions, agenda, outcomes), an akim's proposal form, agenda item forms, the
+printable agenda, and the one-click adoption of a commitment.
+
+The meeting page (``templates/meetings/detail.html``) shows the timetable, the call and the outcomes through
+``templates/meetings/_programme.html``; case-study pages and region profiles show presentations and
+commitments through ``_case_meetings.html`` and ``_region_commitments.html``. They reach the data through the
+``programme`` helper injected into every template here.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app.case_studies.markdown import render
+from app.case_studies.models import CaseStudy
+from app.extensions import db
+from app.forms import populate_errors
+from app.meetings import programme
+from app.meetings.models import AgendaItem
+from app.meetings.models import Commitment
+from app.meetings.models import Meeting
+from app.meetings.models import Proposal
+from app.meetings.programme_forms import AgendaItemForm
+from app.meetings.programme_forms import CallForm
+from app.meetings.programme_forms import CommitmentForm
+from app.meetings.programme_forms import ConfirmForm
+from app.meetings.programme_forms import DecisionForm
+from app.meetings.programme_forms import MinutesForm
+from app.meetings.programme_forms import ProposalForm
+from app.meetings.timezone import input_value
+from app.meetings.timezone import to_utc
+from app.regions.models import Region
+from app.regions.models import current_language
+from app.regions.services import akimat_choices
+from app.services import ValidationFailed
+
+bp = Blueprint("programme", __name__, url_prefix="/meetings/<int:meeting_id>")
+
+
+class TemplateHelper:
+    """What the programme partials call (``programme.timetable(meeting)`` …)."""
+
+    kinds = programme.AGENDA_KIND_LABELS
+    actions = programme.COMMITMENT_ACTIONS
+    proposal_states = programme.PROPOSAL_STATE_LABELS
+
+    timetable = staticmethod(programme.timetable)
+    call_is_open = staticmethod(programme.call_is_open)
+    presentations_of = staticmethod(programme.presentations_of)
+    commitments_for_case = staticmethod(programme.commitments_for_case)
+    commitments_for_region = staticmethod(programme.commitments_for_region)
+
+    @staticmethod
+    def markdown(text: str):
+        return render(text)
+
+    @staticmethod
+    def my_proposals(meeting: Meeting) -> list[Proposal]:
+        return programme.proposals_of(meeting, current_user) if programme.is_verified_akim(current_user) else []
+
+    @staticmethod
+    def can_propose(meeting: Meeting) -> bool:
+        return programme.is_verified_akim(current_user) and programme.call_is_open(meeting)
+
+    @staticmethod
+    def is_organiser() -> bool:
+        return programme.is_organiser(current_user)
+
+    @staticmethod
+    def can_convert(commitment: Commitment) -> bool:
+        return commitment.adoption_id is None and programme.can_convert(current_user, commitment)
+
+    @staticmethod
+    def confirm_form() -> ConfirmForm:
+        return ConfirmForm(formdata=None)
+
+
+@bp.app_context_processor
+def _inject_helper():
+    return {"programme": TemplateHelper()}
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    return db.get_or_404(Meeting, meeting_id)
+
+
+def _organiser_only() -> None:
+    if not programme.is_organiser(current_user):
+        abort(403)
+
+
+def _detail(meeting: Meeting, anchor: str | None = None):
+    return redirect(url_for("meetings.detail", meeting_id=meeting.id, _anchor=anchor), 303)
+
+
+def _manage(meeting: Meeting, anchor: str | None = None):
+    return redirect(url_for("programme.manage", meeting_id=meeting.id, _anchor=anchor), 303)
+
+
+def _case_choices(cases) -> list[SelectChoice]:
+    language = current_language()
+    return [SelectChoice(0, "—")] + [
+        SelectChoice(c.id, c.title, optgroup=c.region.name(language)) for c in cases
+    ]
+
+
+def _published_cases() -> list[CaseStudy]:
+    """Every published case study, by region name and title (the choices of agenda items and commitments)."""
+    cases = db.session.scalars(sa.select(CaseStudy).join(Region, CaseStudy.region_id == Region.id)
+                               .where(CaseStudy.state == "published")).all()
+    return sorted(cases, key=lambda c: (c.region.name(), c.title))
+
+
+def _manage_page(meeting: Meeting, status: int = 200, **forms):
+    """The organisers' programme page (with the forms as sent, when a change was refused)."""
+    cases = _case_choices(_published_cases())
+    minutes_form = forms.get("minutes_form") or MinutesForm(formdata=None, minutes=meeting.minutes)
+    commitment_form = forms.get("commitment_form") or CommitmentForm(formdata=None)
+    commitment_form.akimat_id.choices = akimat_choices()
+    commitment_form.case_study_id.choices = cases
+    decision_forms = {p.id: (forms["decision_form"] if forms.get("decision_for") == p.id
+                             else DecisionForm(formdata=None, prefix=f"p{p.id}"))
+                      for p in meeting.proposals}
+    return render_template(
+        "meetings/programme.html", meeting=meeting, days=programme.timetable(meeting),
+        call_form=forms.get("call_form") or CallForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
+        decision_forms=decision_forms, minutes_form=minutes_form, commitment_form=commitment_form,
+        is_over=programme.is_over(meeting), call_is_open=programme.call_is_open(meeting),
+    ), status
+
+
+def _refused(meeting: Meeting, form, error: ValidationFailed, name: str, **extra):
+    """Show the programme page again (400) with ``form`` as sent and the service's messages on it."""
+    db.session.rollback()
+    populate_errors(form, error)
+    if name == "decision_form":  # a decided proposal shows no form: say it at the top of the page
+        for field, message in error.errors:
+            if field is None:
+                flash(message, "error")
+    meeting = db.session.get(Meeting, meeting.id)
+    return _manage_page(meeting, 400, **{name: form}, **extra)
+
+
+# --- the organisers' page and the call ----------------------------------------------------------------------
+
+
+@bp.route("/programme")
+def manage(meeting_id: int):
+    """The organisers' programme page of a meeting."""
+    _organiser_only()
+    return _manage_page(_meeting(meeting_id))
+
+
+@bp.route("/call/open", methods=["POST"])
+def open_call(meeting_id: int):
+    """Open the call for presentations."""
+    _organiser_only()
+    meeting = _meeting(meeting_id)
+    form = CallForm()
+    if not form.validate_on_submit():
+        return _manage_page(meeting, 400, call_form=form)
+    try:
+        programme.open_call(current_user, meeting, to_utc(form.closes_at.data))
+    except ValidationFailed as error:
+        return _refused(meeting, form, error, "call_form")
+    db.session.commit()
+    flash(_("The call for presentations is open: akims can now propose their case studies."), "success")
+    return _manage(meeting, "call")
+
+
+@bp.route("/call/close", methods=["POST"])
+def close_call(meeting_id: int):
+    """Close the call for presentations."""
+    _organiser_only()
+    meeting = _meeting(meeting_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            programme.close_call(current_user, meeting)
+        except ValidationFailed as error:
+            db.session.rollback()
+            for _field, message in error.errors:
+                flash(message, "error")
+            return _manage(meeting, "call")
+        db.session.commit()
+        flash(_("The call for presentations is closed."), "success")
+    return _manage(meeting, "call")
+
+
+# --- proposals ----------------------------------------------------------------------------------------------
+
+
+@bp.route("/propose", methods=["GET", "POST"])
+def propose(meeting_id: int):
+    """An akim proposes one of their akimat's published case studies."""
+    meeting = _meeting(meeting_id)
+    if not programme.is_verified_akim(current_user):
+        abort(403)
+    form = ProposalForm()
+    form.case_study.choices = _case_choices(programme.proposable_cases(current_user))
+    if request.method == "GET":
+        form.presenter_name.data = current_user.full_name
+    if form.validate_on_submit():
+        case = db.session.get(CaseStudy, form.case_study.data) if form.case_study.data else None
+        try:
+            programme.propose(current_user, meeting, case, form.pitch.data, form.presenter_name.data)
+        except ValidationFailed as error:
+            db.session.rollback()
+            populate_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your proposal is sent. The organisers will accept or decline it with a note."), "success")
+            return _detail(meeting, "programme")
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/propose.html", meeting=meeting, form=form,
+                           call_is_open=programme.call_is_open(meeting),
+                           proposals=programme.proposals_of(meeting, current_user)), status
+
+
+@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["POST"])
+def withdraw(meeting_id: int, proposal_id: int):
+    """The proposing akimat withdraws its proposal."""
+    proposal = db.first_or_404(sa.select(Proposal).where(Proposal.id == proposal_id, Proposal.meeting_id == meeting_id))
+    if ConfirmForm().validate_on_submit():
+        try:
+            programme.withdraw_proposal(current_user, proposal)
+        except ValidationFailed as error:
+            db.session.rollback()
+            for _field, message in error.errors:
+                flash(message, "error")
+            return _detail(proposal.meeting, "programme")
+        db.session.commit()
+        flash(_("Your proposal is withdrawn."), "success")
+    return _detail(proposal.meeting, "programme")
+
+
+@bp.route("/proposals/<int:proposal_id>/decision", methods=["POST"])
+def decide(meeting_id: int, proposal_id: int):
+    """Accept (into the agenda) or decline a proposal, with a note."""
+    _organiser_only()
+    proposal = db.first_or_404(sa.select(Proposal).where(Proposal.id == proposal_id, Proposal.meeting_id == meeting_id))
+    meeting = proposal.meeting
+    form = DecisionForm(prefix=f"p{proposal.id}")
+    if not form.validate_on_submit():
+        return _manage_page(meeting, 400, decision_form=form, decision_for=proposal.id)
+    try:
+        item = programme.decide(current_user, proposal, form.decision.data, form.note.data)
+    except ValidationFailed as error:
+        return _refused(meeting, form, error, "decision_form", decision_for=proposal.id)
+    db.session.commit()
+    if item is not None:
+        flash(_("Accepted: the presentation is in the agenda. Move it to its time slot."), "success")
+        return _manage(meeting, f"item-{item.id}")
+    flash(_("Declined. The proposer sees your note."), "success")
+    return _manage(meeting, "proposals")
+
+
+# --- agenda -------------------------------------------------------------------------------------------------
+
+
+def _item_form(meeting: Meeting, form: AgendaItemForm) -> AgendaItemForm:
+    form.case_study_id.choices = _case_choices(_published_cases())
+    return form
+
+
+def _agenda_data(form: AgendaItemForm) -> programme.AgendaData:
+    return programme.AgendaData(
+        kind=form.kind.data or "", title=form.title.data or "", starts_local=form.starts_at.data,
+        ends_local=form.ends_at.data, description=form.description.data or "", location=form.location.data or "",
+        presenter_name=form.presenter_name.data or "", case_study_id=form.case_study_id.data or None,
+    )
+
+
+@bp.route("/agenda/new", methods=["GET", "POST"])
+def new_item(meeting_id: int):
+    """Add an agenda item."""
+    _organiser_only()
+    meeting = _meeting(meeting_id)
+    form = _item_form(meeting, AgendaItemForm())
+    if request.method == "GET":
+        form.starts_at.data = input_value(meeting.starts_at)
+        form.ends_at.data = input_value(meeting.starts_at)
+    if form.validate_on_submit():
+        try:
+            item = programme.add_item(current_user, meeting, _agenda_data(form))
+        except ValidationFailed as error:
+            db.session.rollback()
+            populate_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The item is in the agenda."), "success")
+            return _manage(meeting, f"item-{item.id}")
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=None,
+                           days=programme.meeting_days(meeting)), status
+
+
+@bp.route("/agenda/<int:item_id>/edit", methods=["GET", "POST"])
+def edit_item(meeting_id: int, item_id: int):
+    """Change an agenda item."""
+    _organiser_only()
+    item = db.first_or_404(sa.select(AgendaItem).where(AgendaItem.id == item_id, AgendaItem.meeting_id == meeting_id))
+    meeting = item.meeting
+    form = _item_form(meeting, AgendaItemForm(obj=item) if request.method == "GET" else AgendaItemForm())
+    if request.method == "GET":
+        form.starts_at.data = input_value(item.starts_at)
+        form.ends_at.data = input_value(item.ends_at)
+        form.case_study_id.data = item.case_study_id or 0
+    if form.validate_on_submit():
+        try:
+            programme.update_item(current_user, item, _agenda_data(form))
+        except ValidationFailed as error:
+            db.session.rollback()
+            populate_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The item is saved."), "success")
+            return _manage(meeting, f"item-{item.id}")
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=item,
+                           days=programme.meeting_days(meeting)), status
+
+
+@bp.route("/agenda/<int:item_id>/delete", methods=["POST"])
+def delete_item(meeting_id: int, item_id: int):
+    """Remove an agenda item."""
+    _organiser_only()
+    item = db.first_or_404(sa.select(AgendaItem).where(AgendaItem.id == item_id, AgendaItem.meeting_id == meeting_id))
+    meeting = item.meeting
+    if ConfirmForm().validate_on_submit():
+        programme.remove_item(current_user, item)
+        db.session.commit()
+        flash(_("The item is removed from the agenda."), "success")
+    return _manage(meeting, "agenda")
+
+
+@bp.route("/agenda/print")
+def print_agenda(meeting_id: int):
+    """The agenda as a page to print (public, like the meeting page)."""
+    meeting = _meeting(meeting_id)
+    return render_template("meetings/agenda_print.html", meeting=meeting, days=programme.timetable(meeting))
+
+
+# --- outcomes -----------------------------------------------------------------------------------------------
+
+
+@bp.route("/outcomes", methods=["POST"])
+def outcomes(meeting_id: int):
+    """Publish (or correct) the minutes."""
+    _organiser_only()
+    meeting = _meeting(meeting_id)
+    form = MinutesForm()
+    if not form.validate_on_submit():
+        return _manage_page(meeting, 400, minutes_form=form)
+    try:
+        programme.publish_outcomes(current_user, meeting, form.minutes.data)
+    except ValidationFailed as error:
+        return _refused(meeting, form, error, "minutes_form")
+    db.session.commit()
+    flash(_("The outcomes are published on the meeting page."), "success")
+    return _manage(meeting, "outcomes")
+
+
+@bp.route("/commitments", methods=["POST"])
+def add_commitment(meeting_id: int):
+    """Record a commitment made at the meeting."""
+    _organiser_only()
+    meeting = _meeting(meeting_id)
+    form = CommitmentForm()
+    form.akimat_id.choices = akimat_choices()
+    form.case_study_id.choices = _case_choices(_published_cases())
+    if not form.validate_on_submit():
+        return _manage_page(meeting, 400, commitment_form=form)
+    try:
+        programme.add_commitment(current_user, meeting, form.akimat_id.data, form.case_study_id.data,
+                                 form.action.data, form.due_date.data, form.note.data)
+    except ValidationFailed as error:
+        return _refused(meeting, form, error, "commitment_form")
+    db.session.commit()
+    flash(_("The commitment is recorded. It shows on the case study and on the region's profile."), "success")
+    return _manage(meeting, "commitments")
+
+
+def _commitment(meeting_id: int, commitment_id: int) -> Commitment:
+    return db.first_or_404(sa.select(Commitment).where(Commitment.id == commitment_id,
+                                                       Commitment.meeting_id == meeting_id))
+
+
+@bp.route("/commitments/<int:commitment_id>/delete", methods=["POST"])
+def delete_commitment(meeting_id: int, commitment_id: int):
+    """Remove a commitment recorded by mistake."""
+    _organiser_only()
+    commitment = _commitment(meeting_id, commitment_id)
+    meeting = commitment.meeting
+    if ConfirmForm().validate_on_submit():
+        programme.remove_commitment(current_user, commitment)
+        db.session.commit()
+        flash(_("The commitment is removed."), "success")
+    return _manage(meeting, "commitments")
+
+
+@bp.route("/commitments/<int:commitment_id>/adoption", methods=["POST"])
+def adopt_commitment(meeting_id: int, commitment_id: int):
+    """Turn a commitment into the akimat's adoption record (organisers, or akims of the committed akimat)."""
+    commitment = _commitment(meeting_id, commitment_id)
+    if not programme.can_convert(current_user, commitment):
+        abort(403)
+    case = commitment.case_study
+    if ConfirmForm().validate_on_submit():
+        try:
+            _adoption, created = programme.commitment_to_adoption(current_user, commitment)
+        except ValidationFailed as error:
+            db.session.rollback()
+            for _field, message in error.errors:
+                flash(message, "error")
+            return redirect(url_for("case_studies.detail", slug=case.slug, _anchor="meetings"), 303)
+        db.session.commit()
+        flash(_("Recorded as an adoption (piloting).") if created
+              else _("The akimat already had an adoption record for this practice: the commitment is linked to it."),
+              "success")
+    return redirect(url_for("case_studies.detail", slug=case.slug, _anchor="adoptions"), 303)
