@@ -23,6 +23,7 @@ bp = Blueprint("meetings_api", __name__, url_prefix="/api/v1")
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
 
 
 def iso_local(moment) -> str | None:
@@ -122,6 +123,8 @@ def list_meetings():
         per_page = _int_arg("per_page", DEFAULT_PER_PAGE)
     except ValueError as error:
         return bad_request("bad_parameter", f"{error.args[0]} must be a positive whole number")
+    if page > MAX_PAGE:  # a huge offset would overflow the database's integer
+        return bad_request("bad_parameter", f"page must be at most {MAX_PAGE}")
     if per_page > MAX_PER_PAGE:
         return bad_request("bad_parameter", f"per_page must be at most {MAX_PER_PAGE}")
     if year is not None and not services.FIRST_YEAR <= year <= services.LAST_YEAR:

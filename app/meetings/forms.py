@@ -35,6 +35,10 @@ class LocalDateTimeField(DateTimeLocalField):
         except ValueError:
             self.data = None
             raise ValueError(str(_l("Enter a date and time, such as 2027-09-12 10:00."))) from None
+        # Far-away years cannot be converted between time zones (year 1 minus 5 hours does not exist).
+        if self.data is not None and not 2000 <= self.data.year <= 2100:
+            self.data = None
+            raise ValueError(str(_l("Enter a date between the years 2000 and 2100.")))
 
 
 class WholeNumberField(IntegerField):

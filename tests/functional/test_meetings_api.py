@@ -73,7 +73,7 @@ def test_filters_and_pages(client, app, make_meeting):
 @pytest.mark.parametrize(
     "query",
     ["scope=mars", "scope=KZ-99", "state=party", "year=abc", "year=1800", "page=0", "page=-1", "per_page=0",
-     "per_page=1000", "per_page=x"],
+     "per_page=1000", "per_page=x", "page=99999999999999999999", "year=99999999999999999999"],
 )
 def test_bad_filters_are_json_400(client, query):
     response = client.get(f"/api/v1/meetings?{query}")
