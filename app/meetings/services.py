@@ -265,7 +265,7 @@ def update_meeting(actor: User | None, meeting: Meeting, data: MeetingData) -> C
     if changes:
         meeting.sequence += 1
     db.session.flush()
-    if meeting.capacity > old_capacity:
+    if meeting.capacity > old_capacity and meeting.state in ACTIVE_STATES:
         changes.promoted = _fill_seats(meeting)
     audit.record(actor, "meeting.update", meeting, {"changed": changes.kinds, "capacity": meeting.capacity,
                                                    "promoted": [r.user_id for r in changes.promoted]})
