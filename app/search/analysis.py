@@ -49,6 +49,7 @@ Folded skeleton (``fold()``), used for matching only — never shown to users:
 4. Spelling variants merged, in this order: c→k unless before h; word-initial ye→e (Yerlan = Ерлан);
    kh→h (Kazakhstan = Казахстан, х = kh = h); x→ks; q→k; y→i (so й, и, і, ы, y, i are all "i"); j→zh
    (Jambyl = Жамбыл); w→v.
+5. A final b, d, g, z becomes p, t, k, s (final devoicing, as ``kazakh_stem()`` writes it: округ = округтің).
 
 So Онай, Оңай and Onay → "onai"; Шымкент, Shymkent, Şymkent → "shimkent"; Қостанай, Kostanay, Qostanai →
 "kostanai"; қала and кала → "kala"; әкім and аким → "akim". Known gaps: Russian "е" after a vowel is romanised
@@ -268,6 +269,9 @@ _FOLD_RULES = (
 )
 
 
+_FINAL_DEVOICING = {"b": "p", "d": "t", "g": "k", "z": "s"}
+
+
 @lru_cache(maxsize=65536)
 def fold(token: str) -> str:
     """The Latin skeleton of one token, for case-, script- and diacritic-insensitive matching (module docstring).
@@ -290,6 +294,10 @@ def fold(token: str) -> str:
     text = "".join(out).lower()
     for pattern, replacement in _FOLD_RULES:
         text = pattern.sub(replacement, text)
+    if len(text) > 2 and text[-1] in _FINAL_DEVOICING:
+        # Both languages devoice a final consonant, and kazakh_stem() writes it voiceless (округ+тің → окрук):
+        # Russian "округ" and Kazakh "округтің" must meet.
+        text = text[:-1] + _FINAL_DEVOICING[text[-1]]
     return text
 
 

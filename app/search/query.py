@@ -334,13 +334,14 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
     if subs:
         query = Or(subs) if mode == "or" and len(subs) > 1 else And(subs)
         if mode == "and" and len(subs) > 1:
-            # a multi-word synonym of the whole query ("bus card" → "транспортная карта") is an alternative
+            # a synonym of the whole query is an alternative, one word or several ("bus card" → "транспортная
+            # карта", "Onay"; "Нур-Султан" → "Астана"; "one-stop shop" → "ЦОН")
             text = " ".join(c.text for c in content if not c.phrase)
             whole = query_positions(text)
             syn = expand_synonyms(text)
             covers = any(len(p) == len(whole) and all(set(a) & set(b) for a, b in zip(p, whole, strict=True))
                          for p in syn)
-            multi = [p for p in syn if len(p) > 1] if covers and len(whole) == len(content) else []
+            multi = list(syn) if covers and len(whole) == len(content) else []
             if multi:
                 fields = TEXT_FIELDS
                 query = Or([query, *(_synonym_query(fields, p) for p in multi)])

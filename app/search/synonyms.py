@@ -31,8 +31,16 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     # Services.
     ("kindergarten", "детский сад", "балабақша"),
     ("e-queue", "электронная очередь", "электрондық кезек"),
-    # Places: current and former names and spellings (Astana was Nur-Sultan 2019–2022).
-    ("Astana", "Астана", "Nur-Sultan", "Нур-Султан", "Нұр-Сұлтан"),
+    ("public procurement", "procurement", "госзакупки", "государственные закупки", "мемлекеттік сатып алу"),
+    ("street lighting", "уличное освещение", "освещение", "көше жарығы"),
+    ("land plot", "земельный участок", "жер учаскесі"),
+    ("guest house", "гостевой дом", "қонақ үй"),
+    # People.
+    ("large family", "многодетная семья", "көпбалалы отбасы"),
+    ("disability", "инвалидность", "мүгедектік"),
+    # Places: current and former names and spellings (Astana was Nur-Sultan 2019–2022). Snowball stems
+    # "Астана" to "аста" but "Астане", "Астаны", "Астану" to "астан", so those forms are listed too.
+    ("Astana", "Астана", "Астане", "Астаны", "Nur-Sultan", "Нур-Султан", "Нұр-Сұлтан"),
     ("Almaty", "Алматы", "Alma-Ata", "Алма-Ата"),
     ("Shymkent", "Шымкент", "Chimkent", "Чимкент"),
     ("Oral", "Орал", "Uralsk", "Уральск"),

@@ -141,6 +141,8 @@ def test_to_cyrillic_round_trips_through_the_skeleton(word):
         (["Tsentr", "центр"], "tsentr"),
         (["taxi", "такси"], "taksi"),
         (["ёлка", "елка", "Ёлка"], "elka"),
+        (["округ", "okrug", "окрук"], "okruk"),  # final devoicing, as kazakh_stem() writes it
+        (["card", "карт"], "kart"),
     ],
 )
 def test_fold_equates_scripts_and_spellings(forms, skeleton):
@@ -154,6 +156,11 @@ def test_fold_equates_scripts_and_spellings(forms, skeleton):
 )  # fmt: skip
 def test_fold_drops_kazakh_diacritics(kazakh, plain):
     assert fold(kazakh) == fold(plain)
+
+
+def test_kazakh_and_russian_forms_of_a_word_ending_in_a_voiced_consonant_meet_when_folded():
+    assert fold(kazakh_stem("округтің")) == fold(russian_stem("округа")) == fold("округ")
+    assert fold(kazakh_stem("мектебі")) == fold("мектеп")
 
 
 def test_fold_drops_latin_diacritics_and_decomposed_marks():
@@ -419,9 +426,9 @@ def test_synonym_members_are_folded_phrases_of_alternatives():
         ("әкімдігі", ("akimat",)),
         ("аким города", ("akim",)),
         ("bus card", ("transportn", "kart")),
-        ("транспортной карты", ("bus", "kard")),
-        ("Onay", ("bus", "kard")),
-        ("Оңай картасы", ("bus", "kard")),
+        ("транспортной карты", ("bus", "kart")),
+        ("Onay", ("bus", "kart")),
+        ("Оңай картасы", ("bus", "kart")),
         ("public council", ("kogamdik", "kene")),
         ("Қоғамдық кеңестің отырысы", ("obshchestven", "sovet")),
         ("заседание общественного совета", ("publik", "kounkil")),
@@ -431,7 +438,7 @@ def test_synonym_members_are_folded_phrases_of_alternatives():
         ("Uralsk", ("oral",)),
         ("kindergartens", ("balabaksha",)),
         ("детские сады", ("kindergarten",)),
-        ("e-queue", ("elektron", "ochered")),
+        ("e-queue", ("elektron", "ocheret")),
         ("народного бюджета", ("partikipatori", "budget")),
     ],
 )
