@@ -80,6 +80,9 @@ def register_blueprints(app: Flask) -> None:
     from app.main import errors
     from app.main.views import bp as main_bp
     from app.meetings.api import bp as meetings_api_bp
+    from app.meetings.programme_views import bp as programme_bp
+    from app.meetings.rotation_api import bp as rotation_api_bp
+    from app.meetings.rotation_views import bp as rotation_bp
     from app.meetings.views import bp as meetings_bp
     from app.regions.views import api_bp as regions_api_bp
     from app.regions.views import bp as regions_bp
@@ -100,6 +103,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_api_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(meetings_api_bp)
+    app.register_blueprint(rotation_bp)
+    app.register_blueprint(rotation_api_bp)
+    app.register_blueprint(programme_bp)
     errors.init_app(app)
 
 

@@ -14,6 +14,7 @@ from app.auth.models import Role
 from app.auth.models import User
 from app.case_studies.commands import seed_demo_content
 from app.extensions import db
+from app.meetings.demo import seed_demo_meetings
 from app.regions.services import find_akimat
 from app.regions.services import sync_reference_data
 from app.services import ValidationFailed
@@ -80,6 +81,7 @@ def init_app(app: Flask) -> None:
         counts = sync_reference_data(db.session.connection())
         accounts = seed_demo_accounts()
         content = seed_demo_content()
+        meetings = seed_demo_meetings()
         db.session.commit()
         click.echo(f"Regions: {counts['region']} new, municipalities: {counts['municipality']} new, "
                    f"akimats: {counts['akimat']} new.")
@@ -90,6 +92,9 @@ def init_app(app: Flask) -> None:
         if report is not None:
             click.echo(f"Demo case studies: {report.summary()}")
         click.echo(f"Demo questions: {content['questions']} new, answers: {content['answers']} new.")
+        click.echo(f"Demo meetings: {meetings['meetings']} new.")
+        for problem in meetings["problems"]:
+            click.echo(f"  {problem}", err=True)
         for problem in content["problems"]:
             click.echo(f"  {problem}", err=True)
 

@@ -121,6 +121,29 @@ RULES: dict[str, Rule] = {
     "meetings.attendance": ORGANISER,
     "meetings_api.list_meetings": PUBLIC,
     "meetings_api.get_meeting": PUBLIC,
+    # Rotation: the plan and the history are public (a plan meant to be defended in public); organisers change it.
+    "rotation.plan": PUBLIC,
+    "rotation.add_pin": ORGANISER,
+    "rotation.remove_pin": ORGANISER,
+    "rotation.add_exclusion": ORGANISER,
+    "rotation.lift_exclusion": ORGANISER,
+    "rotation_api.plan": PUBLIC,
+    # Programme: organisers run the call, the agenda and the outcomes; akims propose (their own akimat's
+    # published cases, checked in app/meetings/programme.py); the printed agenda is public like the meeting.
+    "programme.manage": ORGANISER,
+    "programme.open_call": ORGANISER,
+    "programme.close_call": ORGANISER,
+    "programme.propose": AKIM,
+    "programme.withdraw": AKIM,
+    "programme.decide": ORGANISER,
+    "programme.new_item": ORGANISER,
+    "programme.edit_item": ORGANISER,
+    "programme.delete_item": ORGANISER,
+    "programme.print_agenda": PUBLIC,
+    "programme.outcomes": ORGANISER,
+    "programme.add_commitment": ORGANISER,
+    "programme.delete_commitment": ORGANISER,
+    "programme.adopt_commitment": roles(Role.AKIM, Role.ORGANISER),  # object check: the committed akimat
 }
 
 
