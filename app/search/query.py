@@ -374,6 +374,11 @@ def _filter_query(params: SearchParams, skip: str | None = None):
 # Highlights
 
 
+def _query_synonyms(clauses: list[Clause]) -> list[tuple[tuple[str, ...], ...]]:
+    """Synonyms of the query's words and of the query as a whole ("bus card" → "Onay", "транспортная карта")."""
+    return expand_synonyms(" ".join(c.text for c in clauses if not c.negated))
+
+
 def _query_terms(clauses: list[Clause]) -> set[str]:
     """The folded terms that mark a single word: the query's own words and its one-word synonyms."""
     terms: set[str] = set()
@@ -382,19 +387,15 @@ def _query_terms(clauses: list[Clause]) -> set[str]:
             continue
         for alts in query_positions(c.text):
             terms.update(alts)
-        for phrase in expand_synonyms(c.text):
-            if len(phrase) == 1:
-                terms.update(phrase[0])
+    for phrase in _query_synonyms(clauses):
+        if len(phrase) == 1:
+            terms.update(phrase[0])
     return terms
 
 
 def _query_phrases(clauses: list[Clause]) -> list[tuple[tuple[str, ...], ...]]:
     """Multi-word synonyms of the query ("Онай" → "bus card"): marked only where the whole phrase occurs."""
-    phrases: list[tuple[tuple[str, ...], ...]] = []
-    for c in clauses:
-        if not c.negated:
-            phrases.extend(p for p in expand_synonyms(c.text) if len(p) > 1 and p not in phrases)
-    return phrases
+    return [p for p in _query_synonyms(clauses) if len(p) > 1]
 
 
 class _Marker:

@@ -152,3 +152,6 @@ def test_a_multi_word_synonym_is_highlighted_only_as_a_whole(client, make_case):
     assert "<mark>bus</mark> <mark>card</mark>" in hit["highlights"]["title"]
     body = hit["highlights"]["body"]
     assert "A <mark>card</mark>" not in body and "<mark>buses</mark>" not in body
+    # The whole query's synonyms are marked too: "bus card" is also "Онай".
+    (hit,) = results(client, "bus card")
+    assert hit["highlights"]["title"] == "<mark>Онай</mark> and the <mark>bus</mark> <mark>card</mark>"
