@@ -52,7 +52,7 @@ class CallForm(FlaskForm):
 
     closes_at = LocalDateTimeField(_l("Proposals accepted until (Kazakhstan time)"), validators=[Optional()],
                                    description=_l("Leave empty to accept proposals until you close the call."))
-    submit = SubmitField(_l("Open the call for presentations"))
+    submit = SubmitField(_l("Open the call for presentations"), id="call-submit")
 
 
 class ConfirmForm(FlaskForm):
@@ -106,7 +106,7 @@ class MinutesForm(FlaskForm):
 
     minutes = TextAreaField(_l("Minutes"), validators=[_length(MAX_MINUTES_CHARS)], render_kw={"rows": 12},
                             description=_l("Markdown allowed: what was presented, discussed and agreed."))
-    submit = SubmitField(_l("Publish the outcomes"))
+    submit = SubmitField(_l("Publish the outcomes"), id="minutes-submit")
 
 
 class CommitmentForm(FlaskForm):
@@ -117,5 +117,6 @@ class CommitmentForm(FlaskForm):
                          validate_choice=False)
     case_study_id = SelectField(_l("Practice (case study)"), coerce=coerce_optional_int, validate_choice=False)
     due_date = OptionalDateField(_l("By (date)"), description=_l("Optional."))
-    note = TextAreaField(_l("Note"), validators=[_length(MAX_NOTE_CHARS)], render_kw={"rows": 2})
-    submit = SubmitField(_l("Record the commitment"))
+    note = TextAreaField(_l("Note"), validators=[_length(MAX_NOTE_CHARS)], render_kw={"rows": 2},
+                         id="commitment-note")
+    submit = SubmitField(_l("Record the commitment"), id="commitment-submit")

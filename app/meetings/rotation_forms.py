@@ -20,10 +20,10 @@ from app.meetings.rotation_services import MAX_REASON_CHARS
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
 
 
-def reason_field(label, description=None) -> TextAreaField:
+def reason_field(label, description=None, **kwargs) -> TextAreaField:
     """A required-in-spirit reason (the service says when it is empty, in the user's language)."""
     return TextAreaField(label, validators=[Length(max=MAX_REASON_CHARS, message=LENGTH_MESSAGE)],
-                         description=description, render_kw={"rows": 2, "required": True})
+                         description=description, render_kw={"rows": 2, "required": True}, **kwargs)
 
 
 class PinForm(FlaskForm):
@@ -34,19 +34,21 @@ class PinForm(FlaskForm):
     slot = SelectField(_l("Meeting of the year"), validate_choice=False)
     host = SelectField(_l("Host"), validate_choice=False)
     reason = reason_field(_l("Reason"), _l("Why this host, this year? Kept in the audit log."))
-    submit = SubmitField(_l("Pin the host"))
+    submit = SubmitField(_l("Pin the host"), id="pin-submit")
 
 
 class ExclusionForm(FlaskForm):
-    """Exclude a host until a year (deferred, not skipped)."""
+    """Exclude a host until a year (deferred, not skipped). Its element ids differ from the pin form's, which
+    shares the page and the field names."""
 
-    scope = HiddenField()
-    host = SelectField(_l("Host"), validate_choice=False)
+    scope = HiddenField(id="exclusion-scope")
+    host = SelectField(_l("Host"), validate_choice=False, id="exclusion-host")
     until_year = StringField(_l("Excluded until (year)"), validators=[Length(max=10, message=LENGTH_MESSAGE)],
                              description=_l("The host can host again from this year on."),
                              render_kw={"inputmode": "numeric", "autocomplete": "off"})
-    reason = reason_field(_l("Reason"), _l("Why can this host not host? Kept in the audit log."))
-    submit = SubmitField(_l("Exclude the host"))
+    reason = reason_field(_l("Reason"), _l("Why can this host not host? Kept in the audit log."),
+                          id="exclusion-reason")
+    submit = SubmitField(_l("Exclude the host"), id="exclusion-submit")
 
 
 class UndoForm(FlaskForm):
