@@ -165,9 +165,13 @@ def build(scope: str, *, start_year: int, years: int, per_year: int = 1) -> rota
     meetings in a year cannot be planned with one a year (the engine raises ``ValueError``).
     """
     last = start_year + years - 1
+    codes = [host.code for host in eligible_hosts(scope)]
+    if not codes:  # a region without districts in the reference data: nothing to plan, and no error page
+        return rotation.Plan(tuple(rotation.Slot(year, slot, None, rotation.REASON_NO_HOST, None)
+                                   for year in range(start_year, last + 1) for slot in range(1, per_year + 1)), ())
     pins = [p for p in effective_pins(scope) if start_year <= p.year <= last and p.slot <= per_year]
     return rotation.build_plan(
-        [host.code for host in eligible_hosts(scope)],
+        codes,
         history_of(scope),
         start_year=start_year,
         years=years,

@@ -136,7 +136,9 @@ def _page(scope: str, per_year: int, pin_form=None, exclusion_form=None, status:
                       and (s.year, s.slot) not in scheduled), None)
     upcoming = next((s for s in plan.slots if s.reason != "held" and s.host), None)
     cycle = services.cycle_state(scope)
-    pin_form = pin_form or PinForm(formdata=None)
+    if pin_form is None:
+        pin_form = PinForm(formdata=None)
+        pin_form.year.data = str(next_slot.year) if next_slot else None  # the first year still open
     exclusion_form = exclusion_form or ExclusionForm(formdata=None)
     _prepare(pin_form, scope, hosts)
     _prepare(exclusion_form, scope, hosts)

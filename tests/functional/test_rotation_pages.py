@@ -204,7 +204,7 @@ def test_only_organisers_change_the_rotation(client, make_user, login_as, db_ses
     assert db_session.scalars(sa.select(RotationExclusion)).all() == []
 
 
-def test_organiser_pins_and_removes_with_audit(client, organiser, db_session):
+def test_organiser_pins_and_removes_with_audit(client, organiser, db_session, make_user, login_as):
     response = client.post("/rotation/pins", data={"scope": "national", "year": str(YEAR + 1), "slot": "1",
                                                    "host": "KZ-63", "reason": "30 years of the region"})
     assert response.status_code == 303
@@ -217,6 +217,10 @@ def test_organiser_pins_and_removes_with_audit(client, organiser, db_session):
     assert entry.details == {"scope": "national", "year": YEAR + 1, "slot": 1, "host": "KZ-63"}
     html = client.get("/rotation").get_data(as_text=True)
     assert "pinned by the organisers" in html and "30 years of the region" in html
+    login_as(make_user("admin"))
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert f"rotation: KZ-63 pinned to {YEAR + 1}" in html and "30 years of the region" in html
+    login_as(organiser)
 
     # Removing needs a reason too.
     response = client.post(f"/rotation/pins/{pin.id}/delete", data={f"pin-{pin.id}-reason": " "})
