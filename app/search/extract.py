@@ -8,7 +8,8 @@ a tiny program that a child process runs (``python -I extract.py KIND PATH MAX_C
 * limits its own address space (``MEMORY_LIMIT``), so a bomb fails with MemoryError instead of eating the host;
 * reads at most ``MAX_PAGES`` pages of a PDF and stops after ``MAX_CHARS`` characters; refuses a DOCX whose
   ``word/document.xml`` declares more than ``MAX_DOCX_XML_BYTES`` uncompressed;
-* is killed by the parent after ``SEARCH_EXTRACT_TIMEOUT`` seconds (default 10).
+* is killed by the parent after ``SEARCH_EXTRACT_TIMEOUT`` seconds (default 10); all new files of one case
+  share ``SEARCH_EXTRACT_CASE_BUDGET`` seconds (default 30).
 
 Whatever goes wrong — a corrupt, encrypted or truncated file, a timeout, a crash, a missing file — the result
 is "" (no text), never an exception. Results (empty ones included, so a bad file costs its timeout once, not
@@ -23,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PDF_TYPE = "application/pdf"
@@ -32,6 +34,7 @@ KINDS = {PDF_TYPE: "pdf", DOCX_TYPE: "docx"}
 DEFAULT_TIMEOUT = 10.0  # seconds per file
 DEFAULT_MAX_CHARS = 100_000  # per file
 DEFAULT_MAX_PAGES = 50  # of a PDF
+DEFAULT_CASE_BUDGET = 30.0  # seconds of extraction per case document, all its new files together
 MAX_CASE_CHARS = 200_000  # all attachments of one case study together
 MAX_DOCX_XML_BYTES = 32 * 1024 * 1024
 MEMORY_LIMIT = 1024 * 1024 * 1024  # bytes of address space for the child
@@ -74,48 +77,66 @@ def extract_file(path: str | Path, content_type: str, *, timeout: float = DEFAUL
     return (text or "")[:max_chars]
 
 
+def _cache_path(attachment, cache_root: str | Path, max_chars: int, max_pages: int) -> Path:
+    return Path(cache_root) / CACHE_DIR / f"{attachment.sha256}.{VERSION}.{max_chars}.{max_pages}.txt"
+
+
 def attachment_text(attachment, upload_dir: str | Path, cache_root: str | Path, *, timeout: float = DEFAULT_TIMEOUT,
-                    max_chars: int = DEFAULT_MAX_CHARS, max_pages: int = DEFAULT_MAX_PAGES) -> str:
+                    max_chars: int = DEFAULT_MAX_CHARS, max_pages: int = DEFAULT_MAX_PAGES,
+                    cache_empty: bool = True) -> str:
     """The (cached) text of an :class:`~app.case_studies.models.Attachment`; "" for images, spreadsheets, etc.
 
     :param upload_dir: where the attachment's file is stored (``UPLOAD_DIR``).
     :param cache_root: the folder that holds the cache folder (``SEARCH_INDEX_DIR``).
+    :param cache_empty: remember an empty result (False when ``timeout`` was cut short, so that a file that only
+        ran out of a shortened time is tried again in full next time).
     """
     if not can_extract(attachment.content_type):
         return ""
-    path = Path(upload_dir) / attachment.stored_name
-    cache = Path(cache_root) / CACHE_DIR / f"{attachment.sha256}.{VERSION}.{max_chars}.{max_pages}.txt"
+    cache = _cache_path(attachment, cache_root, max_chars, max_pages)
     try:
         return cache.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         pass
+    path = Path(upload_dir) / attachment.stored_name
     if not path.is_file():
         return ""  # not cached: the file may be restored from a backup later
     text = extract_file(path, attachment.content_type, timeout=timeout, max_chars=max_chars, max_pages=max_pages)
-    _write_atomically(cache, text)
+    if text or cache_empty:
+        _write_atomically(cache, text)
     return text
 
 
 def case_attachments_text(case, config) -> str:
     """The text of all PDF/DOCX attachments of ``case``, at most ``MAX_CASE_CHARS`` characters.
 
+    Files not extracted yet share a time budget per case (``SEARCH_EXTRACT_CASE_BUDGET``, default 30 s): once it
+    is spent, the remaining new files are left out of this version of the document (and not cached, so a later
+    re-index tries them); cached texts are always used.
+
     :param config: the app's config (``UPLOAD_DIR``, ``SEARCH_INDEX_DIR``, ``SEARCH_EXTRACT_TIMEOUT``,
-        ``SEARCH_EXTRACT_MAX_CHARS``, ``SEARCH_EXTRACT_MAX_PAGES``).
+        ``SEARCH_EXTRACT_MAX_CHARS``, ``SEARCH_EXTRACT_MAX_PAGES``, ``SEARCH_EXTRACT_CASE_BUDGET``).
     """
     attachments = [a for a in case.attachments if can_extract(a.content_type)]
     if not attachments:
         return ""
-    options = {
-        "timeout": float(config.get("SEARCH_EXTRACT_TIMEOUT", DEFAULT_TIMEOUT)),
-        "max_chars": int(config.get("SEARCH_EXTRACT_MAX_CHARS", DEFAULT_MAX_CHARS)),
-        "max_pages": int(config.get("SEARCH_EXTRACT_MAX_PAGES", DEFAULT_MAX_PAGES)),
-    }
+    timeout = float(config.get("SEARCH_EXTRACT_TIMEOUT", DEFAULT_TIMEOUT))
+    limits = {"max_chars": int(config.get("SEARCH_EXTRACT_MAX_CHARS", DEFAULT_MAX_CHARS)),
+              "max_pages": int(config.get("SEARCH_EXTRACT_MAX_PAGES", DEFAULT_MAX_PAGES))}
+    deadline = time.monotonic() + float(config.get("SEARCH_EXTRACT_CASE_BUDGET", DEFAULT_CASE_BUDGET))
     texts: list[str] = []
     total = 0
     for attachment in attachments:
         if total >= MAX_CASE_CHARS:
             break
-        text = attachment_text(attachment, config["UPLOAD_DIR"], config["SEARCH_INDEX_DIR"], **options)
+        if _cache_path(attachment, config["SEARCH_INDEX_DIR"], **limits).is_file():
+            allowed = timeout  # cached: read, not extracted
+        else:
+            allowed = min(timeout, deadline - time.monotonic())
+            if allowed <= 0:
+                continue
+        text = attachment_text(attachment, config["UPLOAD_DIR"], config["SEARCH_INDEX_DIR"], timeout=allowed,
+                               cache_empty=allowed >= timeout, **limits)
         if text:
             texts.append(text[: MAX_CASE_CHARS - total])
             total += len(texts[-1])

@@ -125,3 +125,16 @@ def test_a_stuck_extraction_is_killed_at_the_time_limit():
     assert extract.run_bounded(late, timeout=0.5) is None
     assert extract.run_bounded([sys.executable, "-c", "print('on time')"], timeout=30) == "on time\n"
     assert extract.run_bounded([sys.executable, "-c", "raise SystemExit(3)"], timeout=30) is None
+
+
+@pytest.mark.parametrize("app_overrides", [{"SEARCH_EXTRACT_CASE_BUDGET": 0}])
+def test_new_files_beyond_the_case_budget_wait_for_a_later_reindex(app, member, make_case, runner):
+    slug = make_case("published", **neutral(title="Water for villages"))
+    assert upload(member, slug, "scan.pdf", pdf_with_text("Ultraviolet disinfection")).status_code in (302, 303)
+    assert order(member, "villages") == [slug]  # indexed, without the file's text: no time was left for it
+    assert order(member, "ultraviolet") == []
+    cache = Path(app.config["SEARCH_INDEX_DIR"]) / extract.CACHE_DIR
+    assert not cache.exists() or list(cache.glob("*.txt")) == []  # nothing remembered: it will be tried again
+    app.config["SEARCH_EXTRACT_CASE_BUDGET"] = 30
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    assert order(member, "ultraviolet") == [slug]
