@@ -10,6 +10,10 @@ studies are returned. With no index (or an unreadable one) the answer is an empt
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
@@ -50,6 +54,29 @@ def related_query(searcher, case: CaseStudy):
     return And([Or(parts), Not(Term("id", case.slug))])
 
 
+_cache: OrderedDict[tuple, tuple[object, list[str]]] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 2048
+
+
+def _candidates(searcher, case: CaseStudy, count: int) -> list[str]:
+    """Slugs of the ``count`` best candidates from the index, remembered per searcher (a new searcher, i.e. a
+    changed index, starts afresh) and per version of the case, so a popular case page costs one search."""
+    key = (id(searcher), case.slug, case.updated_at, count)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None and cached[0]() is searcher:
+            _cache.move_to_end(key)
+            return cached[1]
+    query = related_query(searcher, case)
+    slugs = [] if query is None else [hit["id"] for hit in searcher.search(ranked(query), limit=count)]
+    with _cache_lock:
+        _cache[key] = (weakref.ref(searcher), slugs)  # weak: an old searcher must be free to go
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return slugs
+
+
 def related(case: CaseStudy | str, limit: int = 5) -> list[CaseStudy]:
     """Up to ``limit`` published case studies most like ``case`` (a case study or its slug), best first.
 
@@ -63,10 +90,7 @@ def related(case: CaseStudy | str, limit: int = 5) -> list[CaseStudy]:
             return []
     try:
         searcher = search_query._searcher()
-        query = related_query(searcher, case)
-        if query is None:
-            return []
-        slugs = [hit["id"] for hit in searcher.search(ranked(query), limit=limit * 3 + 5)]
+        slugs = _candidates(searcher, case, limit * 3 + 5)
     except IndexUnavailable:
         return []
     except Exception:  # a broken index must not break the case page
