@@ -64,6 +64,12 @@ def oblast_scopes() -> list[Region]:
     return sorted(regions, key=lambda region: region.name())
 
 
+def city_scopes() -> list[Region]:
+    """Astana, Almaty and Shymkent, whose city districts can rotate too, by name in the UI language."""
+    regions = db.session.scalars(sa.select(Region).where(Region.kind == "city")).all()
+    return sorted(regions, key=lambda region: region.name())
+
+
 def scope_name(scope: str) -> str:
     """A scope's display name in the UI language."""
     if scope == NATIONAL:

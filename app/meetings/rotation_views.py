@@ -153,6 +153,7 @@ def _page(scope: str, per_year: int, pin_form=None, exclusion_form=None, status:
         context = map_context(counts, "regions.profile", marked=marked)
     return render_template(
         "meetings/rotation.html", scope=scope, scope_name=services.scope_name(scope), oblasts=services.oblast_scopes(),
+        cities=services.city_scopes(),
         per_year=per_year, plan=plan, names=names, reasons=SLOT_REASONS, scheduled=scheduled,
         held_by_slot=held_by_slot, held=list(reversed(held)), next_slot=next_slot, upcoming=upcoming, cycle=cycle,
         pins=services.pins_of(scope), exclusions=services.exclusions_of(scope, include_lifted=True),

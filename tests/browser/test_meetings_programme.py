@@ -28,6 +28,8 @@ from app.meetings.hosts import host_code_of
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
 from app.meetings.rotation_services import this_year
+from tests.browser.helpers import PHONE
+from tests.browser.helpers import assert_no_horizontal_scroll
 from tests.browser.helpers import follow
 from tests.browser.helpers import log_in
 from tests.browser.helpers import path_of
@@ -135,3 +137,10 @@ def test_plan_to_meeting_call_proposal_and_agenda(new_context, live_app):
     expect(reader.locator(".agenda-time").first).to_contain_text("09:00")
     visit(reader, f"/cases/{CASE}")
     expect(reader.locator(f"#meetings a[href='/meetings/{meeting_id}']")).to_have_count(1)
+
+    # 6. The plan, the meeting's programme and the printable agenda fit a phone.
+    phone = new_context(**PHONE).new_page()
+    for path in (f"/rotation?scope={SCOPE}", "/rotation", f"/meetings/{meeting_id}",
+                 f"/meetings/{meeting_id}/agenda/print"):
+        visit(phone, path)
+        assert_no_horizontal_scroll(phone)

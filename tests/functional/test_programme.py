@@ -462,3 +462,13 @@ def test_remove_commitment(client, login_as, people, held, cases, db_session, ap
     assert client.post(f"/meetings/{held}/commitments/{commitment.id}/delete").status_code == 303
     assert db_session.scalars(sa.select(Commitment)).all() == []
     assert client.post(f"/meetings/{held}/commitments/{commitment.id}/delete").status_code == 404
+
+
+def test_parallel_items_share_one_time_slot(client, login_as, people, meeting, db_session):
+    login_as(people["organiser"])
+    for title in ("Track A: transport", "Track B: schools"):
+        assert client.post(f"/meetings/{meeting}/agenda/new", data=item_data(title=title)).status_code == 303
+    html = client.get(f"/meetings/{meeting}").get_data(as_text=True)
+    section = html[html.index('id="programme"'):]
+    assert section.count('class="agenda-slot"') == 1
+    assert section.count('class="agenda-item agenda-panel"') == 2

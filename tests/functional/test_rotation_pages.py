@@ -353,3 +353,10 @@ def test_unknown_pin_or_exclusion_is_404(client, organiser):
     assert client.post("/rotation/pins/999/delete", data={"pin-999-reason": "x"}).status_code == 404
     assert client.post("/rotation/exclusions/999/lift", data={"exclusion-999-reason": "x"}).status_code == 404
     assert client.post("/rotation/pins", data={**PIN, "scope": "KZ-00"}).status_code == 404
+
+
+def test_city_district_rotation(client):
+    html = client.get("/rotation?scope=KZ-75").get_data(as_text=True)
+    assert '<option value="KZ-75" selected>' in html
+    assert "Medeu District" in html
+    assert client.get("/api/v1/rotation/plan?scope=KZ-75&years=1").json["plan"][0]["reason"] == "never hosted"
