@@ -70,3 +70,13 @@ def test_without_an_index_the_case_page_and_the_api_still_work(app, client, make
     assert page.status_code == 200 and "Related practices" not in page.get_data(as_text=True)
     response = client.get(f"/api/v1/cases/{lanes}")
     assert response.status_code == 200 and response.get_json()["related"] == []
+
+
+def test_a_newly_published_similar_case_shows_up_at_once(client, make_case):
+    lanes = make_case("published", title="Bus lanes on the avenues", **BUS)
+    make_case("published", title="Kindergarten e-queue", summary="Places in kindergartens by an online queue.",
+              topics=["education"])
+    before = client.get(f"/api/v1/cases/{lanes}").get_json()["related"]  # computed, and remembered
+    newcomer = make_case("published", title="Bus priority lanes in the city centre", **BUS)
+    assert newcomer not in before
+    assert client.get(f"/api/v1/cases/{lanes}").get_json()["related"][0] == newcomer
