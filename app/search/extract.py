@@ -211,7 +211,9 @@ def _docx_text(path: str, max_chars: int) -> str:
 def _main(argv: list[str]) -> int:
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))  # never above a limit the host already sets
     kind, path, max_chars, max_pages = argv[0], argv[1], int(argv[2]), int(argv[3])
     text = _pdf_text(path, max_chars, max_pages) if kind == "pdf" else _docx_text(path, max_chars)
     sys.stdout.buffer.write(text[:max_chars].encode("utf-8"))
