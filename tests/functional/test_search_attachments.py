@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import sys
+import zipfile
 from pathlib import Path
 
 import docx
@@ -138,3 +139,18 @@ def test_new_files_beyond_the_case_budget_wait_for_a_later_reindex(app, member, 
     app.config["SEARCH_EXTRACT_CASE_BUDGET"] = 30
     assert runner.invoke(args=["search", "reindex"]).exit_code == 0
     assert order(member, "ultraviolet") == [slug]
+
+
+def test_a_docx_zip_bomb_gives_no_text(tmp_path):
+    # A real DOCX whose document.xml inflates to 40 MB of one repeated paragraph (about 60 KB on disk).
+    original = docx_with_text("bomb")
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(io.BytesIO(original)) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                paragraph = b"<w:p><w:r><w:t>bomb</w:t></w:r></w:p>"
+                data = data.replace(paragraph, paragraph * (40 * 1024 * 1024 // len(paragraph)))
+            out.writestr(item, data)
+    assert bomb.stat().st_size < 1024 * 1024
+    assert extract.extract_file(bomb, extract.DOCX_TYPE) == ""
