@@ -104,7 +104,7 @@ NATIONAL_MEETINGS = [
             _coffee(0, "11:00"),
             Item(0, "11:30", 45, "presentation", case="karaganda-kindergarten-e-queue"),
             Item(0, "14:00", 90, "panel", "Панель: как вовлечь жителей в решения акимата",
-                 presenter="Модератор: организационный комитет"),
+                 presenter="Организационный комитет обмена"),
             Item(1, "09:30", 180, "site_visit", case="pavlodar-peoples-budget",
                  location="Микрорайон Усолка, дворы, благоустроенные по голосованию жителей"),
         ],
