@@ -25,6 +25,7 @@ from itertools import groupby
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.audit.models import utcnow
@@ -183,7 +184,8 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
     if errors:
         raise ValidationFailed(errors)
     # A withdrawn proposal is proposed again in its own row (one row per case and meeting).
-    proposal = existing or Proposal(meeting=meeting, case_study=case)
+    # Ids, not relationships: a relationship would put the new row into meeting.proposals before the savepoint.
+    proposal = existing or Proposal(meeting_id=meeting.id, case_study_id=case.id)
     proposal.proposer_id = user.id
     proposal.presenter_name = presenter
     proposal.pitch = text
@@ -191,8 +193,14 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
     proposal.decision_note = None
     proposal.decided_by_id = None
     proposal.decided_at = None
-    db.session.add(proposal)
-    db.session.flush()
+    try:
+        # The same case proposed twice at once: the unique (meeting, case) constraint decides.
+        with db.session.begin_nested():
+            db.session.add(proposal)
+    except IntegrityError:
+        raise ValidationFailed([("case_study", _l("This case study has already been proposed for this meeting."))]
+                               ) from None
+    db.session.refresh(meeting)  # its proposals now include this one
     record(user, "meeting.proposal_made", proposal, {"meeting": meeting.id, "case": case.slug})
     return proposal
 
@@ -233,6 +241,15 @@ def decide(actor, proposal: Proposal, decision: str | None, note: str | None) ->
     _too_long(errors, "note", text, MAX_NOTE_CHARS)
     if errors:
         raise ValidationFailed(errors)
+    # A conditional update: of two organisers deciding at once, only the first changes the proposal.
+    decided = db.session.execute(
+        sa.update(Proposal).where(Proposal.id == proposal.id, Proposal.state == "proposed")
+        .values(state="accepted" if decision == "accept" else "declined")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if decided != 1:
+        db.session.refresh(proposal)
+        raise ValidationFailed([(None, _l("This proposal has already been decided or withdrawn."))])
     proposal.state = "accepted" if decision == "accept" else "declined"
     proposal.decision_note = text or None
     proposal.decided_by_id = actor.id if actor is not None else None
@@ -500,10 +517,15 @@ def commitment_to_adoption(actor, commitment: Commitment) -> tuple[Adoption, boo
     created = adoption is None
     if created:
         year = min(max(commitment.meeting.year, case.started or commitment.meeting.year), last_allowed_year())
-        adoption = Adoption(case_study=case, akimat_id=commitment.akimat_id, year=year, status="piloting",
+        adoption = Adoption(case_study_id=case.id, akimat_id=commitment.akimat_id, year=year, status="piloting",
                             note=commitment.note or "", recorded_by_id=actor.id if actor is not None else None)
-        db.session.add(adoption)
-        db.session.flush()
+        try:
+            # The akimat recording the adoption itself at the same moment: the unique constraint decides.
+            with db.session.begin_nested():
+                db.session.add(adoption)
+        except IntegrityError:
+            raise ValidationFailed([(None, _l("The akimat has just recorded this adoption itself: try again to "
+                                              "link the commitment to it."))]) from None
         record(actor, "adoption.recorded", adoption, {"case": case.slug, "status": "piloting", "year": year,
                                                       "commitment": commitment.id})
     commitment.adoption = adoption

@@ -21,6 +21,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import utcnow
 from app.audit.services import record
@@ -290,8 +291,13 @@ def add_pin(actor, scope: str, year, slot, host_code: str | None, reason: str | 
         raise ValidationFailed(errors)
     pin = RotationPin(scope=scope, year=number, slot=slot_number, host_code=host.code, reason=text,
                       created_by_id=actor.id if actor is not None else None)
-    db.session.add(pin)
-    db.session.flush()
+    try:
+        # Two organisers pinning one slot at once: the unique constraint decides, inside a savepoint.
+        with db.session.begin_nested():
+            db.session.add(pin)
+    except IntegrityError:
+        raise ValidationFailed([("host", _l("Another host has just been pinned to this meeting. Remove that pin "
+                                            "first: a meeting has one host."))]) from None
     record(actor, "rotation.pin_added", pin, {"scope": scope, "year": number, "slot": slot_number,
                                               "host": host.code}, reason=text)
     return pin
