@@ -360,3 +360,13 @@ def test_city_district_rotation(client):
     assert '<option value="KZ-75" selected>' in html
     assert "Medeu District" in html
     assert client.get("/api/v1/rotation/plan?scope=KZ-75&years=1").json["plan"][0]["reason"] == "never hosted"
+
+
+def test_pins_that_break_a_rule_are_explained(client, organiser):
+    for year in (YEAR + 1, YEAR + 2):
+        assert client.post("/rotation/pins", data={**PIN, "year": str(year)}).status_code == 303
+    html = client.get("/rotation").get_data(as_text=True)
+    assert "Rules the plan cannot keep" in html
+    assert f"Rule 2: East Kazakhstan Region would host two meetings in a row ({YEAR + 1} and {YEAR + 2})." in html
+    plan = client.get("/api/v1/rotation/plan").json["plan"]
+    assert [e["host"] for e in plan[1:3]] == ["KZ-63", "KZ-63"]  # pins are honoured
