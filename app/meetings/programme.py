@@ -24,10 +24,12 @@ from datetime import timedelta
 from itertools import groupby
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app import mail
 from app.audit.models import utcnow
 from app.audit.services import record
 from app.auth.models import Role
@@ -35,6 +37,7 @@ from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.services import last_allowed_year
 from app.extensions import db
+from app.meetings import ical
 from app.meetings.models import AGENDA_KINDS
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
@@ -532,6 +535,20 @@ def commitment_to_adoption(actor, commitment: Commitment) -> tuple[Adoption, boo
     db.session.flush()
     record(actor, "meeting.commitment_adopted", commitment, {"adoption": adoption.id, "created": created})
     return adoption, created
+
+
+def notify_decision(proposal: Proposal) -> None:
+    """E-mail the proposer the organisers' decision and note, in the proposer's language. Call it after the
+    commit (nobody is told about a decision that was rolled back)."""
+    user = proposal.proposer
+    if user is None or not user.active:
+        return
+    meeting = proposal.meeting
+    subject = (_l("Accepted: %(title)s", title=proposal.case_study.title) if proposal.state == "accepted"
+               else _l("Not accepted this time: %(title)s", title=proposal.case_study.title))
+    mail.send_template(user, "proposal_decided", subject, proposal=proposal, meeting=meeting,
+                       location=ical.location(meeting),
+                       url=url_for("meetings.detail", meeting_id=meeting.id, _anchor="programme", _external=True))
 
 
 # --- what other pages show ----------------------------------------------------------------------------------

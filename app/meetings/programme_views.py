@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -261,6 +262,10 @@ def decide(meeting_id: int, proposal_id: int):
     except ValidationFailed as error:
         return _refused(meeting, form, error, "decision_form", decision_for=proposal.id)
     db.session.commit()
+    try:
+        programme.notify_decision(proposal)
+    except Exception:  # SMTP trouble must not turn a saved decision into an error page
+        current_app.logger.exception("Could not send the decision on proposal %s", proposal.id)
     if item is not None:
         flash(_("Accepted: the presentation is in the agenda. Move it to its time slot."), "success")
         return _manage(meeting, f"item-{item.id}")

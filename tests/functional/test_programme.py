@@ -472,3 +472,16 @@ def test_parallel_items_share_one_time_slot(client, login_as, people, meeting, d
     section = html[html.index('id="programme"'):]
     assert section.count('class="agenda-slot"') == 1
     assert section.count('class="agenda-item agenda-panel"') == 2
+
+
+def test_proposer_is_emailed_the_decision(client, login_as, people, meeting, cases, db_session, outbox):
+    open_call(client, login_as, people, meeting)
+    propose(client, login_as, people, meeting, db_session, cases["almaty"])
+    proposal = db_session.scalars(sa.select(Proposal)).one()
+    login_as(people["organiser"])
+    client.post(f"/meetings/{meeting}/proposals/{proposal.id}/decision",
+                data={f"p{proposal.id}-decision": "decline", f"p{proposal.id}-note": "Full programme this year."})
+    [message] = [m for m in outbox() if people["almaty"].email in str(m["To"])]
+    assert str(message["Subject"]) == "Not accepted this time: Electronic bus card Onay"
+    body = message.get_body(("plain",)).get_content()
+    assert "Full programme this year." in body and f"/meetings/{meeting}#programme" in body
