@@ -455,12 +455,26 @@ def guess_language(token: str) -> str:
     return ""
 
 
+_FLEETING = re.compile(r"[бвгджзклмнпрстфхцчшщ][оеё]к$")
+
+
+def _fleeting_vowel_stem(token: str, russian: str) -> str | None:
+    """"закупок" → "закупк": Snowball leaves genitive plurals with a fleeting vowel whole (закупок, остановок,
+    поездок), while the other forms stem without it (закупки → закупк). Only for words Snowball left unchanged,
+    of 6+ letters; an extra candidate, so "восток" still meets "востока" through its own stem."""
+    text = normalize(token)
+    if russian != text or len(text) < 6 or not _FLEETING.search(text):
+        return None
+    return text[:-2] + "к"
+
+
 @lru_cache(maxsize=65536)
 def stems(token: str) -> tuple[str, ...]:
-    """The stem candidates of one normalized token, first the preferred one; one or two, never empty strings.
+    """The stem candidates of one normalized token, first the preferred one; one to three, never empty strings.
 
     Kazakh letters → (kazakh_stem,); other Cyrillic → (russian_stem, kazakh_stem), or one of them when they
-    agree; Latin → (english_stem,); anything else → (token,).
+    agree, plus "закупок" → "закупк" for a genitive plural with a fleeting vowel (``_fleeting_vowel_stem``);
+    Latin → (english_stem,); anything else → (token,).
     """
     language = guess_language(token)
     if language == "kk":
@@ -468,9 +482,9 @@ def stems(token: str) -> tuple[str, ...]:
     if language == "ru":
         russian = russian_stem(token)
         kazakh = kazakh_stem(token)
-        if kazakh and kazakh != russian:
-            return (russian, kazakh)
-        return (russian,)
+        found = (russian, kazakh) if kazakh and kazakh != russian else (russian,)
+        fleeting = _fleeting_vowel_stem(token, russian)
+        return (*found, fleeting) if fleeting and fleeting not in found else found
     if language == "en":
         return (english_stem(token) or token,)
     return (token,)

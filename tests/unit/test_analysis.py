@@ -568,3 +568,10 @@ def test_analyzers_survive_a_long_single_word_and_mixed_scripts(name):
 def test_stems_are_never_empty():
     for token in ["а", "я", "ая", "ы", "s", "y", "ь", "ъ"]:
         assert all(stems(token))
+
+
+@pytest.mark.parametrize(("genitive_plural", "other_form"), [("закупок", "закупки"), ("госзакупок", "госзакупками"),
+                                                             ("остановок", "остановка"), ("поездок", "поездку")])
+def test_russian_genitive_plural_with_a_fleeting_vowel_meets_the_other_forms(genitive_plural, other_form):
+    assert set(stems(genitive_plural)) & set(stems(other_form))
+    assert "восток" in stems("восток") and "срок" in stems("срок")  # words without one keep their own stem
