@@ -167,8 +167,9 @@ def active_exclusions(scope: str) -> list[rotation.Exclusion]:
 def build(scope: str, *, start_year: int, years: int, per_year: int = 1) -> rotation.Plan:
     """The plan of ``scope`` for ``years`` years from ``start_year`` with ``per_year`` meetings a year.
 
-    Pins and scheduled meetings outside the plan's years, or in a second slot of a one-meeting plan, are left
-    out (they do not concern this plan). Check :func:`needs_two_per_year` first: a window with two held
+    Pins and scheduled meetings before the plan's first year, or in a second slot of a one-meeting plan, are
+    left out. Those after its last year are passed on: the engine keeps their hosts' turns free, so a 10-year
+    plan is always the beginning of the 20-year one. Check :func:`needs_two_per_year` first: a window with two held
     meetings in a year cannot be planned with one a year (the engine raises ``ValueError``).
     """
     last = start_year + years - 1
@@ -176,7 +177,7 @@ def build(scope: str, *, start_year: int, years: int, per_year: int = 1) -> rota
     if not codes:  # a region without districts in the reference data: nothing to plan, and no error page
         return rotation.Plan(tuple(rotation.Slot(year, slot, None, rotation.REASON_NO_HOST, None)
                                    for year in range(start_year, last + 1) for slot in range(1, per_year + 1)), ())
-    pins = [p for p in effective_pins(scope) if start_year <= p.year <= last and p.slot <= per_year]
+    pins = [p for p in effective_pins(scope) if start_year <= p.year and p.slot <= per_year]
     return rotation.build_plan(
         codes,
         history_of(scope),

@@ -103,6 +103,20 @@ def test_api_pins_scheduled_meetings_and_exclusions(client, make_meeting, app):
     assert by_year[YEAR + 3]["host"] == "KZ-10"
 
 
+def test_api_short_plan_is_the_beginning_of_a_long_one(client, app):
+    # A pin beyond the short window still holds its host's turn: the 5-year plan must not give that host away.
+    with app.app_context():
+        from app.extensions import db
+
+        db.session.add(RotationPin(scope="national", year=YEAR + 12, slot=1, host_code="KZ-10", reason="Jubilee"))
+        db.session.commit()
+    short = client.get(f"/api/v1/rotation/plan?from={YEAR}&years=5").json["plan"]
+    long = client.get(f"/api/v1/rotation/plan?from={YEAR}&years=20").json["plan"]
+    assert short == long[:5]
+    assert "KZ-10" not in [entry["host"] for entry in short]
+    assert long[12] == {"year": YEAR + 12, "slot": 1, "host": "KZ-10", "reason": "pinned"}
+
+
 def test_api_regional_scope_two_meetings_a_year(client, make_meeting):
     held_at(make_meeting, 2024, "Saryagash District", scope="KZ-61")
     body = client.get("/api/v1/rotation/plan?scope=KZ-61&from=2024&years=3&per_year=2").json
