@@ -473,13 +473,19 @@ def registrations(meeting: Meeting) -> list[Registration]:
 
 
 def counts(meeting: Meeting) -> dict:
-    """Registered, waitlisted and capacity (and seats left) of a meeting."""
+    """Registered, waitlisted and capacity (and seats left) of a meeting, and how many attended (None until the
+    organiser has marked attendance)."""
     waitlisted = db.session.scalar(
         sa.select(sa.func.count(Registration.id))
         .where(Registration.meeting_id == meeting.id, Registration.state == "waitlisted")
     )
+    marked = db.session.execute(
+        sa.select(sa.func.count(Registration.id), sa.func.count(Registration.id).filter(Registration.attended))
+        .where(Registration.meeting_id == meeting.id, Registration.attended.is_not(None))
+    ).one()
     return {"registered": meeting.registered_count, "waitlisted": waitlisted or 0, "capacity": meeting.capacity,
-            "seats_left": max(meeting.capacity - meeting.registered_count, 0)}
+            "seats_left": max(meeting.capacity - meeting.registered_count, 0),
+            "attended": marked[1] if marked[0] else None}
 
 
 def mark_attendance(actor: User | None, meeting: Meeting, attended_ids: set[int]) -> int:

@@ -556,6 +556,10 @@ def test_attendance_is_marked_after_the_meeting(client, make_meeting, make_user,
     assert attended == {came.id: True, stayed_home.id: False}
     assert db_session.scalar(sa.select(AuditEntry.actor_id).where(AuditEntry.action == "meeting.attendance")) == \
         organiser.id
+    # The held meeting's page and the API say how many came, no longer how many seats are left.
+    page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+    assert "2 people registered." in page and "1 attended." in page and "left." not in page
+    assert client.get(f"/api/v1/meetings/{meeting_id}").json["registration"]["attended"] == 1
 
     # Someone without a seat, or nonsense, changes nothing.
     response = client.post(f"/meetings/{meeting_id}/attendance", data={"attended": ["999999"]}, follow_redirects=True)

@@ -40,7 +40,7 @@ def test_list_in_the_contract_shape(client, make_meeting, make_user, login_as, d
     assert item["ends_at"] == "2027-09-12T18:00:00+05:00"
     assert datetime.fromisoformat(item["starts_at"]) == STARTS
     assert item["status"] == "registration_open" and item["status_reason"] is None
-    assert item["registration"] == {"registered": 1, "waitlisted": 2, "capacity": 1, "open": True}
+    assert item["registration"] == {"registered": 1, "waitlisted": 2, "capacity": 1, "attended": None, "open": True}
     assert item["url"] == f"/meetings/{meeting_id}" and item["ics_url"] == f"/meetings/{meeting_id}.ics"
     assert item["agenda_case_study_ids"] == []
 
@@ -132,4 +132,4 @@ def test_counts_leave_out_cancelled_registrations(client, make_meeting, make_use
     client.post(f"/meetings/{meeting_id}/cancel")
     assert db_session.scalar(sa.select(Registration.state)) == "cancelled"
     registration = client.get(f"/api/v1/meetings/{meeting_id}").json["registration"]
-    assert registration == {"registered": 0, "waitlisted": 0, "capacity": 5, "open": True}
+    assert registration == {"registered": 0, "waitlisted": 0, "capacity": 5, "attended": None, "open": True}
