@@ -174,6 +174,17 @@ def _data_from_form(form: MeetingForm) -> services.MeetingData:
     )
 
 
+def _host_city(host: hosts.Host) -> str:
+    """The city a host's meeting most likely takes place in: a region's administrative centre (there is no
+    Kazakh spelling in the reference data, so Kazakh pages get the Russian one), a city itself, or nothing for
+    a district (the organiser knows which town)."""
+    if host.municipality is not None:
+        return host.municipality.name() if host.municipality.kind == "city" else ""
+    if host.region.kind == "city":
+        return host.region.name()
+    return host.region.admin_center_en if current_language() == "en" else host.region.admin_center_ru
+
+
 def _prefill(form: MeetingForm) -> None:
     """Fill a new meeting's form from a rotation plan slot (``?scope=national&year=2027&slot=1&host=KZ-75``)."""
     args = request.args
@@ -181,7 +192,7 @@ def _prefill(form: MeetingForm) -> None:
     host = hosts.resolve_host(scope, args.get("host")) if hosts.is_valid_scope(scope) else None
     if host is not None:
         form.host.data = f"{scope}/{host.code}"
-        form.city.data = host.name() if host.municipality is None else ""
+        form.city.data = _host_city(host)
     year = args.get("year", type=int)
     if year and services.FIRST_YEAR <= year <= services.LAST_YEAR:
         form.year.data = year

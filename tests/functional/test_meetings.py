@@ -175,6 +175,8 @@ def test_new_meeting_form_is_prefilled_from_a_rotation_slot(client, organiser):
     assert '<option selected value="national/KZ-39">' in page
     assert 'value="2027"' in page
     assert '<option selected value="2">' in page
+    assert 'name="city" type="text" value="Kostanay"' in page  # the region's administrative centre
+    assert 'name="city" type="text" value="Astana"' in client.get("/meetings/new?host=KZ-71").get_data(as_text=True)
     # Unknown hosts or scopes in the link are ignored, not an error.
     assert client.get("/meetings/new?scope=KZ-99&host=nowhere&year=abc&slot=9").status_code == 200
 
