@@ -45,6 +45,9 @@ class Config:
     # Embedded mode: the web process applies committed index updates before answering. Off when
     # `flask search worker` runs beside gunicorn.
     SEARCH_APPLY_IN_REQUEST = _env_bool("SEARCH_APPLY_IN_REQUEST", True)
+    # `flask search reindex`: build processes (from 2,000 cases up) and each one's posting buffer in MB.
+    SEARCH_REINDEX_PROCS = _env_int("SEARCH_REINDEX_PROCS", 2)
+    SEARCH_REINDEX_LIMITMB = _env_int("SEARCH_REINDEX_LIMITMB", 256)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)  # below MAX_CONTENT_LENGTH
     ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 10)

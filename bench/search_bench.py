@@ -53,7 +53,6 @@ from app.case_studies.models import CaseStudy  # noqa: E402
 from app.case_studies.models import CaseTopic  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.regions.models import Akimat  # noqa: E402
-from app.regions.models import Municipality  # noqa: E402
 from app.regions.models import Region  # noqa: E402
 from app.regions.services import sync_reference_data  # noqa: E402
 from app.search.analysis import TOKEN_PATTERN  # noqa: E402
@@ -310,10 +309,9 @@ def prepare_database(app, args) -> tuple[bool, int]:
         for start in range(0, args.docs, chunk):
             rows = [corpus.document(i) for i in range(start, min(args.docs, start + chunk))]
             raw += sum(raw_text_bytes(r) for r in rows)
-            ids = {}
             result = db.session.execute(sa.insert(case_table).returning(case_table.c.id, case_table.c.slug),
                                         [{k: v for k, v in r.items() if k != "topics"} for r in rows])
-            ids = dict((slug, pk) for pk, slug in result)
+            ids = {slug: pk for pk, slug in result}
             db.session.execute(sa.insert(topic_table),
                                [{"case_study_id": ids[r["slug"]], "topic": t} for r in rows for t in r["topics"]])
             db.session.commit()
@@ -589,7 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reuse", action="store_true", help="keep an existing database of the same size")
     parser.add_argument("--no-reindex", action="store_true", help="with --reuse: keep the existing index too")
-    parser.add_argument("--skip", default="", help="comma-separated phases to skip: updates,worker,rss,queries")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated phases to skip: build (load only), queries, rss, updates, worker")
     parser.add_argument("--rss-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
@@ -602,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app(args)
     loaded, raw = prepare_database(app, args)
     results["raw_text_bytes"] = raw
+    if "build" in skip:
+        log("build skipped (--skip build)")
+        return 0
     if not (args.reuse and args.no_reindex and not loaded):
         runner = app.test_cli_runner()
         started = time.perf_counter()

@@ -58,6 +58,12 @@ BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "places": 1.0, "attachments
 # Within one field, exact forms outrank stems, stems outrank cross-script folds.
 VARIANT_BOOSTS = {"exact": 1.5, "stem": 1.0, "fold": 0.7}
 LOCK_TIMEOUT = 0.5  # seconds: in a request, never wait long for another writer
+# Segments as separate files, not one compound file: Whoosh 2.7.4 reads a compound segment through
+# BufferFile(memoryview(mmap)), whose BytesIO copies every part into the process (RSS ≈ index size); separate
+# files are read in place. Every writer passes this, so segments written by merges are separate files too.
+WRITER_OPTIONS = {"compound": False}
+REINDEX_CHUNK = 500  # cases read from the database (and handed to a build process) at a time
+MULTIPROC_MIN_DOCS = 2000  # below this a one-process build is quicker than starting processes
 RESYNC_MARGIN = timedelta(seconds=60)  # clock skew allowance when reindex re-applies recent rows
 
 
@@ -117,6 +123,8 @@ class SearchIndex:
         app.config.setdefault("SEARCH_INDEX_DIR", str(Path(app.root_path).parent / "search_index"))
         app.config.setdefault("SEARCH_APPLY_IN_REQUEST", True)
         app.config.setdefault("SEARCH_BATCH_SIZE", 500)
+        app.config.setdefault("SEARCH_REINDEX_PROCS", 2)
+        app.config.setdefault("SEARCH_REINDEX_LIMITMB", 256)
         app.extensions["search"] = self
         outbox.register()
         app.after_request(_apply_after_request)
@@ -201,7 +209,7 @@ class SearchIndex:
         limit = limit or current_app.config["SEARCH_BATCH_SIZE"]
         ix = self.open(create=True)
         try:
-            writer = ix.writer(timeout=timeout)
+            writer = ix.writer(timeout=timeout, **WRITER_OPTIONS)
         except LockError:
             return 0
         try:
@@ -236,15 +244,30 @@ class SearchIndex:
             if count == 0:
                 return total
 
+    def _build_options(self, total: int) -> dict:
+        """Whoosh writer options of a full build of ``total`` documents.
+
+        Several processes (``SEARCH_REINDEX_PROCS``) each write their own segment (``multisegment``: merging them
+        at the end would read and write every posting again); a small corpus is not worth starting processes
+        for. ``limitmb`` is the in-memory posting pool of each process before it spills sorted runs to disk.
+        """
+        procs = current_app.config["SEARCH_REINDEX_PROCS"] if total >= MULTIPROC_MIN_DOCS else 1
+        options = {**WRITER_OPTIONS, "limitmb": current_app.config["SEARCH_REINDEX_LIMITMB"]}
+        if procs > 1:
+            options.update(procs=procs, multisegment=True, batchsize=REINDEX_CHUNK)
+        return options
+
     def reindex(self) -> int:
         """Build a complete new generation from the database, switch to it, then catch up; return the count."""
         started = utcnow()
         name, path = self._new_generation()
         ix = whoosh_index.create_in(str(path), case_schema())
-        writer = ix.writer()
+        total = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.state == "published")) or 0
+        writer = ix.writer(**self._build_options(total))
         count = 0
         try:
-            for case in db.session.scalars(_published_cases()):
+            # Streamed in chunks (yield_per): a 100k-case build must not hold every case in the session.
+            for case in db.session.scalars(_published_cases().execution_options(yield_per=REINDEX_CHUNK)):
                 writer.add_document(**case_document(case))
                 count += 1
             writer.commit()
@@ -264,7 +287,7 @@ class SearchIndex:
             .order_by(SearchOutbox.id)
         ).all()
         if recent:
-            writer = ix.writer(timeout=10.0)
+            writer = ix.writer(timeout=10.0, **WRITER_OPTIONS)
             try:
                 self._sync_keys(writer, list(recent))
                 writer.commit()

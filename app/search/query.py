@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -23,6 +24,7 @@ from markupsafe import Markup
 from markupsafe import escape
 from sqlalchemy.orm import selectinload
 from whoosh import sorting
+from whoosh.collectors import FilterCollector
 from whoosh.query import And
 from whoosh.query import Every
 from whoosh.query import Not
@@ -38,6 +40,7 @@ from app.case_studies.constants import TOPICS
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.regions.models import Region
+from app.search import docsets
 from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import expand_synonyms
 from app.search.analysis import normalize
@@ -183,6 +186,7 @@ def _searcher():
     if path is None or not path.is_dir():
         raise IndexUnavailable(f"no search index in {root} (run `flask search reindex`)")
     with _lock:
+        _close_retired()
         cached = _searchers.get(root)
         if cached is not None and cached[0] == str(path):
             gen, ix, searcher = cached
@@ -190,9 +194,11 @@ def _searcher():
                 if not searcher.up_to_date():
                     fresh = searcher.refresh()
                     if fresh is not searcher:
-                        # No close() of the old searcher: refresh() already closed the readers the new one does
-                        # not reuse, and closing again raises ReaderClosed once a segment has gone (merged away
-                        # or all its documents updated).
+                        # Not searcher.close(): refresh() already closed one of its readers, and a request in
+                        # another thread may still be using it. Whoosh 2.7.4's refresh() never reuses a reader
+                        # (it looks them up by generation instead of segment id) and leaves the others open
+                        # until garbage collection: close them a little later (_retire).
+                        _retire(searcher)
                         searcher = fresh
                         _searchers[root] = (gen, ix, searcher)
             except Exception as exc:
@@ -210,6 +216,25 @@ def _searcher():
             _close(_searchers.pop(next(iter(_searchers))))
         _searchers[root] = (str(path), ix, searcher)
         return searcher
+
+
+_retired: list[tuple[float, object]] = []  # (when, searcher) replaced by a refresh, closed after RETIRE_GRACE
+RETIRE_GRACE = 30.0  # seconds: longer than any request that may still be using a replaced searcher
+
+
+def _retire(searcher) -> None:
+    """Close the readers of a searcher replaced by a refresh once requests still using it are done."""
+    _retired.append((time.monotonic(), searcher))
+
+
+def _close_retired() -> None:
+    """Close retired searchers older than ``RETIRE_GRACE`` (caller holds ``_lock``)."""
+    now = time.monotonic()
+    while _retired and now - _retired[0][0] > RETIRE_GRACE:
+        _, old = _retired.pop(0)
+        for leaf, _offset in old.reader().leaf_readers():
+            with contextlib.suppress(Exception):  # the one refresh() closed raises ReaderClosed
+                leaf.close()
 
 
 def _close(entry) -> None:
@@ -497,19 +522,89 @@ def _suggest(searcher, clauses: list[Clause]) -> str | None:
 # Search
 
 
-def _facet_counts(searcher, query, params: SearchParams) -> dict[str, dict[str, int]]:
-    facets: dict[str, dict[str, int]] = {}
-    specs = {"region": ("region", False), "topic": ("topics", True), "level": ("level", False),
-             "year": ("year", False)}
-    for name, (fieldname, overlap) in specs.items():
-        facet = sorting.FieldFacet(fieldname, allow_overlap=overlap, maptype=sorting.Count)
-        results = searcher.search(query, filter=_filter_query(params, skip=name), groupedby={name: facet},
-                                  limit=1, scored=False)
-        counts = {}
-        for key, count in results.groups(name).items():
-            if key in (None, "", b"", 0):
+FACET_FIELDS = {"region": "region", "topic": "topics", "level": "level", "year": "year"}
+
+
+def _allowed(searcher, params: SearchParams) -> dict[str, object]:
+    """{filter name: the document numbers it allows} (several values of one filter mean OR)."""
+    sets = docsets.value_sets(searcher)
+    parts: dict[str, object] = {}
+    for name, values in params.filters.items():
+        fieldname = FILTER_FIELDS[name]
+        parts[name] = docsets.union(sets.get(fieldname, {}), [v.lower() if name == "topic" else v for v in values])
+    if params.year_from is not None or params.year_to is not None:
+        low = params.year_from if params.year_from is not None else -1
+        high = params.year_to if params.year_to is not None else 10**9
+        parts["year"] = docsets.union(sets.get("year", {}), [y for y in sets.get("year", {}) if low <= int(y) <= high])
+    return parts
+
+
+def _matches(searcher, query, params: SearchParams) -> set[int]:
+    """The document numbers matching ``query`` (unscored; deleted documents never), stale slugs masked out."""
+    docs = set(searcher.docs_for_query(query))
+    for slug in params.exclude:
+        docnum = searcher.document_number(id=slug)
+        if docnum is not None:
+            docs.discard(docnum)
+    return docs
+
+
+class _DeadlineCollector(FilterCollector):
+    """Whoosh's FilterCollector (``allow``: the document numbers allowed, None: all) that stops collecting at a
+    deadline and keeps the best hits found so far.
+
+    Not Whoosh's TimeLimitCollector: wrapped around a FilterCollector it calls the child's ``collect()`` directly,
+    skipping the filter, and its SIGALRM mode only works in the main thread. The clock is read every 256 matches.
+    """
+
+    def __init__(self, child, allow: set[int] | None, seconds: float):
+        super().__init__(child, allow=allow)
+        self.seconds = seconds
+        self.timed_out = False
+        self.deadline = 0.0
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.timed_out = False
+        self.deadline = time.monotonic() + self.seconds
+
+    def collect_matches(self):
+        if self.timed_out:
+            return
+        child, allow, offset, deadline = self.child, self._allow, self.offset, self.deadline
+        for n, sub_docnum in enumerate(child.matches()):
+            if not n & 255 and time.monotonic() > deadline:
+                self.timed_out = True
+                return
+            if allow is not None and offset + sub_docnum not in allow:
                 continue
-            counts[str(key)] = count
+            child.collect(sub_docnum)
+
+
+def _top(searcher, query, allow: set[int] | None, limit: int, sortedby):
+    """The best ``limit`` hits of ``query`` among ``allow`` (None: all), within ``SEARCH_TIME_LIMIT`` seconds.
+
+    A query that runs out of time returns the best hits found so far instead of making the reader wait: the
+    total and the facets are still exact (they come from the match set), only the order of a huge result list
+    may be approximate.
+    """
+    collector = _DeadlineCollector(searcher.collector(limit=limit, sortedby=sortedby), allow,
+                                   current_app.config.get("SEARCH_TIME_LIMIT", 0.5))
+    searcher.search_with_collector(query, collector)
+    if collector.timed_out:
+        current_app.logger.info("search time limit reached: %r", query)
+    return collector.results()
+
+
+def _facet_counts(searcher, matches: set[int], allowed: dict[str, object]) -> dict[str, dict[str, int]]:
+    """Facet counts over ``matches``; each facet honours the other facets' filters, not its own."""
+    sets = docsets.value_sets(searcher)
+    facets: dict[str, dict[str, int]] = {}
+    for name, fieldname in FACET_FIELDS.items():
+        others = docsets.intersect([docs for other, docs in allowed.items() if other != name])
+        base = matches if others is None else matches & others
+        counts = docsets.count(base, sets.get(fieldname, {})) if base else {}
+        counts = {key: n for key, n in counts.items() if key not in ("", "0")}
         facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return facets
 
@@ -544,25 +639,33 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     newest = params.sort == "newest" or query is None
     if query is None:
         query = Every()
-    filt = _filter_query(params)
     sortedby = sorting.FieldFacet("published", reverse=True) if newest else None
     offset = (params.page - 1) * params.per_page
     doc_count = searcher.doc_count_all()
     limit = max(1, min(offset + params.per_page, doc_count + 1))
+    allowed = _allowed(searcher, params)
+    restriction = docsets.intersect(list(allowed.values()))
 
     def run(qry):
-        return searcher.search(ranked(qry), filter=filt, limit=limit, sortedby=sortedby)
+        # The matching documents once, unscored, as a set: the exact total and the facet counts come from it
+        # (no `len(results)`, which re-runs the query, and no `groupedby`, which scores every match per facet).
+        matches = _matches(searcher, qry, params)
+        found = matches if restriction is None else matches & restriction
+        if not found:
+            return matches, found, []
+        narrowed = restriction is not None or bool(params.exclude)  # else Whoosh may skip non-matches faster
+        return matches, found, _top(searcher, ranked(qry), set(found) if narrowed else None, limit, sortedby)
 
-    results = run(query)
-    total = len(results)
+    matches, found, results = run(query)
+    total = len(found)
     if total == 0 and sum(1 for c in clauses if not c.negated) > 1:
         relaxed = build_query(schema, clauses, mode="or")
         if relaxed is not None:
-            results = run(relaxed)
-            if len(results):
-                query, total, fallback = relaxed, len(results), True
+            attempt = run(relaxed)
+            if attempt[1]:
+                query, (matches, found, results), total, fallback = relaxed, attempt, len(attempt[1]), True
     shown = [(r["id"], r.score) for r in results[offset:offset + params.per_page]] if offset < total else []
-    facets = _facet_counts(searcher, query, params)
+    facets = _facet_counts(searcher, matches, allowed)
     suggestion = _suggest(searcher, clauses) if total < FEW_RESULTS else None
 
     hits: list[Hit] = []
