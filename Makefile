@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev chromium translations compile-translations lint clean
+.PHONY: run test install install-dev chromium translations compile-translations lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ translations: install-dev
 
 compile-translations: install-dev
 	$(BIN)/pybabel compile -d app/translations --statistics
+
+## make bench [DOCS=10000]: the search benchmark on a synthetic corpus (database, index, results in /tmp)
+DOCS ?= 10000
+bench: install
+	$(BIN)/python bench/search_bench.py --docs $(DOCS) --queries 200 --workdir /tmp/search-bench-$(DOCS)
 
 lint: install-dev
 	$(BIN)/ruff check .
