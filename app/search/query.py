@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from dataclasses import field
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -423,6 +424,13 @@ def _query_phrases(clauses: list[Clause]) -> list[tuple[tuple[str, ...], ...]]:
     return [p for p in _query_synonyms(clauses) if len(p) > 1]
 
 
+@lru_cache(maxsize=100_000)
+def _token_alts(token: str) -> frozenset[str]:
+    """All folded terms of one token (empty for a stop word), remembered per process: highlighting analyses
+    every word of the shown texts (~700 words a case), and most words recur from one results page to the next."""
+    return frozenset(t for position in query_positions(token) for t in position)
+
+
 class _Marker:
     """Marks query words in database text with ``<mark>``: exactly the word's letters (a token of
     ``TOKEN_PATTERN``), never the brackets, quotes or punctuation around it; a multi-word synonym only where all
@@ -437,7 +445,7 @@ class _Marker:
         """All folded terms of one token (empty for a stop word)."""
         alts = self.cache.get(token)
         if alts is None:
-            alts = frozenset(t for position in query_positions(token) for t in position)
+            alts = _token_alts(token)
             self.cache[token] = alts
         return alts
 
@@ -466,11 +474,19 @@ class _Marker:
         out.append(escape(text[last:]))
         return Markup("").join(out)
 
+    def _first_span(self, text: str) -> list[tuple[int, int]]:
+        """[(start, end)] of the first token of ``text`` to mark, or []: all a snippet needs, and analysing every
+        word of a long text to find it is what made highlighting the slowest part of a search."""
+        for m in TOKEN_PATTERN.finditer(text):
+            if self.matches(m.group()):
+                return [m.span()]
+        return []
+
     def snippet(self, texts: list[str]) -> Markup:
         """The passage around the first query word in ``texts`` (else the start of the first text)."""
         for text in texts:
             text = re.sub(r"[*_`#>]+", "", text or "")[:SCAN_CHARS]
-            spans = self._spans(text)
+            spans = self._spans(text) if self.phrases else self._first_span(text)
             if spans:
                 first_start, first_end = spans[0]
                 start = max(0, first_start - SNIPPET_CHARS // 3)
