@@ -18,6 +18,7 @@ from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.extensions import db
 from app.regions.models import Region
+from app.search.query import DEFAULT_PER_PAGE
 from app.search.query import IndexUnavailable
 from app.search.query import parse_params
 from app.search.query import search as run_search
@@ -80,6 +81,8 @@ def _url_args(params, **changes) -> dict:
         args["year_to"] = params.year_to
     if params.sort != "relevance":
         args["sort"] = params.sort
+    if params.per_page != DEFAULT_PER_PAGE:  # the page links must keep it, or page 2 would not follow page 1
+        args["per_page"] = params.per_page
     args.update(changes)
     return {k: v for k, v in args.items() if v not in (None, "", [])}
 
@@ -94,6 +97,11 @@ def results():
     unavailable = False
     try:
         result = run_search(params.q, params)
+        if result.total and not result.hits and params.page > result.pages:
+            # A page past the end (an old bookmark, a typed address): show the last one, not "N case studies"
+            # above "nothing matches" with no link to them.
+            params.page = result.pages
+            result = run_search(params.q, params)
     except IndexUnavailable:
         unavailable = True
     labels = {"topic": TOPICS, "level": LEVELS, "status": STATUSES, "language": CASE_LANGUAGES,
