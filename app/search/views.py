@@ -11,6 +11,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
@@ -87,11 +88,19 @@ def _url_args(params, **changes) -> dict:
     return {k: v for k, v in args.items() if v not in (None, "", [])}
 
 
+# The names the results page gives the parameters (the sidebar's headings), for notices about bad values.
+PARAM_LABELS = {
+    "region": _l("Region"), "topic": _l("Topic"), "level": _l("Level"), "status": _l("Status"),
+    "language": _l("Language of the text"), "year_from": _l("Year started"), "year_to": _l("Year started"),
+    "sort": _l("Sort"), "page": _l("Page"), "per_page": _l("Results per page"),
+}
+
+
 @bp.route("/search")
 def results():
     """The results page: search box, facets with counts, highlighted results; works without JavaScript."""
     params, problems = parse_params(request.args)
-    notices = [_("Ignored an invalid value for “%(name)s”.", name=p.name) for p in problems]
+    notices = [_("Ignored an invalid value for “%(name)s”.", name=PARAM_LABELS.get(p.name, p.name)) for p in problems]
     regions = {r.iso_code: r for r in db.session.scalars(sa.select(Region))}
     result = None
     unavailable = False

@@ -170,8 +170,15 @@ def prev_link(text: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
+# What the page calls each parameter in its notice: the sidebar's heading, in the reader's language.
+PARAM_LABELS = {"region": "Region", "topic": "Topic", "level": "Level", "status": "Status",
+                "language": "Language of the text", "year_from": "Year started", "year_to": "Year started",
+                "page": "Page", "per_page": "Results per page", "sort": "Sort"}
+
+
 def notice(app, language: str, name: str) -> str:
-    return translated(app, language, "Ignored an invalid value for “%(name)s”.", name=name)
+    label = translated(app, language, PARAM_LABELS[name])
+    return translated(app, language, "Ignored an invalid value for “%(name)s”.", name=label)
 
 
 def count_text(app, language: str, total: int) -> str:
