@@ -462,6 +462,9 @@ def run_queries(app, queries: dict[str, list[dict]]) -> dict[str, dict]:
 
 def _bench_case(app, slug: str, title: str) -> None:
     """Add one published case study through the ORM (so the outbox listener writes its row), and commit."""
+    # A test-client request inside our app context shares its session: end the read transaction it may have left
+    # open, or SQLite refuses to upgrade that old snapshot to a write ("database is locked").
+    db.session.rollback()
     base = db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == "bench-000000"))
     case = CaseStudy(slug=slug, state="published", title=title, summary=base.summary, region_id=base.region_id,
                      municipality_id=base.municipality_id, level=base.level, language=base.language,
