@@ -114,9 +114,11 @@ def register_commands(app: Flask) -> None:
     from app import cli
     from app.case_studies import commands as case_commands
     from app.case_studies import digest
+    from app.meetings import commands as meeting_commands
     from app.search import commands as search_commands
 
     cli.init_app(app)
     case_commands.init_app(app)
     digest.init_app(app)
+    meeting_commands.init_app(app)
     search_commands.init_app(app)
