@@ -15,7 +15,6 @@ the rows done.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -66,39 +65,6 @@ WRITER_OPTIONS = {"compound": False}
 REINDEX_CHUNK = 500  # cases read from the database (and handed to a build process) at a time
 MULTIPROC_MIN_DOCS = 2000  # below this a one-process build is quicker than starting processes
 RESYNC_MARGIN = timedelta(seconds=60)  # clock skew allowance when reindex re-applies recent rows
-
-
-MERGE_FACTOR = 8  # segments of one size tier (doc counts within a factor of 8) merged together
-MERGE_MAX_DOCS = 20_000  # segments this big are never merged by an update: a full merge is reindex's job
-
-
-def merge_tiered(writer, segments):
-    """Whoosh merge policy of index updates: when ``MERGE_FACTOR`` segments of the same size tier (doc counts
-    within a factor of ``MERGE_FACTOR``) pile up, merge the smallest such tier into one; never touch segments of
-    ``MERGE_MAX_DOCS`` documents or more.
-
-    Keeps segments few (each single-document commit adds one, and ~70 of them double query latency) while the
-    cost of a merge stays bounded: Whoosh's default MERGE_SMALL ends up merging the big segments of a reindex
-    into one inside an ordinary commit, which at 100k cases takes minutes (and a request or the worker waits).
-    Returns the segments to keep as they are; the others are added to ``writer`` (merged).
-    """
-    from whoosh.reading import SegmentReader
-
-    tiers: dict[int, list] = {}
-    for segment in segments:
-        docs = segment.doc_count_all()
-        if docs < MERGE_MAX_DOCS:
-            tier = 0 if docs < MERGE_FACTOR else int(math.log(docs, MERGE_FACTOR))
-            tiers.setdefault(tier, []).append(segment)
-    crowded = [tier for tier, members in tiers.items() if len(members) >= MERGE_FACTOR]
-    if not crowded:
-        return segments
-    merge = tiers[min(crowded)]
-    for segment in merge:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in segments if s not in merge]
 
 
 class IndexUnavailable(Exception):
@@ -257,7 +223,7 @@ class SearchIndex:
             for row in rows:
                 row.attempts += 1
             self._sync_keys(writer, [row.doc_key for row in rows if row.doc_type == outbox.DOC_CASE])
-            writer.commit(mergetype=merge_tiered)
+            writer.commit()
         except BaseException:
             writer.cancel()
             db.session.rollback()
@@ -324,7 +290,7 @@ class SearchIndex:
             writer = ix.writer(timeout=10.0, **WRITER_OPTIONS)
             try:
                 self._sync_keys(writer, list(recent))
-                writer.commit(mergetype=merge_tiered)
+                writer.commit()
             except BaseException:
                 writer.cancel()
                 raise
