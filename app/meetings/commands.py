@@ -131,6 +131,7 @@ def _remind_attendees(run: ReminderRun, today: date, done: list[tuple]) -> None:
                    User.active.is_(True))
             .order_by(Registration.id)).all()
         sent = _sent_reminders([r.id for r in registrations])
+        positions = {r.id: n for n, r in enumerate(services.waitlist(meeting), start=1)}
         context = {"meeting": meeting, "days": (start_day - today).days, **_meeting_urls(meeting)}
         attachments = (("meeting.ics", ical.meeting_ics(meeting), "text", "calendar"),)
         for registration in registrations:
@@ -146,10 +147,9 @@ def _remind_attendees(run: ReminderRun, today: date, done: list[tuple]) -> None:
                     run.reminders += 1
                     done.append((registration, stage, start_day))
             elif stage == WEEK and as_utc(registration.waitlisted_at or registration.created_at) < due_since:
-                position = services.waitlist_position(registration)
                 subject = _l("Still on the waitlist: %(title)s", title=meeting.title)
-                if _send(run, registration.user, "meeting_waitlist_reminder", subject, position=position,
-                         **context):
+                if _send(run, registration.user, "meeting_waitlist_reminder", subject,
+                         position=positions.get(registration.id), **context):
                     run.waitlist += 1
                     done.append((registration, stage, start_day))
 
@@ -158,7 +158,7 @@ def _remind_organisers(run: ReminderRun, today: date, done: list[tuple]) -> None
     """Organisers, the day before a call for presentations closes with proposals still undecided."""
     tomorrow = today + timedelta(days=1)
     meetings = db.session.scalars(
-        sa.select(Meeting).where(Meeting.call_open.is_(True), Meeting.state.in_((*REMINDED_STATES, "postponed")),
+        sa.select(Meeting).where(Meeting.call_open.is_(True), Meeting.state.in_(REMINDED_STATES),
                                  Meeting.call_closes_at >= local_midnight(tomorrow),
                                  Meeting.call_closes_at < local_midnight(tomorrow + timedelta(days=1)))
         .order_by(Meeting.call_closes_at, Meeting.id)).all()

@@ -203,6 +203,10 @@ def test_organisers_hear_the_day_before_a_call_closes_with_undecided_proposals(r
     db_session.add(Proposal(meeting_id=meeting, case_study_id=case_id, proposer_id=akim.id, pitch="Come and see"))
     # A second meeting whose call closes tomorrow too, but with nothing left to decide.
     quiet = make_meeting(starts_at=STARTS, ends_at=ENDS, call_open=True, call_closes_at=closes)
+    # And a cancelled one with an undecided proposal: nothing to run any more.
+    cancelled = make_meeting(starts_at=STARTS, ends_at=ENDS, call_open=True, call_closes_at=closes, state="cancelled",
+                             state_reason="Floods")
+    db_session.add(Proposal(meeting_id=cancelled, case_study_id=case_id, proposer_id=akim.id, pitch="Come"))
     db_session.commit()
 
     assert "organisers: 0" in remind(runner, "2027-08-18")
@@ -212,6 +216,6 @@ def test_organisers_hear_the_day_before_a_call_closes_with_undecided_proposals(r
     text = body(message)
     assert "20 августа 2027" in text  # the closing date in the organiser's language
     assert f"http://127.0.0.1:5000/meetings/{meeting}/programme" in text
-    assert f"/meetings/{quiet}/" not in text
+    assert f"/meetings/{quiet}/" not in text and f"/meetings/{cancelled}/" not in text
     assert "organisers: 0" in remind(runner, "2027-08-19")  # once
     assert len(outbox()) == 1
