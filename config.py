@@ -48,6 +48,8 @@ class Config:
     # `flask search reindex`: build processes (from 2,000 cases up) and each one's posting buffer in MB.
     SEARCH_REINDEX_PROCS = _env_int("SEARCH_REINDEX_PROCS", 2)
     SEARCH_REINDEX_LIMITMB = _env_int("SEARCH_REINDEX_LIMITMB", 256)
+    # Seconds a search may spend collecting its best hits; past it, the best found so far are shown.
+    SEARCH_TIME_LIMIT = float(os.environ.get("SEARCH_TIME_LIMIT", "0.5"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)  # below MAX_CONTENT_LENGTH
     ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 10)
