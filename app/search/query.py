@@ -176,6 +176,10 @@ class SearchResult:
 
 _lock = threading.Lock()
 _searchers: dict[str, tuple[str, object, object]] = {}  # index root → (generation dir, index, searcher)
+# Held from _searcher() until the caller is done with the searcher: Whoosh 2.7.4 reads segment files through
+# shared file objects (seek, then read), so two threads searching at once read each other's positions (garbled
+# postings: a 500), and a thread switching to a new generation must not close the searcher another one is using.
+in_use = threading.RLock()
 _MAX_ROOTS = 4
 
 
@@ -641,14 +645,15 @@ def search(q: str, filters: SearchParams | None = None, sort: str | None = None,
                           per_page=min(MAX_PER_PAGE, max(1, per_page or params.per_page)))
     _apply_pending()
     params.exclude = _stale_slugs()
-    searcher = _searcher()
-    schema = searcher.schema
-    try:
-        return _run(searcher, schema, params)
-    except IndexUnavailable:
-        raise
-    except (OSError, EOFError) as exc:
-        raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+    with in_use:
+        searcher = _searcher()
+        schema = searcher.schema
+        try:
+            return _run(searcher, schema, params)
+        except IndexUnavailable:
+            raise
+        except (OSError, EOFError) as exc:
+            raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
 
 
 def _run(searcher, schema, params: SearchParams) -> SearchResult:

@@ -89,8 +89,8 @@ def related(case: CaseStudy | str, limit: int = 5) -> list[CaseStudy]:
         if case is None:
             return []
     try:
-        searcher = search_query._searcher()
-        slugs = _candidates(searcher, case, limit * 3 + 5)
+        with search_query.in_use:  # the searcher is shared by the process's threads
+            slugs = _candidates(search_query._searcher(), case, limit * 3 + 5)
     except IndexUnavailable:
         return []
     except Exception:  # a broken index must not break the case page
