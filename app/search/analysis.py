@@ -57,7 +57,14 @@ So Онай, Оңай and Onay → "onai"; Шымкент, Shymkent, Şymkent �
 synonyms, not folds — see ``app.search.synonyms``; Russian Snowball itself splits some place names
 ("Костанай" → "костана", "Костаная" → "костан").
 
-Synonyms are expanded at query time only (``expand_synonyms()``), never at index time.
+Synonyms are expanded at query time (``expand_synonyms()``): the index holds no member's synonyms. It only marks
+where a multi-word member occurs: ``fold_analyzer()`` adds one phrase key term (``phrase_key()``, "§publik_kounkil")
+after its adjacent words ("общественного совета", "қоғамдық кеңестің", "public councils"), so that the fold
+fields, which have no positions, can tell "public council" from "public" and "council" apart; the query layer
+searches a multi-word synonym as its key.
+
+``ANALYSIS_VERSION`` names the terms this module indexes for a text: bump it when a change here or in
+``app.search.synonyms`` changes them. ``flask search check`` reports an index built with another version.
 
 Whoosh pickles analyzers into the index schema, so the classes below are referenced by their import path
 ``app.search.analysis``: renaming this module or its filter classes requires rebuilding the index.
@@ -67,6 +74,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import deque
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -82,7 +90,9 @@ from whoosh.lang.snowball.russian import RussianStemmer
 from app.search.synonyms import SYNONYM_GROUPS
 
 __all__ = [
+    "ANALYSIS_VERSION",
     "KAZAKH_LETTERS",
+    "PHRASE_KEY_MARK",
     "STOP_WORDS",
     "detect_script",
     "english_stem",
@@ -94,6 +104,7 @@ __all__ = [
     "has_kazakh_letters",
     "kazakh_stem",
     "normalize",
+    "phrase_key",
     "query_positions",
     "russian_stem",
     "stem_analyzer",
@@ -104,6 +115,9 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------------------------
 # Scripts
+
+ANALYSIS_VERSION = 2
+"""The version of the indexed terms (1: before phrase keys); stored with each index generation."""
 
 KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 """Cyrillic letters used in Kazakh but not in Russian (lowercase)."""
@@ -559,7 +573,7 @@ class MultiStemFilter(Filter):
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
-            if t.stopped:
+            if t.stopped or t.text.startswith(PHRASE_KEY_MARK):  # a phrase key is a finished term
                 yield t
                 continue
             surface = t.text
@@ -576,6 +590,54 @@ class MultiStemFilter(Filter):
                     extra = t.copy()
                     extra.text = candidate
                     yield extra
+
+
+class SynonymPhraseFilter(Filter):
+    """After the last word of every multi-word synonym member in the stream, adds one token: the member's phrase
+    key (``phrase_key()``), so that the query layer can find the member as adjacent words with a single term on a
+    field without positions ("public councils" gives "§publik_kounkil"; "public … council" apart gives nothing).
+
+    Placed after the stop filter and before ``MultiStemFilter(fold=True)`` (which passes keys through): each token
+    seen here is one position, and it matches a member's position when their folded alternatives
+    (``_folded_candidates()``) share a term, the rule of ``expand_synonyms()``. Stop words between the words are
+    skipped, as ``query_positions()`` skips them. The key token has the position and start of the member's first
+    word and the end of its last.
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        width, _by_last = _phrase_table()
+        if not width:
+            yield from tokens
+            return
+        window: deque[tuple[frozenset[str], int, int]] = deque(maxlen=width)  # (alternatives, pos, startchar)
+        for t in tokens:
+            if t.stopped:
+                yield t
+                continue
+            alts, ends = _phrase_step(t.text)
+            if not alts:  # MultiStemFilter drops it, and query_positions() has no position for it either
+                yield t
+                continue
+            window.append((alts, t.pos if t.positions else 0, t.startchar if t.chars else 0))
+            found: dict[str, tuple[frozenset[str], int, int]] = {}
+            for member, key in ends:
+                n = len(member)
+                if n <= len(window) and all(window[k - n][0] & member[k] for k in range(n - 1)):
+                    found[key] = window[-n]
+            endchar = t.endchar if t.chars else 0
+            # Whoosh reuses token objects: the stages after this one rewrite t before we get it back, so each key
+            # token is a copy whose every field is set here.
+            yield t
+            for key, (_alts, pos, startchar) in found.items():
+                extra = t.copy()
+                extra.text = key
+                extra.stopped = False
+                extra.boost = 1.0
+                if extra.positions:
+                    extra.pos = pos
+                if extra.chars:
+                    extra.startchar, extra.endchar = startchar, endchar
+                yield extra
 
 
 def _tokenizer() -> RegexTokenizer:
@@ -596,9 +658,15 @@ def stem_analyzer():
     return _tokenizer() | NormalizeFilter() | _stop_filter() | MultiStemFilter()
 
 
-def fold_analyzer():
-    """Like ``stem_analyzer()``, then each stem (and the surface form) folded to its Latin skeleton."""
+def _fold_words_analyzer():
+    """``fold_analyzer()`` without the phrase keys: the folded alternatives of each word, nothing else."""
     return _tokenizer() | NormalizeFilter() | _stop_filter() | MultiStemFilter(fold=True)
+
+
+def fold_analyzer():
+    """Like ``stem_analyzer()``, then each stem (and the surface form) folded to its Latin skeleton; plus a phrase
+    key wherever a multi-word synonym member occurs (``SynonymPhraseFilter``)."""
+    return _tokenizer() | NormalizeFilter() | _stop_filter() | SynonymPhraseFilter() | MultiStemFilter(fold=True)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -609,11 +677,13 @@ Position = tuple[str, ...]
 Phrase = tuple[Position, ...]
 """A phrase of positions, e.g. (("tsentr",), ("obsluzhivan", "obsluzhivania"), ...)."""
 
-_FOLD_ANALYZER = fold_analyzer()
+# Without phrase keys: the synonym table is built from query_positions(), and keys are no word alternatives.
+_FOLD_ANALYZER = _fold_words_analyzer()
 
 
 def query_positions(text: str) -> list[Position]:
-    """``text`` through ``fold_analyzer()``, grouped by position: a list of alternative-term tuples."""
+    """``text`` through ``fold_analyzer()`` (without its phrase keys), grouped by position: a list of
+    alternative-term tuples."""
     grouped: dict[int, list[str]] = {}
     for t in _FOLD_ANALYZER(text, positions=True):
         terms = grouped.setdefault(t.pos, [])
@@ -625,6 +695,48 @@ def query_positions(text: str) -> list[Position]:
 @lru_cache(maxsize=1)
 def _synonym_phrases() -> tuple[tuple[Phrase, ...], ...]:
     return tuple(tuple(tuple(query_positions(member)) for member in group) for group in SYNONYM_GROUPS)
+
+
+PHRASE_KEY_MARK = "§"
+"""The first character of a phrase key; no word token contains it (nor "_")."""
+
+
+def phrase_key(phrase: Phrase) -> str:
+    """The index term of a multi-word synonym member (as returned by ``expand_synonyms()``): ``PHRASE_KEY_MARK``
+    and the first alternative of each position joined by "_" ("one-stop shop" → "§one_stop_shop"). Only members
+    of ``app.search.synonyms`` are indexed with a key (``SynonymPhraseFilter``)."""
+    return PHRASE_KEY_MARK + "_".join(alts[0] for alts in phrase)
+
+
+@lru_cache(maxsize=1)
+def _phrase_table() -> tuple[int, dict[str, tuple[tuple[tuple[frozenset[str], ...], str], ...]]]:
+    """(the most words of a multi-word member, {folded term: the multi-word members whose last position has that
+    term, each as (its positions as sets, its key)}): a token without an entry here ends no member."""
+    by_last: dict[str, dict[str, tuple[frozenset[str], ...]]] = {}
+    width = 0
+    for group in _synonym_phrases():
+        for member in group:
+            if len(member) < 2:
+                continue
+            width = max(width, len(member))
+            sets = tuple(frozenset(alts) for alts in member)
+            for term in member[-1]:
+                by_last.setdefault(term, {})[phrase_key(member)] = sets
+    table = {term: tuple((sets, key) for key, sets in members.items()) for term, members in by_last.items()}
+    return width, table
+
+
+@lru_cache(maxsize=65536)
+def _phrase_step(token: str) -> tuple[frozenset[str], tuple[tuple[tuple[frozenset[str], ...], str], ...]]:
+    """(the folded alternatives of a normalized token, the multi-word members it can end, with their keys), for
+    ``SynonymPhraseFilter``: one cached look-up per token of the text."""
+    candidates = _folded_candidates(token)
+    _width, by_last = _phrase_table()
+    ends: dict[str, tuple[frozenset[str], ...]] = {}
+    for term in candidates:  # the tuple, not a set: the keys come out in the same order in every process
+        for member, key in by_last.get(term, ()):
+            ends.setdefault(key, member)
+    return frozenset(candidates), tuple((member, key) for key, member in ends.items())
 
 
 def _occurs(phrase: Phrase, positions: Sequence[Position]) -> bool:

@@ -1,10 +1,11 @@
 """The Whoosh index of published case studies and the ``SearchIndex`` extension that keeps it in step with the
 database.
 
-Layout under ``SEARCH_INDEX_DIR``: ``generations/<n>/`` holds complete indexes; the ``CURRENT`` file names the
-one in use. ``reindex()`` builds a new generation beside the current one and switches the pointer with
-``os.replace`` (atomic), so readers never see an empty or half-built index; a reader opened on the previous
-generation keeps working (the previous generation is kept, older ones are removed).
+Layout under ``SEARCH_INDEX_DIR``: ``generations/<n>/`` holds complete indexes, each with an ``ANALYSIS_VERSION``
+file (the analyzer it was built with: ``check()`` reports an older one); the ``CURRENT`` file names the one in
+use. ``reindex()`` builds a new generation beside the current one and switches the pointer with ``os.replace``
+(atomic), so readers never see an empty or half-built index; a reader opened on the previous generation keeps
+working (the previous generation is kept, older ones are removed).
 
 The index is written only from committed outbox rows (:mod:`app.search.outbox`): ``apply_pending()`` takes
 Whoosh's writer lock with a short timeout (whoever holds it finishes the job), brings each outbox row's document
@@ -40,6 +41,7 @@ from app.audit.models import utcnow
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.search import outbox
+from app.search.analysis import ANALYSIS_VERSION
 from app.search.analysis import exact_analyzer
 from app.search.analysis import fold_analyzer
 from app.search.analysis import stem_analyzer
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 
 CURRENT_FILE = "CURRENT"
 GENERATIONS_DIR = "generations"
+ANALYSIS_FILE = "ANALYSIS_VERSION"  # in a generation: the analysis.ANALYSIS_VERSION it was built with (none: 1)
 # Field weights: title > summary > sections (body) = metadata names (places) > attached PDF/DOCX text.
 BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "places": 1.0, "attachments": 0.5}
 # Within one field, exact forms outrank stems, stems outrank cross-script folds.
@@ -65,6 +68,23 @@ WRITER_OPTIONS = {"compound": False}
 REINDEX_CHUNK = 500  # cases read from the database (and handed to a build process) at a time
 MULTIPROC_MIN_DOCS = 2000  # below this a one-process build is quicker than starting processes
 RESYNC_MARGIN = timedelta(seconds=60)  # clock skew allowance when reindex re-applies recent rows
+
+
+def _create_index(path: Path):
+    """Create an empty index in ``path``, recording the analysis version it is built with (``ANALYSIS_FILE``)."""
+    ix = whoosh_index.create_in(str(path), case_schema())
+    (path / ANALYSIS_FILE).write_text(f"{ANALYSIS_VERSION}\n", encoding="utf-8")
+    return ix
+
+
+def analysis_version(path: Path | None) -> int:
+    """The analysis version the generation in ``path`` was built with (1: no record, built before they were kept)."""
+    if path is None:
+        return 1
+    try:
+        return int((path / ANALYSIS_FILE).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return 1
 
 
 class IndexUnavailable(Exception):
@@ -181,7 +201,7 @@ class SearchIndex:
             if not create:
                 raise IndexUnavailable(f"no search index in {self.root} (run `flask search reindex`)")
             name, path = self._new_generation()
-            whoosh_index.create_in(str(path), case_schema())
+            _create_index(path)
             self._switch(name)
             return whoosh_index.open_dir(str(path))
         try:
@@ -261,7 +281,7 @@ class SearchIndex:
         """Build a complete new generation from the database, switch to it, then catch up; return the count."""
         started = utcnow()
         name, path = self._new_generation()
-        ix = whoosh_index.create_in(str(path), case_schema())
+        ix = _create_index(path)
         total = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.state == "published")) or 0
         writer = ix.writer(**self._build_options(total))
         count = 0
@@ -321,6 +341,12 @@ class SearchIndex:
             return [f"index unavailable: {exc}"]
         except Exception as exc:  # a corrupt segment shows up only when read
             return [f"index unavailable: the search index cannot be read: {exc}"]
+        built = analysis_version(self.current_dir())
+        if built != ANALYSIS_VERSION:
+            # Its terms differ from what queries now look for (e.g. no phrase keys): every document is affected.
+            age = "an older" if built < ANALYSIS_VERSION else "a newer"
+            return [f"index built with {age} analyzer (version {built}, this code {ANALYSIS_VERSION}): "
+                    "run `flask search reindex`"]
         rows = db.session.execute(
             sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.state == "published")
         ).all()

@@ -45,6 +45,7 @@ from app.search import docsets
 from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import expand_synonyms
 from app.search.analysis import normalize
+from app.search.analysis import phrase_key
 from app.search.analysis import query_positions
 from app.search.index import BOOSTS
 from app.search.index import IndexUnavailable
@@ -320,10 +321,18 @@ def _analyze(schema, fieldname: str, text: str) -> list[str]:
 
 
 def _synonym_query(fields, phrase) -> object:
+    """One synonym (a phrase of ``expand_synonyms()``) in the fold variant of ``fields``: a word as any of its
+    folded terms; several words only where they are adjacent, i.e. where the index has the member's phrase key."""
     parts = []
     for f in fields:
         positions = [Or([Term(f"{f}_fold", t) for t in alts]) for alts in phrase]
-        parts.append(positions[0] if len(positions) == 1 else And(positions))
+        if len(positions) == 1:
+            parts.append(positions[0])
+        else:
+            # The key decides the match (the fold fields have no positions: "a public report … a council" has both
+            # words and is no public council); the words still score, so a text that goes on to say "the council"
+            # ranks as it did.
+            parts.append(And([Term(f"{f}_fold", phrase_key(phrase)), *positions]))
     return Or(parts)
 
 

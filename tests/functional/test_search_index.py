@@ -155,3 +155,25 @@ def test_missing_index_is_reported_and_repaired(app, runner, make_case):
     assert result.exit_code == 0 and "Indexed 1" in result.output
     assert list(indexed(app)) == [slug]
     assert runner.invoke(args=["search", "check"]).exit_code == 0
+
+
+def test_an_index_built_by_an_older_analyzer_is_reported_and_reindex_repairs_it(app, runner, make_case):
+    from app.search.analysis import ANALYSIS_VERSION
+    from app.search.analysis import phrase_key
+    from app.search.analysis import query_positions
+
+    council = phrase_key(tuple(query_positions("public council")))
+    slug = make_case("published", title="Public councils of Shymkent")
+    version = index_dir(app) / "ANALYSIS_VERSION"
+    assert version.read_text().strip() == str(ANALYSIS_VERSION)
+    assert hits(app, "title_fold", council) == [slug]
+    version.unlink()  # as in a generation built before analysis versions were kept (no phrase keys)
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 1
+    assert "index built with an older analyzer" in result.output and "flask search reindex" in result.output
+
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    assert (index_dir(app) / "ANALYSIS_VERSION").read_text().strip() == str(ANALYSIS_VERSION)
+    other = make_case("published", title="A public council in Oral")  # an update commit keeps the version file
+    assert sorted(hits(app, "title_fold", council)) == sorted([slug, other])
+    assert runner.invoke(args=["search", "check"]).exit_code == 0

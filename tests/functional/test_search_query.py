@@ -66,6 +66,21 @@ def test_languages_scripts_morphology_and_synonyms(client, make_case):
     assert cso in ids(client, "ЦОН")
 
 
+def test_a_multi_word_synonym_matches_its_words_only_side_by_side(client, make_case):
+    plain = {"problem": "Queues were long.", "solution": "A new service.", "challenges": "Funding.",
+             "results": "Faster.", "lessons": "Ask residents."}
+    council = make_case("published", title="The public councils of Shymkent", summary="Residents meet.", **plain)
+    # Both words in one field, apart: the index has no positions there, so only the phrase key tells them apart.
+    apart = make_case("published", title="A levy", summary="A public report; then a council of owners met.", **plain)
+    card = make_case("published", title="A bus card for students", summary="Issued at schools.", **plain)
+    make_case("published", title="Stops", summary="Bus stops renewed; a discount card for pensioners.", **plain)
+    assert ids(client, "общественный совет") == [council]
+    assert ids(client, "қоғамдық кеңес") == [council]
+    assert sorted(ids(client, "public council")) == sorted([council, apart])  # the query's own words: anywhere
+    assert ids(client, "транспортная карта") == [card]
+    assert ids(client, "Онай") == [card]
+
+
 def test_and_falls_back_to_or_and_says_so(client, make_case):
     slug = make_case("published")
     body = api(client, "onay zanzibarish").get_json()

@@ -10,7 +10,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from app.search.analysis import ANALYSIS_VERSION
+from app.search.analysis import PHRASE_KEY_MARK
 from app.search.analysis import STOP_WORDS
+from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import detect_script
 from app.search.analysis import english_stem
 from app.search.analysis import exact_analyzer
@@ -20,6 +23,7 @@ from app.search.analysis import fold_analyzer
 from app.search.analysis import guess_language
 from app.search.analysis import has_kazakh_letters
 from app.search.analysis import kazakh_stem
+from app.search.analysis import phrase_key
 from app.search.analysis import query_positions
 from app.search.analysis import russian_stem
 from app.search.analysis import stem_analyzer
@@ -474,6 +478,130 @@ def test_synonyms_are_not_applied_by_the_index_analyzers():
     assert "psk" not in terms(fold_analyzer(), "ЦОН")
 
 
+# --- phrase keys of multi-word synonym members (index time) --------------------------------------------------
+
+
+def key(member: str) -> str:
+    return phrase_key(tuple(query_positions(member)))
+
+
+def keys(text: str, **options) -> list[str]:
+    return [t.text for t in fold_analyzer()(text, **options) if t.text.startswith(PHRASE_KEY_MARK)]
+
+
+@pytest.mark.parametrize(
+    ("text", "member"),
+    [
+        ("заседание общественного совета", "общественный совет"),
+        ("ОБЩЕСТВЕННЫЙ СОВЕТ города", "общественный совет"),
+        ("Общественному совету и районам", "общественный совет"),
+        ("қоғамдық кеңестің отырысы", "қоғамдық кеңес"),
+        ("Алматының қоғамдық кеңесі", "қоғамдық кеңес"),
+        ("Qogamdyq kenes", "қоғамдық кеңес"),  # Kazakh typed in Latin letters
+        ("the public councils met", "public council"),
+        ("Public Council", "public council"),
+        ("транспортной карты", "транспортная карта"),
+        ("a one-stop shop for permits", "one-stop shop"),
+        ("центр по обслуживанию населения", "центр обслуживания населения"),  # a stop word between is skipped
+        ("Халыққа қызмет көрсету орталығында", "халыққа қызмет көрсету орталығы"),
+        ("moved from Nur-Sultan", "Nur-Sultan"),
+    ],
+)
+def test_fold_analyzer_adds_the_phrase_key_where_the_words_are_adjacent(text, member):
+    assert key(member) in keys(text)
+    assert keys(text) == keys(text, positions=True, chars=True)  # the same with or without positions
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a public report, then a council of owners",
+        "public transport council",
+        "совет общественный",
+        "общественный контроль и совет",
+        "қоғамдық бақылау кеңесі",
+        "bus stops and a card",
+        "ЦОН",  # one-word members need no key: their folded terms are in the index already
+        "public",
+        "",
+    ],
+)
+def test_fold_analyzer_adds_no_phrase_key_for_words_apart(text):
+    assert keys(text) == []
+
+
+def test_every_multi_word_member_in_a_text_gets_its_own_key():
+    text = "a public report, then a council of guest-house owners"
+    assert keys(text) == [key("guest house")]
+
+
+def test_phrase_key_once_per_occurrence_with_the_span_of_its_words():
+    text = "Общественный совет. Затем общественного совета!"
+    tokens = [(t.text, t.pos, t.startchar, t.endchar) for t in fold_analyzer()(text, positions=True, chars=True)]
+    council = key("общественный совет")
+    found = [token for token in tokens if token[0] == council]
+    assert found == [(council, 0, 0, 18), (council, 3, 26, 46)]
+    assert text[0:18] == "Общественный совет" and text[26:46] == "общественного совета"
+    # The words' own terms are unchanged: the key is the only addition.
+    grouped: dict[int, list[str]] = {}
+    for text_, pos, _start, _end in tokens:
+        if text_ != council:
+            grouped.setdefault(pos, []).append(text_)
+    assert [tuple(grouped[pos]) for pos in sorted(grouped)] == query_positions(text)
+
+
+def test_phrase_keys_cannot_meet_words_and_stay_out_of_query_positions():
+    council = key("public council")
+    assert council == PHRASE_KEY_MARK + "publik_kounkil"
+    assert not TOKEN_PATTERN.search(PHRASE_KEY_MARK) and "_" in council  # no word token can be a key
+    typed = query_positions(council)  # typed into a query, a key is just its words
+    assert len(typed) == 2 and all(not term.startswith(PHRASE_KEY_MARK) for alts in typed for term in alts)
+    assert all(not term.startswith(PHRASE_KEY_MARK)
+               for position in query_positions("the public council met the общественный совет")
+               for term in position)
+
+
+SYNONYM_WORDS = sorted({w for group in SYNONYM_GROUPS for member in group for w in TOKEN_PATTERN.findall(member)})
+MULTI_WORD_MEMBERS = [
+    tuple(query_positions(m)) for group in SYNONYM_GROUPS for m in group if len(query_positions(m)) > 1
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*SYNONYM_WORDS, "и", "the", "of", "жаңа", "report", "советы", "кеңестің",
+                                 "councils", "карты", "Qogamdyq", "—", "2024"]), max_size=12))
+def test_phrase_keys_are_exactly_the_members_the_query_side_finds(words):
+    """Index side and query side agree: a text gets a member's key iff the member's positions match consecutive
+    positions of ``query_positions()`` of the text (the rule of ``expand_synonyms()``), and every key found is one
+    ``expand_synonyms()`` of the same text returns."""
+    text = " ".join(words)
+    positions = query_positions(text)
+    expected = {
+        phrase_key(member)
+        for member in MULTI_WORD_MEMBERS
+        for start in range(len(positions) - len(member) + 1)
+        if all(set(alts) & set(positions[start + k]) for k, alts in enumerate(member))
+    }
+    assert set(keys(text)) == expected
+    assert expected <= {phrase_key(phrase) for phrase in expand_synonyms(text)}
+
+
+def test_the_indexed_phrase_keys_belong_to_this_analysis_version():
+    """An index keeps the keys it was built with: when this list changes (a synonym member or the analysis of its
+    words changed), bump ``ANALYSIS_VERSION`` too, so that ``flask search check`` asks for a reindex."""
+    assert ANALYSIS_VERSION == 2
+    assert sorted({phrase_key(member) for member in MULTI_WORD_MEMBERS}) == [
+        "§alm_at", "§alma_ata", "§biudzhet_uchast", "§bus_kart", "§detsk_sat", "§e_kueue", "§elektron_ocheret",
+        "§elektrondik_kezek", "§gostev_dom", "§gosudarstven_zakupk", "§guest_hous", "§halik_biudzhet",
+        "§halik_kizmet_korsetu_ortalik", "§kogamdik_kene", "§konak_ui", "§kopbalal_otbas", "§koshe_zharik",
+        "§lant_plot", "§lark_famili", "§memlekettik_satip_al", "§mnogodetn_sem", "§narodn_biudzhet", "§nur_sulta",
+        "§nur_sultan", "§obshchestven_sovet", "§one_stop_shop", "§partikipatori_budget", "§publik_kounkil",
+        "§publik_prokur", "§publik_servik_kenter", "§publik_servik_kentr", "§street_light", "§transportn_kart",
+        "§transporttik_kart", "§tsentr_obsluzhivan_naselen", "§ulichn_osveshchen", "§zemeln_uchastok",
+        "§zher_uchaske",
+    ]
+
+
 # --- Whoosh end to end --------------------------------------------------------------------------------------
 
 
@@ -526,6 +654,38 @@ def test_whoosh_index_finds_across_scripts_and_forms():
     assert phrase("транспортная карта") == {"ru"}
     assert phrase("совета общественного") == set()
     assert phrase("new kindergarten") == {"en"}
+
+
+def test_whoosh_fold_field_without_positions_tells_a_phrase_from_scattered_words():
+    """As in the real schema: the fold field has no positions (phrase=False), so only the key can tell them apart."""
+    from whoosh.fields import ID
+    from whoosh.fields import TEXT
+    from whoosh.fields import Schema
+    from whoosh.filedb.filestore import RamStorage
+    from whoosh.query import And
+    from whoosh.query import Or
+    from whoosh.query import Term
+
+    schema = Schema(id=ID(stored=True), fold=TEXT(analyzer=fold_analyzer(), multitoken_query="or", phrase=False))
+    index = RamStorage().create_index(schema)
+    documents = {
+        "ru": "Схема прошла через общественный совет города.",
+        "kk": "Алматының қоғамдық кеңесінің отырыстары.",
+        "en": "The public councils of Almaty.",
+        "apart": "A public report was published; a council of owners met.",
+    }
+    with index.writer() as writer:
+        for name, text in documents.items():
+            writer.add_document(id=name, fold=text)
+
+    def found(query) -> set[str]:
+        with index.searcher() as searcher:
+            return {hit["id"] for hit in searcher.search(query)}
+
+    group = [member for member in expand_synonyms("public council") if len(member) > 1]
+    assert found(Or([Term("fold", phrase_key(member)) for member in group])) == {"ru", "kk", "en"}
+    words = tuple(query_positions("public council"))
+    assert found(And([Or([Term("fold", t) for t in alts]) for alts in words])) == {"en", "apart"}  # the old way
 
 
 # --- robustness ---------------------------------------------------------------------------------------------
