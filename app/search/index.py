@@ -248,6 +248,11 @@ class SearchIndex:
             writer.cancel()
             db.session.rollback()
             raise
+        if self.current_dir() != Path(ix.storage.folder):
+            # A reindex switched generations while we wrote to the old one, possibly after its catch-up had read
+            # the outbox: leave the rows pending so that they reach the new generation too.
+            db.session.rollback()
+            return 0
         # Whoosh first, then the rows: a crash in between only means they are applied again (harmless).
         now = utcnow()
         for row in rows:

@@ -177,3 +177,33 @@ def test_an_index_built_by_an_older_analyzer_is_reported_and_reindex_repairs_it(
     other = make_case("published", title="A public council in Oral")  # an update commit keeps the version file
     assert sorted(hits(app, "title_fold", council)) == sorted([slug, other])
     assert runner.invoke(args=["search", "check"]).exit_code == 0
+
+
+def test_rows_written_to_a_generation_replaced_meanwhile_stay_pending(app, runner, db_session, make_case,
+                                                                     monkeypatch):
+    # The race: a writer opens generation N; a reindex elsewhere switches to N+1 and catches up on the outbox;
+    # the writer then commits rows the catch-up never saw into N. They must stay pending, or N+1 lacks them.
+    from app.search import index as search_index
+
+    first = make_case("published")
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    app.config["SEARCH_APPLY_IN_REQUEST"] = False  # as in a process that committed and has not applied yet
+    second = make_case("published", title="Public council of Shymkent")  # committed, its outbox row pending
+    original = search_index.SearchIndex._sync_keys
+
+    def sync_while_a_reindex_switches(self, writer, slugs):
+        original(self, writer, slugs)
+        name, path = self._new_generation()  # the other process's reindex, switched in at this very moment
+        search_index._create_index(path)
+        self._switch(name)
+
+    monkeypatch.setattr(search_index.SearchIndex, "_sync_keys", sync_while_a_reindex_switches)
+    with app.app_context():
+        assert app.extensions["search"].apply_pending() == 0
+    assert [row.doc_key for row in pending(db_session)] == [second]
+    monkeypatch.undo()
+    with app.app_context():
+        assert app.extensions["search"].apply_pending() == 1
+    assert second in indexed(app) and pending(db_session) == []
+    assert first not in indexed(app)  # the stand-in reindex built an empty generation: check says so
+    assert runner.invoke(args=["search", "check"]).exit_code == 1
