@@ -26,6 +26,8 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
+	@# An index from an older checkout (older analyzer) or none at all: rebuild it (seconds for the demo data).
+	@$(BIN)/flask search check >/dev/null 2>&1 || $(BIN)/flask search reindex
 	@echo ""
 	@echo "  Open http://127.0.0.1:5000  (Ctrl-C stops; data stay in instance/)"
 	@echo ""
