@@ -589,14 +589,17 @@ class _DeadlineCollector(FilterCollector):
     skipping the filter, and its SIGALRM mode only works in the main thread. The clock is read every 256 matches.
     """
 
-    def __init__(self, child, allow: set[int] | None, seconds: float):
+    def __init__(self, child, allow: set[int] | None, seconds: float, minimum: int):
         super().__init__(child, allow=allow)
         self.seconds = seconds
+        self.minimum = minimum
+        self.collected = 0
         self.timed_out = False
         self.deadline = 0.0
 
     def prepare(self, top_searcher, q, context):
         super().prepare(top_searcher, q, context)
+        self.collected = 0
         self.timed_out = False
         self.deadline = time.monotonic() + self.seconds
 
@@ -604,13 +607,16 @@ class _DeadlineCollector(FilterCollector):
         if self.timed_out:
             return
         child, allow, offset, deadline = self.child, self._allow, self.offset, self.deadline
-        for n, sub_docnum in enumerate(child.matches()):
-            if not n & 255 and time.monotonic() > deadline:
+        for n, sub_docnum in enumerate(child.matches(), start=1):
+            # Never stop before a full page is collected: on a slow, loaded machine the deadline may already
+            # have passed when the first segment starts, and an empty page would be a wrong answer, not a slow one.
+            if not n & 255 and self.collected >= self.minimum and time.monotonic() > deadline:
                 self.timed_out = True
                 return
             if allow is not None and offset + sub_docnum not in allow:
                 continue
             child.collect(sub_docnum)
+            self.collected += 1
 
 
 def _top(searcher, query, allow: set[int] | None, limit: int, sortedby):
@@ -621,7 +627,7 @@ def _top(searcher, query, allow: set[int] | None, limit: int, sortedby):
     may be approximate.
     """
     collector = _DeadlineCollector(searcher.collector(limit=limit, sortedby=sortedby), allow,
-                                   current_app.config.get("SEARCH_TIME_LIMIT", 0.5))
+                                   current_app.config.get("SEARCH_TIME_LIMIT", 0.5), minimum=limit)
     searcher.search_with_collector(query, collector)
     if collector.timed_out:
         current_app.logger.info("search time limit reached: %r", query)

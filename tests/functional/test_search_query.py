@@ -203,3 +203,15 @@ def test_fuzzed_queries_never_500(client, make_case, query):
         make_case("published")
         client._case_made = True
     assert api(client, query).status_code < 500
+
+
+def test_a_spent_time_limit_still_gives_a_full_first_page(app, client, make_case):
+    # On a loaded machine the deadline can pass before the first match is collected; the reader must still get
+    # the first page (the limit only cuts the collection of huge result lists short), with exact counts.
+    slugs = {make_case("published", title=f"Public council number {n}") for n in range(5)}
+    full = api(client, "council", per_page=3).json
+    app.config["SEARCH_TIME_LIMIT"] = 0
+    spent = api(client, "council", per_page=3).json
+    assert spent["total"] == full["total"] == 5
+    assert len(spent["results"]) == 3 and {r["id"] for r in spent["results"]} <= slugs
+    assert spent["facets"] == full["facets"]
