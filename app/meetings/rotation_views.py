@@ -203,20 +203,9 @@ def add_pin():
 def remove_pin(pin_id: int):
     """Remove a pin, with a reason."""
     pin = db.get_or_404(RotationPin, pin_id)
-    form = UndoForm(prefix=f"pin-{pin.id}")
-    if form.validate_on_submit():
-        try:
-            services.remove_pin(current_user, pin, form.reason.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            for _field, message in error.errors:
-                flash(message, "error")
-            return _back(pin.scope, "pins")
-        db.session.commit()
-        flash(_("The pin is removed. The plan has been recalculated."), "success")
-    else:
-        flash(_("Say why the pin is removed: the reason is kept in the audit log."), "error")
-    return _back(pin.scope, "pins")
+    return _undo(UndoForm(prefix=f"pin-{pin.id}"), services.remove_pin, pin, "pins",
+                 done=_("The pin is removed. The plan has been recalculated."),
+                 no_reason=_("Say why the pin is removed: the reason is kept in the audit log."))
 
 
 @bp.route("/exclusions", methods=["POST"])
@@ -240,17 +229,23 @@ def add_exclusion():
 def lift_exclusion(exclusion_id: int):
     """Lift an exclusion early, with a reason."""
     exclusion = db.get_or_404(RotationExclusion, exclusion_id)
-    form = UndoForm(prefix=f"exclusion-{exclusion.id}")
-    if form.validate_on_submit():
+    return _undo(UndoForm(prefix=f"exclusion-{exclusion.id}"), services.lift_exclusion, exclusion, "exclusions",
+                 done=_("The exclusion is lifted. The plan has been recalculated."),
+                 no_reason=_("Say why the exclusion is lifted: the reason is kept in the audit log."))
+
+
+def _undo(form: UndoForm, action, target, anchor: str, *, done: str, no_reason: str):
+    """Remove a pin or lift an exclusion (``action(user, target, reason)``), then back to the rotation page."""
+    if not form.validate_on_submit():
+        flash(no_reason, "error")
+    else:
         try:
-            services.lift_exclusion(current_user, exclusion, form.reason.data)
+            action(current_user, target, form.reason.data)
         except ValidationFailed as error:
             db.session.rollback()
             for _field, message in error.errors:
                 flash(message, "error")
-            return _back(exclusion.scope, "exclusions")
-        db.session.commit()
-        flash(_("The exclusion is lifted. The plan has been recalculated."), "success")
-    else:
-        flash(_("Say why the exclusion is lifted: the reason is kept in the audit log."), "error")
-    return _back(exclusion.scope, "exclusions")
+        else:
+            db.session.commit()
+            flash(done, "success")
+    return _back(target.scope, anchor)
