@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import flash
 from flask_wtf import FlaskForm
 
 from app.services import ValidationFailed
@@ -15,3 +16,9 @@ def populate_errors(form: FlaskForm, error: ValidationFailed) -> None:
             form.form_errors.append(message)
         else:
             field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+
+
+def flash_errors(error: ValidationFailed) -> None:
+    """Flash every message of a service's ``ValidationFailed`` (for actions whose page has no form to show)."""
+    for _field, message in error.errors:
+        flash(message, "error")

@@ -39,6 +39,7 @@ from app.case_studies.models import Question
 from app.case_studies.services import last_allowed_year
 from app.extensions import db
 from app.extensions import limiter
+from app.forms import flash_errors
 from app.forms import populate_errors
 from app.services import ValidationFailed
 from app.urls import is_safe_next
@@ -186,8 +187,7 @@ def _back(case: CaseStudy, anchor: str):
 def _refused(case: CaseStudy, key, form: FlaskForm, error: ValidationFailed):
     """Flash the problems and show the case page again (400) with the form as sent and its errors."""
     db.session.rollback()
-    for _field, message in error.errors:
-        flash(message, "error")
+    flash_errors(error)
     populate_errors(form, error)
     g.engagement_forms = {key: form}
     return case_views.detail(case.slug), 400
@@ -313,8 +313,7 @@ def follow():
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
-        for _field, message in error.errors:
-            flash(message, "error")
+        flash_errors(error)
         return _redirect_next(request.form.get("next"))
     except IntegrityError:  # the same follow posted twice at once: it exists, which is what was asked
         db.session.rollback()

@@ -32,6 +32,7 @@ from app.case_studies.forms import ReasonForm
 from app.case_studies.markdown import render
 from app.case_studies.models import CaseStudy
 from app.extensions import db
+from app.forms import flash_errors
 from app.forms import populate_errors
 from app.regions.models import Municipality
 from app.regions.models import Region
@@ -267,8 +268,7 @@ def _transition(case: CaseStudy, action, success: str):
         action()
     except ValidationFailed as error:
         db.session.rollback()
-        for _field, message in error.errors:
-            flash(message, "error")
+        flash_errors(error)
         return redirect(url_for("case_studies.edit" if case.state == "draft" else "case_studies.detail",
                                 slug=case.slug))
     db.session.commit()

@@ -26,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from app.case_studies.markdown import render
 from app.case_studies.models import CaseStudy
 from app.extensions import db
+from app.forms import flash_errors
 from app.forms import populate_errors
 from app.meetings import programme
 from app.meetings.models import AgendaItem
@@ -193,8 +194,7 @@ def close_call(meeting_id: int):
             programme.close_call(current_user, meeting)
         except ValidationFailed as error:
             db.session.rollback()
-            for _field, message in error.errors:
-                flash(message, "error")
+            flash_errors(error)
             return _manage(meeting, "call")
         db.session.commit()
         flash(_("The call for presentations is closed."), "success")
@@ -240,8 +240,7 @@ def withdraw(meeting_id: int, proposal_id: int):
             programme.withdraw_proposal(current_user, proposal)
         except ValidationFailed as error:
             db.session.rollback()
-            for _field, message in error.errors:
-                flash(message, "error")
+            flash_errors(error)
             return _detail(proposal.meeting, "programme")
         db.session.commit()
         flash(_("Your proposal is withdrawn."), "success")
@@ -429,8 +428,7 @@ def adopt_commitment(meeting_id: int, commitment_id: int):
             _adoption, created = programme.commitment_to_adoption(current_user, commitment)
         except ValidationFailed as error:
             db.session.rollback()
-            for _field, message in error.errors:
-                flash(message, "error")
+            flash_errors(error)
             return redirect(url_for("case_studies.detail", slug=case.slug, _anchor="meetings"), 303)
         db.session.commit()
         flash(_("Recorded as an adoption (piloting).") if created

@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
 from app.extensions import db
+from app.forms import flash_errors
 from app.forms import populate_errors
 from app.meetings import rotation_services as services
 from app.meetings.hosts import eligible_hosts
@@ -243,8 +244,7 @@ def _undo(form: UndoForm, action, target, anchor: str, *, done: str, no_reason: 
             action(current_user, target, form.reason.data)
         except ValidationFailed as error:
             db.session.rollback()
-            for _field, message in error.errors:
-                flash(message, "error")
+            flash_errors(error)
         else:
             db.session.commit()
             flash(done, "success")

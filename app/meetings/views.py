@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
 from app.extensions import db
+from app.forms import flash_errors
 from app.forms import populate_errors
 from app.meetings import hosts
 from app.meetings import ical
@@ -263,8 +264,7 @@ def change_state(meeting_id: int):
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
-        for _field, message in error.errors:
-            flash(message, "error")
+        flash_errors(error)
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
     sent = notifications.changed(meeting, changes)
     flash(_("The meeting is now: %(state)s.", state=services.STATE_LABELS[meeting.state])
@@ -283,8 +283,7 @@ def register(meeting_id: int):
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
-        for _field, message in error.errors:
-            flash(message, "error")
+        flash_errors(error)
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
     notifications.registration_confirmed(registration)
     if registration.state == "registered":
@@ -310,8 +309,7 @@ def cancel(meeting_id: int):
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
-        for _field, message in error.errors:
-            flash(message, "error")
+        flash_errors(error)
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
     notifications.promoted(promoted)
     flash(_("Your registration is cancelled."), "success")
@@ -377,8 +375,7 @@ def attendance(meeting_id: int):
         db.session.commit()
     except ValidationFailed as error:
         db.session.rollback()
-        for _field, message in error.errors:
-            flash(message, "error")
+        flash_errors(error)
         return redirect(url_for("meetings.registrations", meeting_id=meeting_id), 303)
     flash(_("Attendance saved: %(count)d present.", count=count), "success")
     return redirect(url_for("meetings.registrations", meeting_id=meeting.id), 303)
