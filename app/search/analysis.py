@@ -1,9 +1,11 @@
 """Text analysis for search in Russian, Kazakh and English, in Cyrillic and Latin script.
 
-Pure: no Flask, no database. Built on ``whoosh.analysis`` (Whoosh 2.7.4) and Whoosh's own Snowball stemmers.
+Pure: no Flask, no database. Built on ``whoosh.analysis`` (Whoosh 2.7.4) and the Snowball stemmers of
+PyStemmer (C; Whoosh's own pure-Python Snowball took half of the indexing time).
 
-Three analyzers, meant for three fields of one document (the query layer searches all three and boosts the
-stricter ones, so exact word forms rank above stems, and stems above cross-script matches):
+Three analyzers (``TextAnalyzer``: one pass over the text, no chain of Whoosh filters), meant for three fields of
+one document (the query layer searches all three and boosts the stricter ones, so exact word forms rank above
+stems, and stems above cross-script matches):
 
 ``exact_analyzer()``
     words → lowercase → ё→е. No stop words, no stemming.
@@ -66,13 +68,17 @@ searches a multi-word synonym as its key.
 ``ANALYSIS_VERSION`` names the terms this module indexes for a text: bump it when a change here or in
 ``app.search.synonyms`` changes them. ``flask search check`` reports an index built with another version.
 
-Whoosh pickles analyzers into the index schema, so the classes below are referenced by their import path
-``app.search.analysis``: renaming this module or its filter classes requires rebuilding the index.
+One field value may hold texts of different weights (``weighted()``: title ×4, summary ×2, …): each token
+carries its part's weight as its boost, and parts are ``PART_GAP`` positions apart.
+
+Whoosh pickles analyzers into the index schema, so ``TextAnalyzer`` is referenced by its import path
+``app.search.analysis``: renaming this module or the class requires rebuilding the index.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import deque
 from collections.abc import Iterable
@@ -80,16 +86,14 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from functools import lru_cache
 
-from whoosh.analysis import Filter
-from whoosh.analysis import RegexTokenizer
-from whoosh.analysis import StopFilter
+import Stemmer
+from whoosh.analysis import Analyzer
 from whoosh.analysis import Token
-from whoosh.lang.porter2 import stem as _porter2_stem
-from whoosh.lang.snowball.russian import RussianStemmer
 
 from app.search.synonyms import SYNONYM_GROUPS
 
 __all__ = [
+    "ALL_STOP_WORDS",
     "ANALYSIS_VERSION",
     "KAZAKH_LETTERS",
     "PHRASE_KEY_MARK",
@@ -116,8 +120,9 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------------------
 # Scripts
 
-ANALYSIS_VERSION = 2
-"""The version of the indexed terms (1: before phrase keys); stored with each index generation."""
+ANALYSIS_VERSION = 3
+"""The version of the indexed terms (1: before phrase keys; 2: Whoosh's Snowball; 3: PyStemmer, weighted parts in
+three merged fields); stored with each index generation."""
 
 KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 """Cyrillic letters used in Kazakh but not in Russian (lowercase)."""
@@ -440,14 +445,22 @@ def kazakh_stem(word: str) -> str:
 # --------------------------------------------------------------------------------------------------------------
 # Russian and English
 
-_RUSSIAN = RussianStemmer()
+_stemmers = threading.local()  # PyStemmer's stemmers keep state between calls: one per thread
+
+
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    found = getattr(_stemmers, language, None)
+    if found is None:
+        found = Stemmer.Stemmer(language)
+        setattr(_stemmers, language, found)
+    return found
 
 
 @lru_cache(maxsize=65536)
 def russian_stem(word: str) -> str:
     """Snowball Russian stem of a lowercase word (ё→е first); never empty for a non-empty word."""
     text = normalize(word)
-    return _RUSSIAN.stem(text) or text
+    return _stemmer("russian").stemWord(text) or text
 
 
 @lru_cache(maxsize=65536)
@@ -456,7 +469,7 @@ def english_stem(word: str) -> str:
     text = normalize(word)
     if len(text) > 4 and text.endswith("uses"):
         text = text[:-2]
-    return (_porter2_stem(text) or text).lower()
+    return (_stemmer("english").stemWord(text) or text).lower()
 
 
 def guess_language(token: str) -> str:
@@ -527,11 +540,11 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         "a an and are as at be by for from has have in is it its of on or that the their this to was were will with s t"
     ),
 }
-_ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
+ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Whoosh filters
+# The analyzers: one pass per text (tokenize, normalize, stop words, stems or folds, phrase keys)
 
 
 @lru_cache(maxsize=65536)
@@ -550,123 +563,165 @@ def _folded_candidates(token: str) -> tuple[str, ...]:
     return tuple(c for c in dict.fromkeys(folded) if c)
 
 
-class NormalizeFilter(Filter):
-    """NFC, lowercase, ё→е; drops tokens that end up empty."""
+@lru_cache(maxsize=200_000)
+def _word(raw: str) -> tuple[str, bool, tuple[str, ...], tuple[str, ...]]:
+    """(normalized form, is a stop word, stems, folded candidates) of one token as the tokenizer found it: the
+    whole per-word analysis, remembered per process (words recur: most of a text's words were seen before)."""
+    text = normalize(raw)
+    if text in ALL_STOP_WORDS:
+        return text, True, (), ()
+    return text, False, stems(text), _folded_candidates(text)
 
-    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
-        for t in tokens:
-            text = normalize(t.text)
-            if text:
-                t.text = text
-                yield t
+
+WEIGHT_MARK = "\x1e"
+"""Starts a weighted part of a field value (``weighted()``); no token contains it."""
+_WEIGHT_END = "\x1f"
+PART_GAP = 100
+"""Positions skipped between the parts of a weighted value, so that no phrase spans two parts."""
 
 
-class MultiStemFilter(Filter):
-    """Replaces each token by its stem candidates (``stems()``), extra candidates at the same position.
+def weighted(parts: Iterable[tuple[float, str]]) -> str:
+    """One field value made of texts of different weights (title ×4, summary ×2, …): each token of a part gets
+    the part's weight as its boost, which Whoosh adds up into the term's weight (BM25F's weighted term
+    frequency). Empty parts are left out."""
+    return "".join(f"{WEIGHT_MARK}{boost:g}{_WEIGHT_END}{text}" for boost, text in parts if text)
 
-    With ``fold=True`` each stem is folded to its Latin skeleton and the folded surface form is added too; Latin
-    tokens also get the folded Russian and Kazakh stems of their Cyrillic transliteration.
+
+def _parts(value: str) -> Iterator[tuple[float, str, int]]:
+    """(boost, text, offset of text in value) of a ``weighted()`` value; a plain string is one part of boost 1."""
+    if not value.startswith(WEIGHT_MARK):
+        yield 1.0, value, 0
+        return
+    offset = 0
+    for chunk in value.split(WEIGHT_MARK)[1:]:
+        head, _, text = chunk.partition(_WEIGHT_END)
+        try:
+            boost = float(head)
+        except ValueError:
+            boost = 1.0
+        yield boost, text, offset + 1 + len(head) + 1
+        offset += 1 + len(chunk)
+
+
+class TextAnalyzer(Analyzer):
+    """The analyzer of one field variant, in one pass over the text (no chain of filters):
+
+    * ``"exact"``: words → NFC, lowercase, ё→е; stop words kept;
+    * ``"stem"``: the same without stop words, each word replaced by its stem candidates (``stems()``), extra
+      candidates at the same position;
+    * ``"fold"``: like "stem" with each stem folded (``_folded_candidates()``), plus a phrase key after every
+      multi-word synonym member ("public councils" → "§publik_kounkil", at the position of the member's first
+      word; stop words between its words are skipped), so that the fold field, which has no positions, can tell
+      "public council" from "public" and "council" apart.
+
+    Stop words removed leave no gap: the first word keeps its position, the following ones count on from it
+    (Whoosh's ``StopFilter(renumber=True)``). A ``weighted()`` value gives every token its part's boost, and
+    parts are ``PART_GAP`` positions apart. Tokens are one reused ``Token`` object, as Whoosh's own tokenizers
+    do: read each before asking for the next.
     """
 
-    def __init__(self, fold: bool = False) -> None:
-        self.fold = fold
+    VARIANTS = ("exact", "stem", "fold")
 
-    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
-        for t in tokens:
-            if t.stopped or t.text.startswith(PHRASE_KEY_MARK):  # a phrase key is a finished term
-                yield t
-                continue
-            surface = t.text
-            candidates = stems(surface)
-            if self.fold:
-                candidates = _folded_candidates(surface)
-            first = True
-            for candidate in candidates:
-                if first:
-                    t.text = candidate
-                    yield t
-                    first = False
-                else:
-                    extra = t.copy()
-                    extra.text = candidate
-                    yield extra
+    def __init__(self, variant: str = "exact", phrase_keys: bool = True) -> None:
+        if variant not in self.VARIANTS:
+            raise ValueError(f"unknown analyzer variant {variant!r}")
+        self.variant = variant
+        self.phrase_keys = phrase_keys and variant == "fold"
 
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.variant!r})"
 
-class SynonymPhraseFilter(Filter):
-    """After the last word of every multi-word synonym member in the stream, adds one token: the member's phrase
-    key (``phrase_key()``), so that the query layer can find the member as adjacent words with a single term on a
-    field without positions ("public councils" gives "§publik_kounkil"; "public … council" apart gives nothing).
-
-    Placed after the stop filter and before ``MultiStemFilter(fold=True)`` (which passes keys through): each token
-    seen here is one position, and it matches a member's position when their folded alternatives
-    (``_folded_candidates()``) share a term, the rule of ``expand_synonyms()``. Stop words between the words are
-    skipped, as ``query_positions()`` skips them. The key token has the position and start of the member's first
-    word and the end of its last.
-    """
-
-    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
-        width, _by_last = _phrase_table()
-        if not width:
-            yield from tokens
-            return
-        window: deque[tuple[frozenset[str], int, int]] = deque(maxlen=width)  # (alternatives, pos, startchar)
-        for t in tokens:
-            if t.stopped:
-                yield t
-                continue
-            alts, ends = _phrase_step(t.text)
-            if not alts:  # MultiStemFilter drops it, and query_positions() has no position for it either
-                yield t
-                continue
-            window.append((alts, t.pos if t.positions else 0, t.startchar if t.chars else 0))
-            found: dict[str, tuple[frozenset[str], int, int]] = {}
-            for member, key in ends:
-                n = len(member)
-                if n <= len(window) and all(window[k - n][0] & member[k] for k in range(n - 1)):
-                    found[key] = window[-n]
-            endchar = t.endchar if t.chars else 0
-            # Whoosh reuses token objects: the stages after this one rewrite t before we get it back, so each key
-            # token is a copy whose every field is set here.
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True, start_pos=0,
+                 start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
             yield t
-            for key, (_alts, pos, startchar) in found.items():
-                extra = t.copy()
-                extra.text = key
-                extra.stopped = False
-                extra.boost = 1.0
-                if extra.positions:
-                    extra.pos = pos
-                if extra.chars:
-                    extra.startchar, extra.endchar = startchar, endchar
-                yield extra
+            return
+        variant = self.variant
+        width = _phrase_table()[0] if self.phrase_keys else 0
+        base = start_pos
+        for boost, text, offset in _parts(value):
+            pos = None  # the position of the last word kept (stop words removed leave no gap)
+            window: deque[tuple[frozenset[str], int, int]] = deque(maxlen=max(width, 1))
+            count = 0
+            for n, match in enumerate(TOKEN_PATTERN.finditer(text)):
+                count = n + 1
+                raw = match.group()
+                norm, stop, stem_terms, fold_terms = _word(raw)
+                if not norm:
+                    continue
+                if variant == "exact":
+                    terms: tuple[str, ...] = (norm,)
+                    here = base + n
+                elif stop:
+                    if removestops:
+                        continue
+                    terms, here = (norm,), base + n
+                else:
+                    pos = base + n if pos is None else pos + 1
+                    here = pos
+                    terms = stem_terms if variant == "stem" else fold_terms
+                if keeporiginal:
+                    t.original = raw
+                startchar = start_char + offset + match.start()
+                endchar = start_char + offset + match.end()
+                t.stopped = stop and variant != "exact"
+                for term in terms:
+                    t.text = term
+                    t.boost = boost
+                    if positions:
+                        t.pos = here
+                    if chars:
+                        t.startchar, t.endchar = startchar, endchar
+                    yield t
+                if width and not stop:
+                    yield from _phrase_keys(t, window, fold_terms, here, startchar, endchar, boost)
+            base += count + PART_GAP
 
 
-def _tokenizer() -> RegexTokenizer:
-    return RegexTokenizer(TOKEN_PATTERN)
+def _phrase_keys(t: Token, window: deque, fold_terms: tuple[str, ...], here: int, startchar: int, endchar: int,
+                 boost: float) -> Iterator[Token]:
+    """The phrase keys of the multi-word synonym members that end at this word (``window``: the words before it
+    in this part, as (folded alternatives, position, start))."""
+    alts, ends = _phrase_step(fold_terms)
+    if not alts:  # no position for it in query_positions() either
+        return
+    window.append((alts, here, startchar))
+    for member, key in ends:
+        n = len(member)
+        if n <= len(window) and all(window[k - n][0] & member[k] for k in range(n - 1)):
+            _alts, pos, start = window[-n]
+            t.text = key
+            t.boost = boost
+            t.stopped = False
+            if t.positions:
+                t.pos = pos
+            if t.chars:
+                t.startchar, t.endchar = start, endchar
+            yield t
 
 
-def _stop_filter() -> StopFilter:
-    return StopFilter(stoplist=_ALL_STOP_WORDS, minsize=1)
-
-
-def exact_analyzer():
+def exact_analyzer() -> TextAnalyzer:
     """Words → lowercase → ё→е: exact forms, to rank exact matches higher."""
-    return _tokenizer() | NormalizeFilter()
+    return TextAnalyzer("exact")
 
 
-def stem_analyzer():
+def stem_analyzer() -> TextAnalyzer:
     """Words → lowercase → ё→е → ru/kk/en stop words → language-aware stem(s) (see ``stems()``)."""
-    return _tokenizer() | NormalizeFilter() | _stop_filter() | MultiStemFilter()
+    return TextAnalyzer("stem")
 
 
-def _fold_words_analyzer():
-    """``fold_analyzer()`` without the phrase keys: the folded alternatives of each word, nothing else."""
-    return _tokenizer() | NormalizeFilter() | _stop_filter() | MultiStemFilter(fold=True)
-
-
-def fold_analyzer():
+def fold_analyzer() -> TextAnalyzer:
     """Like ``stem_analyzer()``, then each stem (and the surface form) folded to its Latin skeleton; plus a phrase
-    key wherever a multi-word synonym member occurs (``SynonymPhraseFilter``)."""
-    return _tokenizer() | NormalizeFilter() | _stop_filter() | SynonymPhraseFilter() | MultiStemFilter(fold=True)
+    key wherever a multi-word synonym member occurs."""
+    return TextAnalyzer("fold")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -678,7 +733,7 @@ Phrase = tuple[Position, ...]
 """A phrase of positions, e.g. (("tsentr",), ("obsluzhivan", "obsluzhivania"), ...)."""
 
 # Without phrase keys: the synonym table is built from query_positions(), and keys are no word alternatives.
-_FOLD_ANALYZER = _fold_words_analyzer()
+_FOLD_ANALYZER = TextAnalyzer("fold", phrase_keys=False)
 
 
 def query_positions(text: str) -> list[Position]:
@@ -726,11 +781,13 @@ def _phrase_table() -> tuple[int, dict[str, tuple[tuple[tuple[frozenset[str], ..
     return width, table
 
 
+_Member = tuple[tuple[frozenset[str], ...], str]  # (a member's positions as sets, its phrase key)
+
+
 @lru_cache(maxsize=65536)
-def _phrase_step(token: str) -> tuple[frozenset[str], tuple[tuple[tuple[frozenset[str], ...], str], ...]]:
-    """(the folded alternatives of a normalized token, the multi-word members it can end, with their keys), for
-    ``SynonymPhraseFilter``: one cached look-up per token of the text."""
-    candidates = _folded_candidates(token)
+def _phrase_step(candidates: tuple[str, ...]) -> tuple[frozenset[str], tuple[_Member, ...]]:
+    """(the folded alternatives of a word, the multi-word members it can end, with their keys), for the fold
+    analyzer's phrase keys: one cached look-up per distinct word."""
     _width, by_last = _phrase_table()
     ends: dict[str, tuple[frozenset[str], ...]] = {}
     for term in candidates:  # the tuple, not a set: the keys come out in the same order in every process

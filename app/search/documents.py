@@ -12,12 +12,21 @@ from datetime import datetime
 from flask import current_app
 
 from app.case_studies.models import CaseStudy
+from app.search.analysis import weighted
 from app.search.extract import case_attachments_text
 from app.search.ranking import PRIOR_FIELD
 from app.search.ranking import case_prior
 
 SECTIONS = ("problem", "solution", "challenges", "results", "lessons")
 LANGUAGES = ("kk", "ru", "en")
+# The title, and the rest of the text (weighted parts). The title is a field of its own, not a part: a title match
+# then adds its own saturated BM25 score, as it should (as a part, its weight would saturate together with the
+# body's mentions of the same word, and a long text mentioning a word often would outrank the case named after it).
+FIELD_BOOSTS = {"title": 4.0, "text": 1.0}
+# Weights of the parts of the text: summary > sections = metadata names (places) > attached PDF/DOCX text.
+PART_BOOSTS = {"summary": 2.0, "section": 1.0, "places": 1.0, "attachments": 0.5}
+# Within a field, exact forms outrank stems, stems outrank cross-script folds.
+VARIANT_BOOSTS = {"exact": 1.5, "stem": 1.0, "fold": 0.7}
 
 
 def iso_utc(value: datetime | None) -> str:
@@ -55,13 +64,13 @@ def _names(place) -> list[str]:
 def case_document(case: CaseStudy) -> dict:
     """The index document of a (published) case study.
 
-    Text goes into three variants of each field (``*_exact``, ``*_stem``, ``*_fold``: see
-    :mod:`app.search.analysis`); ``places`` holds the region and district names in kk/ru/en, the author and
-    the topics, so "Шымкент" or "transport" finds a case that only says so in its metadata; ``attachments``
-    holds the text of its PDF and DOCX files (:mod:`app.search.extract`: capped, cached, never an error).
+    Text goes into three variants (``*_exact``, ``*_stem``, ``*_fold``: see :mod:`app.search.analysis`) of two
+    fields: ``title``, and ``text``, the rest as weighted parts (``PART_BOOSTS``: summary, each section, places,
+    attachments). Places are the region and district names in kk/ru/en, the author and
+    the topics, so "Шымкент" or "transport" finds a case that only says so in its metadata; attachments are
+    the text of its PDF and DOCX files (:mod:`app.search.extract`: capped, cached, never an error).
     ``prior`` is the ranking prior of :func:`app.search.ranking.case_prior` (status, adoptions).
     """
-    body = "\n\n".join(getattr(case, name) or "" for name in SECTIONS)
     topics = case.topics
     places = [*_names(case.region), *_names(case.municipality), case.author_name or "", *topics]
     doc = {
@@ -77,10 +86,15 @@ def case_document(case: CaseStudy) -> dict:
         PRIOR_FIELD: case_prior(case.status, sum(1 for a in case.adoptions if a.status != "abandoned")),
     }
     attachments = case_attachments_text(case, current_app.config) if case.attachments else ""
-    for field, text in (("title", case.title or ""), ("summary", case.summary or ""), ("body", body),
-                        ("places", " ".join(p for p in places if p)), ("attachments", attachments)):
-        for variant in ("exact", "stem", "fold"):
-            doc[f"{field}_{variant}"] = text
+    text = weighted([
+        (PART_BOOSTS["summary"], case.summary or ""),
+        *((PART_BOOSTS["section"], getattr(case, name) or "") for name in SECTIONS),
+        (PART_BOOSTS["places"], " ".join(p for p in places if p)),
+        (PART_BOOSTS["attachments"], attachments),
+    ])
+    for variant in VARIANT_BOOSTS:
+        doc[f"text_{variant}"] = text
+        doc[f"title_{variant}"] = case.title or ""
     published = _naive_utc(case.published_at)
     if published is not None:
         doc["published"] = published

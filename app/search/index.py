@@ -45,6 +45,8 @@ from app.search.analysis import ANALYSIS_VERSION
 from app.search.analysis import exact_analyzer
 from app.search.analysis import fold_analyzer
 from app.search.analysis import stem_analyzer
+from app.search.documents import FIELD_BOOSTS
+from app.search.documents import VARIANT_BOOSTS
 from app.search.documents import case_document
 from app.search.documents import iso_utc
 from app.search.models import SearchOutbox
@@ -56,10 +58,6 @@ log = logging.getLogger(__name__)
 CURRENT_FILE = "CURRENT"
 GENERATIONS_DIR = "generations"
 ANALYSIS_FILE = "ANALYSIS_VERSION"  # in a generation: the analysis.ANALYSIS_VERSION it was built with (none: 1)
-# Field weights: title > summary > sections (body) = metadata names (places) > attached PDF/DOCX text.
-BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "places": 1.0, "attachments": 0.5}
-# Within one field, exact forms outrank stems, stems outrank cross-script folds.
-VARIANT_BOOSTS = {"exact": 1.5, "stem": 1.0, "fold": 0.7}
 LOCK_TIMEOUT = 0.5  # seconds: in a request, never wait long for another writer
 # Segments as separate files, not one compound file: Whoosh 2.7.4 reads a compound segment through
 # BufferFile(memoryview(mmap)), whose BytesIO copies every part into the process (RSS ≈ index size); separate
@@ -92,7 +90,13 @@ class IndexUnavailable(Exception):
 
 
 def case_schema() -> Schema:
-    """The Whoosh schema of case-study documents."""
+    """The Whoosh schema of case-study documents.
+
+    Text: ``title_*`` holds the title, ``text_*`` the rest of a case's text (summary, sections, places,
+    attachments, each part weighted: :data:`app.search.documents.PART_BOOSTS`); each in three variants (exact,
+    stem, fold: :mod:`app.search.analysis`), weighted by ``FIELD_BOOSTS`` × ``VARIANT_BOOSTS``. Six fields instead
+    of fifteen (one per part and variant): far fewer terms to look up per query word.
+    """
     fields = {
         "id": ID(unique=True, stored=True),
         "updated_at": STORED(),
@@ -107,8 +111,9 @@ def case_schema() -> Schema:
         PRIOR_FIELD: prior_column(),  # ranking prior (status, adoptions): app.search.ranking
     }
     analyzers = {"exact": exact_analyzer, "stem": stem_analyzer, "fold": fold_analyzer}
-    for field, boost in BOOSTS.items():
+    for field, boost in FIELD_BOOSTS.items():
         for variant, make in analyzers.items():
+            # Positions (phrases) only in the exact variants: the others are matched word by word.
             options = {} if variant == "exact" else {"multitoken_query": "or", "phrase": False}
             fields[f"{field}_{variant}"] = TEXT(analyzer=make(), field_boost=boost * VARIANT_BOOSTS[variant],
                                                 **options)

@@ -15,6 +15,7 @@ import contextlib
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
@@ -33,6 +34,7 @@ from whoosh.query import NumericRange
 from whoosh.query import Or
 from whoosh.query import Phrase
 from whoosh.query import Term
+from whoosh.support.levenshtein import distance as levenshtein_distance
 
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
@@ -42,12 +44,13 @@ from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.regions.models import Region
 from app.search import docsets
+from app.search.analysis import ALL_STOP_WORDS
 from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import expand_synonyms
+from app.search.analysis import fold
 from app.search.analysis import normalize
 from app.search.analysis import phrase_key
 from app.search.analysis import query_positions
-from app.search.index import BOOSTS
 from app.search.index import IndexUnavailable
 from app.search.models import SearchOutbox
 from app.search.outbox import DOC_CASE
@@ -55,7 +58,8 @@ from app.search.ranking import ranked
 
 __all__ = ["IndexUnavailable", "SearchParams", "SearchResult", "parse_params", "search"]
 
-TEXT_FIELDS = tuple(BOOSTS)
+TEXT_FIELDS = ("title", "text")  # the title, and the rest of a case's text (parts weighted: documents.PART_BOOSTS)
+TITLE_FIELDS = ("title",)  # `title:` queries
 VARIANTS = ("exact", "stem", "fold")
 FACETS = ("region", "topic", "level", "year")
 FILTER_FIELDS = {"region": "region", "topic": "topics", "level": "level", "language": "language",
@@ -338,7 +342,7 @@ def _synonym_query(fields, phrase) -> object:
 
 def _word_query(schema, clause: Clause):
     """An OR over the field variants of one word (exact boosted by the schema), plus its synonyms."""
-    fields = ("title",) if clause.title_only else TEXT_FIELDS
+    fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
     parts = []
     for f in fields:
         for variant in VARIANTS:
@@ -351,13 +355,13 @@ def _word_query(schema, clause: Clause):
 
 
 def _phrase_query(schema, clause: Clause):
-    fields = ("title",) if clause.title_only else TEXT_FIELDS
+    fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
     words = [normalize(w) for w in TOKEN_PATTERN.findall(clause.text)]
     return Or([Phrase(f"{f}_exact", words) for f in fields])
 
 
 def _is_stop_word(schema, text: str) -> bool:
-    return not _analyze(schema, "body_stem", text)
+    return not _analyze(schema, "text_stem", text)
 
 
 def build_query(schema, clauses: list[Clause], mode: str = "and"):
@@ -444,33 +448,63 @@ def _token_alts(token: str) -> frozenset[str]:
     return frozenset(t for position in query_positions(token) for t in position)
 
 
+_NO_MATCH = frozenset({"\x00"})  # the folded terms of a word known to match no query term: none, but a word
+
+
+def _is_stop(token: str) -> bool:
+    return normalize(token) in ALL_STOP_WORDS
+
+
+PREFIX = 2
+"""Characters of a folded term that decide whether a word may match it (``_Marker``)."""
+
+
+def _prefixes(terms: Iterable[str]) -> frozenset[str]:
+    return frozenset(t[:PREFIX] for t in terms)
+
+
 class _Marker:
     """Marks query words in database text with ``<mark>``: exactly the word's letters (a token of
     ``TOKEN_PATTERN``), never the brackets, quotes or punctuation around it; a multi-word synonym only where all
-    its words occur in sequence (stop words between them are skipped, as in the index)."""
+    its words occur in sequence (stop words between them are skipped, as in the index).
+
+    A word is analysed in full (stems, folds) only if its folded surface form begins as a query term does: a
+    word's folded stems are folds of its prefixes (Snowball and the Kazakh stripper remove endings), so they
+    share their first letters with the folded word, and most words of a text are skipped with one cached
+    ``fold()`` (analysing every word of the shown texts was most of the time of a search).
+    """
 
     def __init__(self, terms: set[str], phrases: list[tuple[tuple[str, ...], ...]] | None = None):
         self.terms = terms
         self.phrases = phrases or []
+        self.prefixes = _prefixes(terms)
+        self.phrase_prefixes = _prefixes(t for phrase in self.phrases for alts in phrase for t in alts)
         self.cache: dict[str, frozenset[str]] = {}
 
-    def _alts(self, token: str) -> frozenset[str]:
-        """All folded terms of one token (empty for a stop word)."""
+    def _alts(self, token: str, prefixes: frozenset[str] | None = None) -> frozenset[str]:
+        """All folded terms of one token (empty for a stop word); with ``prefixes``, a token whose folded form
+        begins with none of them gets a placeholder instead (it matches nothing, but it is a word)."""
         alts = self.cache.get(token)
-        if alts is None:
-            alts = _token_alts(token)
-            self.cache[token] = alts
+        if alts is not None:
+            return alts
+        if prefixes is not None:
+            folded = fold(token)
+            if folded[:PREFIX] not in prefixes and folded[:1] not in prefixes:
+                return _NO_MATCH if not _is_stop(token) else frozenset()
+        alts = _token_alts(token)
+        self.cache[token] = alts
         return alts
 
     def matches(self, token: str) -> bool:
-        return bool(self.terms and self._alts(token) & self.terms)
+        return bool(self.terms and self._alts(token, self.prefixes) & self.terms)
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of every token of ``text`` to mark, in order."""
         tokens = list(TOKEN_PATTERN.finditer(text))
         hits = {i for i, m in enumerate(tokens) if self.matches(m.group())}
         if self.phrases:
-            content = [(i, alts) for i, alts in ((i, self._alts(m.group())) for i, m in enumerate(tokens)) if alts]
+            content = [(i, alts) for i, alts in ((i, self._alts(m.group(), self.phrase_prefixes))
+                                                 for i, m in enumerate(tokens)) if alts]
             for phrase in self.phrases:
                 width = len(phrase)
                 for start in range(len(content) - width + 1):
@@ -520,29 +554,45 @@ class _Marker:
 # Suggestions
 
 
+SUGGEST_FIELDS = ("title_exact", "text_exact")  # the vocabulary of "did you mean": the indexed word forms
+MAX_EDITS = 2
+
+
+def _closest_word(reader, term: str) -> str | None:
+    """The word of the index vocabulary closest to ``term`` (at most ``MAX_EDITS`` Damerau-Levenshtein edits;
+    ties go to the word in more cases), or None.
+
+    Only words of the same first letter are compared: a typo in the first letter is rare, and Lucene's spell
+    checker makes the same trade. Whoosh's ``Corrector`` computes the edit distance, in Python, to every such
+    word; words whose length alone puts them too far are skipped here first (most of them).
+    """
+    n = len(term)
+    found: dict[str, tuple[int, int, str]] = {}
+    for fieldname in SUGGEST_FIELDS:
+        for btext in reader.expand_prefix(fieldname, term[:1]):
+            word = btext.decode("utf-8")
+            if abs(len(word) - n) > MAX_EDITS or word == term:
+                continue
+            edits = levenshtein_distance(word, term, limit=MAX_EDITS)
+            if edits <= MAX_EDITS:
+                known = found.get(word, (edits, 0, word))
+                found[word] = (edits, known[1] - reader.doc_frequency(fieldname, word), word)
+    return min(found.values())[2] if found else None
+
+
 def _suggest(searcher, clauses: list[Clause]) -> str | None:
     """"Did you mean": each unknown word replaced by the closest word of the index vocabulary."""
     words = [c for c in clauses if not c.negated and not c.phrase][:8]
     if not words:
         return None
-    correctors = [searcher.corrector(f"{f}_exact") for f in ("title", "summary", "body")]
     changed = False
     out = []
     for c in clauses:
         text = c.text
         if c in words and len(text) >= 3:
             term = normalize(text)
-            known = any(searcher.doc_frequency(f"{f}_exact", term) for f in ("title", "summary", "body", "places"))
-            if not known:
-                best = None
-                for corrector in correctors:
-                    # prefix=1: compare only with words of the same first letter. Whoosh 2.7.4 computes the
-                    # edit distance to every word of the field in Python (seconds at 10k cases); a typo in the
-                    # first letter is rare (Lucene's spell checker makes the same trade).
-                    found = corrector.suggest(term, limit=1, maxdist=2, prefix=1)
-                    if found:
-                        best = found[0]
-                        break
+            if not any(searcher.doc_frequency(f, term) for f in SUGGEST_FIELDS):
+                best = _closest_word(searcher.reader(), term)
                 if best and best != term:
                     text, changed = best, True
         piece = f'"{text}"' if c.phrase else text

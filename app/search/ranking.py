@@ -2,11 +2,14 @@
 
 How a case study's score is made up (see :func:`app.search.index.case_schema` for the fields):
 
-* **Field weights.** Each text field is indexed three times (exact, stem, fold, see :mod:`app.search.analysis`);
-  a field's weight is ``BOOSTS[field] * VARIANT_BOOSTS[variant]`` (title > summary > sections > attachments;
-  exact > stem > fold). The weight scales the term weight at index time, which BM25 then saturates (K1), so a
-  title match counts more than a body match, but a word repeated in a long body cannot drown out the title.
-* **Exact forms above stems above folds.** A query word is an OR over all variants of all fields, so a document
+* **Field weights.** Two text fields, each indexed three times (exact, stem, fold, see
+  :mod:`app.search.analysis`): the title (weight 4) and the rest of the text, whose parts are weighted
+  (``PART_BOOSTS`` of :mod:`app.search.documents`: summary 2 > sections 1 = places 1 > attachments 0.5): each
+  occurrence of a term adds its part's weight to the term's weighted frequency, times ``VARIANT_BOOSTS[variant]``
+  (exact > stem > fold), and BM25 saturates that sum (K1) with one length normalisation, as BM25F defines it
+  (Robertson et al.); the title's score is added, so a title match counts more than a body match, but a word
+  repeated in a long body cannot drown out the title.
+* **Exact forms above stems above folds.** A query word is an OR over the three variants, so a document
   with the exact form matches the exact, the stem *and* the fold variant (three scores added), a different
   inflection only the stem and the fold, and another script or a missing diacritic only the fold. The
   variant weights widen the gap further.

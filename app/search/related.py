@@ -2,10 +2,11 @@
 
 The key terms of the case's own text (title, summary, the five sections, read from the database) are chosen
 with Whoosh's Bo1 model (``Searcher.key_terms_from_text``) on the folded field, so that they carry across
-scripts (Онай/Onay) and Kazakh/Russian inflection; they are searched in the folded title, summary and body,
-together with the case's topics (a shared topic is a strong hint when the texts are in different languages).
-The case itself never comes back, and every hit is re-checked against the database: only published case
-studies are returned. With no index (or an unreadable one) the answer is an empty list, never an error.
+scripts (Онай/Onay) and Kazakh/Russian inflection; they are searched in the folded text (its parts weighted as
+for any search), together with the case's topics (a shared topic is a strong hint when the texts are in
+different languages). The case itself never comes back, and every hit is re-checked against the database:
+only published case studies are returned. With no index (or an unreadable one)
+the answer is an empty list, never an error.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from app.search.index import IndexUnavailable
 from app.search.ranking import ranked
 
 KEY_TERMS = 20
-TERM_FIELD = "body_fold"  # where key terms are weighed (the biggest folded field)
-SEARCH_FIELDS = {"title_fold": 1.5, "summary_fold": 1.2, "body_fold": 1.0}
+TERM_FIELD = "text_fold"  # where key terms are weighed: all of the text, folded
+SEARCH_FIELDS = {"title_fold": 1.0, "text_fold": 1.0}  # weighted at index time (title ×4, summary ×2, …)
 TOPIC_BOOST = 5.0  # a shared topic is worth a strong key term: it bridges languages
 MAX_TEXT_CHARS = 20_000  # key terms come from the start of a very long case
 

@@ -56,7 +56,7 @@ def test_publish_edit_withdraw_are_visible_by_the_next_request(app, client, make
     case = db_session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug))
     assert slug in indexed(app)
     assert hits(app, "title_exact", "onay") == [slug]
-    assert hits(app, "places_exact", "алматы") == [slug]  # region names in all three languages
+    assert hits(app, "text_exact", "алматы") == [slug]  # region names in all three languages
 
     data = form_data(db_session, title="Transport card Onay for Almaty", version=str(case.version))
     assert client.post(f"/cases/{slug}/edit", data=data).status_code == 302
