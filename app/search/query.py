@@ -12,10 +12,10 @@ nothing), ``"quoted phrases"`` match exact word forms in sequence, ``-word`` exc
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
@@ -449,18 +449,14 @@ def _token_alts(token: str) -> frozenset[str]:
 
 
 _NO_MATCH = frozenset({"\x00"})  # the folded terms of a word known to match no query term: none, but a word
-
-
-def _is_stop(token: str) -> bool:
-    return normalize(token) in ALL_STOP_WORDS
-
-
 PREFIX = 2
 """Characters of a folded term that decide whether a word may match it (``_Marker``)."""
 
 
-def _prefixes(terms: Iterable[str]) -> frozenset[str]:
-    return frozenset(t[:PREFIX] for t in terms)
+@lru_cache(maxsize=200_000)
+def _word_head(token: str) -> tuple[str, bool]:
+    """(the first ``PREFIX`` characters of the token's folded form, whether it is a stop word)."""
+    return fold(token)[:PREFIX], normalize(token) in ALL_STOP_WORDS
 
 
 class _Marker:
@@ -471,40 +467,38 @@ class _Marker:
     A word is analysed in full (stems, folds) only if its folded surface form begins as a query term does: a
     word's folded stems are folds of its prefixes (Snowball and the Kazakh stripper remove endings), so they
     share their first letters with the folded word, and most words of a text are skipped with one cached
-    ``fold()`` (analysing every word of the shown texts was most of the time of a search).
+    look-up (analysing every word of the shown texts was most of the time of a search).
     """
 
     def __init__(self, terms: set[str], phrases: list[tuple[tuple[str, ...], ...]] | None = None):
         self.terms = terms
         self.phrases = phrases or []
-        self.prefixes = _prefixes(terms)
-        self.phrase_prefixes = _prefixes(t for phrase in self.phrases for alts in phrase for t in alts)
+        every = [*terms, *(t for phrase in self.phrases for alts in phrase for t in alts)]
+        self.prefixes = frozenset(t[:PREFIX] for t in every)  # a one-letter term is its own prefix
         self.cache: dict[str, frozenset[str]] = {}
 
-    def _alts(self, token: str, prefixes: frozenset[str] | None = None) -> frozenset[str]:
-        """All folded terms of one token (empty for a stop word); with ``prefixes``, a token whose folded form
-        begins with none of them gets a placeholder instead (it matches nothing, but it is a word)."""
+    def _alts(self, token: str) -> frozenset[str]:
+        """All folded terms of one token (empty for a stop word); a placeholder that matches nothing for a word
+        that cannot match (its folded form begins as no query term does)."""
         alts = self.cache.get(token)
-        if alts is not None:
-            return alts
-        if prefixes is not None:
-            folded = fold(token)
-            if folded[:PREFIX] not in prefixes and folded[:1] not in prefixes:
-                return _NO_MATCH if not _is_stop(token) else frozenset()
-        alts = _token_alts(token)
-        self.cache[token] = alts
+        if alts is None:
+            head, stop = _word_head(token)
+            if head in self.prefixes or head[:1] in self.prefixes:
+                alts = _token_alts(token)
+            else:
+                alts = frozenset() if stop else _NO_MATCH
+            self.cache[token] = alts
         return alts
 
     def matches(self, token: str) -> bool:
-        return bool(self.terms and self._alts(token, self.prefixes) & self.terms)
+        return bool(self.terms and self._alts(token) & self.terms)
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of every token of ``text`` to mark, in order."""
         tokens = list(TOKEN_PATTERN.finditer(text))
         hits = {i for i, m in enumerate(tokens) if self.matches(m.group())}
         if self.phrases:
-            content = [(i, alts) for i, alts in ((i, self._alts(m.group(), self.phrase_prefixes))
-                                                 for i, m in enumerate(tokens)) if alts]
+            content = [(i, alts) for i, alts in ((i, self._alts(m.group())) for i, m in enumerate(tokens)) if alts]
             for phrase in self.phrases:
                 width = len(phrase)
                 for start in range(len(content) - width + 1):
@@ -556,20 +550,24 @@ class _Marker:
 
 SUGGEST_FIELDS = ("title_exact", "text_exact")  # the vocabulary of "did you mean": the indexed word forms
 MAX_EDITS = 2
+LONG_WORD = 5
+MAX_SCAN = 20_000
 
 
 def _closest_word(reader, term: str) -> str | None:
     """The word of the index vocabulary closest to ``term`` (at most ``MAX_EDITS`` Damerau-Levenshtein edits;
     ties go to the word in more cases), or None.
 
-    Only words of the same first letter are compared: a typo in the first letter is rare, and Lucene's spell
-    checker makes the same trade. Whoosh's ``Corrector`` computes the edit distance, in Python, to every such
-    word; words whose length alone puts them too far are skipped here first (most of them).
+    Only words of the same first letter (two for words of ``LONG_WORD`` letters or more) are compared: a typo
+    there is rare, and Lucene's spell checker makes the same trade. Whoosh's ``Corrector`` computes the edit
+    distance, in Python, to every such word; here words whose length alone puts them too far are skipped first,
+    and at most ``MAX_SCAN`` words per field are looked at, so a huge vocabulary cannot make a search slow.
     """
     n = len(term)
+    prefix = term[:2] if n >= LONG_WORD else term[:1]
     found: dict[str, tuple[int, int, str]] = {}
     for fieldname in SUGGEST_FIELDS:
-        for btext in reader.expand_prefix(fieldname, term[:1]):
+        for btext in itertools.islice(reader.expand_prefix(fieldname, prefix), MAX_SCAN):
             word = btext.decode("utf-8")
             if abs(len(word) - n) > MAX_EDITS or word == term:
                 continue
