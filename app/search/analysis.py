@@ -276,43 +276,37 @@ _LATIN_SPECIAL = {
     "ş": "sh", "ç": "ch", "ğ": "g", "ı": "i", "ñ": "n", "ä": "a", "ö": "o", "ü": "u", "ū": "u", "ß": "ss",
     "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ħ": "h", "ŧ": "t",
 }  # fmt: skip
-_FOLD_RULES = (
-    (re.compile(r"c(?!h)"), "k"),
-    (re.compile(r"^ye"), "e"),
-    (re.compile(r"kh"), "h"),
-    (re.compile(r"x"), "ks"),
-    (re.compile(r"q"), "k"),
-    (re.compile(r"y"), "i"),
-    (re.compile(r"j"), "zh"),
-    (re.compile(r"w"), "v"),
-)
+_FOLD_TABLE = str.maketrans({**_CYR_TO_LAT, **_LATIN_SPECIAL})  # steps 2 and 3 at once (their keys differ)
+_C_NOT_CH = re.compile(r"c(?!h)")
+# Step 4 after "c": plain replacements, in this order.
+_FOLD_REPLACEMENTS = (("kh", "h"), ("x", "ks"), ("q", "k"), ("y", "i"), ("j", "zh"), ("w", "v"))
+
+
+def _strip_marks(ch: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
 
 
 _FINAL_DEVOICING = {"b": "p", "d": "t", "g": "k", "z": "s"}
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=200_000)
 def fold(token: str) -> str:
     """The Latin skeleton of one token, for case-, script- and diacritic-insensitive matching (module docstring).
 
     Characters of other scripts pass through lowercased (without combining marks); the result may be empty only
     if ``token`` has nothing but marks.
     """
-    text = to_latin(normalize(token))
-    out = []
-    for ch in text:
-        special = _LATIN_SPECIAL.get(ch)
-        if special is not None:
-            out.append(special)
-            continue
-        if ch.isascii():
-            out.append(ch)
-            continue
-        decomposed = unicodedata.normalize("NFKD", ch)
-        out.append("".join(c for c in decomposed if not unicodedata.combining(c)))
-    text = "".join(out).lower()
-    for pattern, replacement in _FOLD_RULES:
-        text = pattern.sub(replacement, text)
+    text = normalize(token).translate(_FOLD_TABLE)
+    if not text.isascii():
+        text = "".join(ch if ch.isascii() else _strip_marks(ch) for ch in text)
+    text = text.lower()
+    if "c" in text:
+        text = _C_NOT_CH.sub("k", text)
+    if text.startswith("ye"):
+        text = text[1:]
+    for old, new in _FOLD_REPLACEMENTS:
+        if old in text:
+            text = text.replace(old, new)
     if len(text) > 2 and text[-1] in _FINAL_DEVOICING:
         # Both languages devoice a final consonant, and kazakh_stem() writes it voiceless (округ+тің → окрук):
         # Russian "округ" and Kazakh "округтің" must meet.
