@@ -12,10 +12,13 @@ nothing), ``"quoted phrases"`` match exact word forms in sequence, ``-word`` exc
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import re
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
@@ -25,8 +28,6 @@ from flask import current_app
 from markupsafe import Markup
 from markupsafe import escape
 from sqlalchemy.orm import selectinload
-from whoosh import sorting
-from whoosh.collectors import FilterCollector
 from whoosh.query import And
 from whoosh.query import Every
 from whoosh.query import Not
@@ -619,9 +620,9 @@ def _allowed(searcher, params: SearchParams) -> dict[str, object]:
     return parts
 
 
-def _matches(searcher, query, params: SearchParams) -> set[int]:
-    """The document numbers matching ``query`` (unscored; deleted documents never), stale slugs masked out."""
-    docs = set(searcher.docs_for_query(query))
+def _masked(searcher, docs, params: SearchParams) -> set[int]:
+    """``docs`` (document numbers) without the stale slugs of ``params.exclude``."""
+    docs = set(docs)
     for slug in params.exclude:
         docnum = searcher.document_number(id=slug)
         if docnum is not None:
@@ -629,57 +630,57 @@ def _matches(searcher, query, params: SearchParams) -> set[int]:
     return docs
 
 
-class _DeadlineCollector(FilterCollector):
-    """Whoosh's FilterCollector (``allow``: the document numbers allowed, None: all) that stops collecting at a
-    deadline and keeps the best hits found so far.
+_scored_cache: OrderedDict[str, tuple[object, dict[int, float]]] = OrderedDict()
+_scored_lock = threading.Lock()
+SCORED_CACHE_DOCS = 300_000  # document numbers kept in all cached score maps together (~30 MB)
 
-    Not Whoosh's TimeLimitCollector: wrapped around a FilterCollector it calls the child's ``collect()`` directly,
-    skipping the filter, and its SIGALRM mode only works in the main thread. The clock is read every 256 matches.
+
+def _score_all(searcher, query, minimum: int) -> dict[int, float]:
+    """{document number: score} of every document matching ``query`` (deleted ones never): the match set (totals,
+    facets) and the ranking in one pass over the postings, where a match set and a separate top-k search took
+    two. Remembered per searcher (a changed index means a new searcher, so a stale answer cannot come back), so
+    the next page, another sort or a facet click on the same words cost no search at all.
+
+    Scoring stops at ``SEARCH_TIME_LIMIT`` seconds (never before ``minimum`` documents are scored): the rest of
+    the matches are still collected, with score 0, so the total and the facets stay exact and only the order of
+    a huge result list is approximate. Such a partial answer is not remembered.
     """
-
-    def __init__(self, child, allow: set[int] | None, seconds: float, minimum: int):
-        super().__init__(child, allow=allow)
-        self.seconds = seconds
-        self.minimum = minimum
-        self.collected = 0
-        self.timed_out = False
-        self.deadline = 0.0
-
-    def prepare(self, top_searcher, q, context):
-        super().prepare(top_searcher, q, context)
-        self.collected = 0
-        self.timed_out = False
-        self.deadline = time.monotonic() + self.seconds
-
-    def collect_matches(self):
-        if self.timed_out:
-            return
-        child, allow, offset, deadline = self.child, self._allow, self.offset, self.deadline
-        for n, sub_docnum in enumerate(child.matches(), start=1):
-            # Never stop before a full page is collected: on a slow, loaded machine the deadline may already
-            # have passed when the first segment starts, and an empty page would be a wrong answer, not a slow one.
-            if not n & 255 and self.collected >= self.minimum and time.monotonic() > deadline:
-                self.timed_out = True
-                return
-            if allow is not None and offset + sub_docnum not in allow:
-                continue
-            child.collect(sub_docnum)
-            self.collected += 1
-
-
-def _top(searcher, query, allow: set[int] | None, limit: int, sortedby):
-    """The best ``limit`` hits of ``query`` among ``allow`` (None: all), within ``SEARCH_TIME_LIMIT`` seconds.
-
-    A query that runs out of time returns the best hits found so far instead of making the reader wait: the
-    total and the facets are still exact (they come from the match set), only the order of a huge result list
-    may be approximate.
-    """
-    collector = _DeadlineCollector(searcher.collector(limit=limit, sortedby=sortedby), allow,
-                                   current_app.config.get("SEARCH_TIME_LIMIT", 0.5), minimum=limit)
-    searcher.search_with_collector(query, collector)
-    if collector.timed_out:
+    key = repr(query)
+    with _scored_lock:
+        cached = _scored_cache.get(key)
+        if cached is not None and cached[0]() is searcher:
+            _scored_cache.move_to_end(key)
+            return cached[1]
+    q = ranked(query)
+    context = searcher.context(needs_current=False)
+    deadline = time.monotonic() + current_app.config.get("SEARCH_TIME_LIMIT", 0.5)
+    scores: dict[int, float] = {}
+    late = False
+    for subsearcher, offset in searcher.leaf_searchers():
+        matcher = q.matcher(subsearcher, context)
+        while matcher.is_active():
+            if late:
+                scores[offset + matcher.id()] = 0.0
+            else:
+                scores[offset + matcher.id()] = matcher.score()
+                if not len(scores) & 255 and len(scores) >= minimum and time.monotonic() > deadline:
+                    late = True
+            matcher.next()
+    if late:
         current_app.logger.info("search time limit reached: %r", query)
-    return collector.results()
+        return scores
+    with _scored_lock:
+        _scored_cache[key] = (weakref.ref(searcher), scores)  # weak: an old searcher must be free to go
+        total = sum(len(s) for _, s in _scored_cache.values())
+        while total > SCORED_CACHE_DOCS and len(_scored_cache) > 1:
+            total -= len(_scored_cache.popitem(last=False)[1][1])
+    return scores
+
+
+def _newest_first(searcher, docs) -> list[int]:
+    """``docs`` ordered by publication date, newest first (then by document number)."""
+    published = searcher.reader().column_reader("published", translate=False)
+    return sorted(docs, key=lambda d: (-published[d], d))
 
 
 def _facet_counts(searcher, matches: set[int], allowed: dict[str, object]) -> dict[str, dict[str, int]]:
@@ -723,10 +724,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     clauses = parse_query(params.q)
     query = build_query(schema, clauses)
     fallback = False
-    newest = params.sort == "newest" or query is None
-    if query is None:
-        query = Every()
-    sortedby = sorting.FieldFacet("published", reverse=True) if newest else None
+    newest = params.sort == "newest"
     offset = (params.page - 1) * params.per_page
     doc_count = searcher.doc_count_all()
     limit = max(1, min(offset + params.per_page, doc_count + 1))
@@ -734,24 +732,29 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     restriction = docsets.intersect(list(allowed.values()))
 
     def run(qry):
-        # The matching documents once, unscored, as a set: the exact total and the facet counts come from it
-        # (no `len(results)`, which re-runs the query, and no `groupedby`, which scores every match per facet).
-        matches = _matches(searcher, qry, params)
+        """(every match, those the filters allow, the allowed ones in order, {document number: score})."""
+        if qry is None:  # browsing: no words, every document, newest first
+            matches = _masked(searcher, searcher.reader().all_doc_ids(), params)
+            found = matches if restriction is None else matches & restriction
+            return matches, found, _newest_first(searcher, found), {}
+        scores = _score_all(searcher, qry, minimum=limit)
+        matches = _masked(searcher, scores, params)
         found = matches if restriction is None else matches & restriction
-        if not found:
-            return matches, found, []
-        narrowed = restriction is not None or bool(params.exclude)  # else Whoosh may skip non-matches faster
-        return matches, found, _top(searcher, ranked(qry), set(found) if narrowed else None, limit, sortedby)
+        if newest:
+            return matches, found, _newest_first(searcher, found), scores
+        return matches, found, heapq.nsmallest(limit, found, key=lambda d: (-scores[d], d)), scores
 
-    matches, found, results = run(query)
+    matches, found, ranking, scores = run(query)
     total = len(found)
     if total == 0 and sum(1 for c in clauses if not c.negated) > 1:
         relaxed = build_query(schema, clauses, mode="or")
         if relaxed is not None:
             attempt = run(relaxed)
             if attempt[1]:
-                query, (matches, found, results), total, fallback = relaxed, attempt, len(attempt[1]), True
-    shown = [(r["id"], r.score) for r in results[offset:offset + params.per_page]] if offset < total else []
+                (matches, found, ranking, scores), total, fallback = attempt, len(attempt[1]), True
+    stored = searcher.reader().stored_fields
+    shown = [(stored(d)["id"], scores.get(d, 0.0)) for d in ranking[offset:offset + params.per_page]
+             ] if offset < total else []
     facets = _facet_counts(searcher, matches, allowed)
     suggestion = _suggest(searcher, clauses) if total < FEW_RESULTS else None
 

@@ -155,3 +155,21 @@ def test_a_multi_word_synonym_is_highlighted_only_as_a_whole(client, make_case):
     # The whole query's synonyms are marked too: "bus card" is also "Онай".
     (hit,) = results(client, "bus card")
     assert hit["highlights"]["title"] == "<mark>Онай</mark> and the <mark>bus</mark> <mark>card</mark>"
+
+
+def test_scores_from_the_per_segment_arrays_equal_whooshs_own_bm25f(client, make_case, monkeypatch):
+    """The fast scorer (field lengths and priors loaded once per segment) gives Whoosh's BM25F × prior exactly."""
+    from app.search import query as search_query
+    from app.search import ranking
+
+    make_case("published", **neutral(title="Snowplough tracking", status="scaled"))
+    make_case("published", **neutral(summary=FILLER + " Snowplough routes.", status="pilot"))
+    make_case("published", **neutral(problem=FILLER + " A snowplough, and another snowplough, and a third."))
+    fast = {r["id"]: r["score"] for r in results(client, "snowplough tracking routes", per_page=50)}
+    assert len(fast) == 3
+    search_query._scored_cache.clear()
+    monkeypatch.setattr(ranking, "_segment_arrays", lambda searcher, fieldname: None)  # Whoosh's per-posting reads
+    slow = {r["id"]: r["score"] for r in results(client, "snowplough tracking routes", per_page=50)}
+    assert fast.keys() == slow.keys()
+    for slug, score in slow.items():
+        assert fast[slug] == pytest.approx(score, rel=1e-9)
