@@ -33,7 +33,6 @@ from whoosh.query import Every
 from whoosh.query import Not
 from whoosh.query import NumericRange
 from whoosh.query import Or
-from whoosh.query import Phrase
 from whoosh.query import Term
 from whoosh.support.levenshtein import distance as levenshtein_distance
 
@@ -55,6 +54,7 @@ from app.search.analysis import query_positions
 from app.search.index import IndexUnavailable
 from app.search.models import SearchOutbox
 from app.search.outbox import DOC_CASE
+from app.search.phrase import ExactPhrase
 from app.search.ranking import ranked
 
 __all__ = ["IndexUnavailable", "SearchParams", "SearchResult", "parse_params", "search"]
@@ -358,7 +358,7 @@ def _word_query(schema, clause: Clause):
 def _phrase_query(schema, clause: Clause):
     fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
     words = [normalize(w) for w in TOKEN_PATTERN.findall(clause.text)]
-    return Or([Phrase(f"{f}_exact", words) for f in fields])
+    return Or([ExactPhrase(f"{f}_exact", words) for f in fields])
 
 
 def _is_stop_word(schema, text: str) -> bool:
