@@ -31,7 +31,6 @@ from sqlalchemy.orm import selectinload
 from whoosh.query import And
 from whoosh.query import Every
 from whoosh.query import Not
-from whoosh.query import NumericRange
 from whoosh.query import Or
 from whoosh.query import Term
 from whoosh.support.levenshtein import distance as levenshtein_distance
@@ -396,22 +395,6 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
     if excluded:
         query = And([query, *(Not(q) for q in excluded)])
     return query
-
-
-def _filter_query(params: SearchParams, skip: str | None = None):
-    parts = []
-    for name, values in params.filters.items():
-        if name == skip:
-            continue
-        fieldname = FILTER_FIELDS[name]
-        parts.append(Or([Term(fieldname, v.lower() if name == "topic" else v) for v in values]))
-    if skip != "year" and (params.year_from is not None or params.year_to is not None):
-        parts.append(NumericRange("year", params.year_from, params.year_to))
-    if params.exclude:
-        parts.append(Not(Or([Term("id", slug) for slug in params.exclude])))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else And(parts)
 
 
 # --------------------------------------------------------------------------------------------------------------
