@@ -618,6 +618,16 @@ _scored_lock = threading.Lock()
 SCORED_CACHE_DOCS = 300_000  # document numbers kept in all cached score maps together (~30 MB)
 
 
+def _cached_scores(searcher, query) -> dict[int, float] | None:
+    """The score map of ``query`` that ``_score_all`` remembered for this searcher, if any."""
+    with _scored_lock:
+        cached = _scored_cache.get(repr(query))
+        if cached is not None and cached[0]() is searcher:
+            _scored_cache.move_to_end(repr(query))
+            return cached[1]
+    return None
+
+
 def _score_all(searcher, query, minimum: int) -> dict[int, float]:
     """{document number: score} of every document matching ``query`` (deleted ones never): the match set (totals,
     facets) and the ranking in one pass over the postings, where a match set and a separate top-k search took
@@ -628,12 +638,9 @@ def _score_all(searcher, query, minimum: int) -> dict[int, float]:
     the matches are still collected, with score 0, so the total and the facets stay exact and only the order of
     a huge result list is approximate. Such a partial answer is not remembered.
     """
-    key = repr(query)
-    with _scored_lock:
-        cached = _scored_cache.get(key)
-        if cached is not None and cached[0]() is searcher:
-            _scored_cache.move_to_end(key)
-            return cached[1]
+    cached = _cached_scores(searcher, query)
+    if cached is not None:
+        return cached
     q = ranked(query)
     context = searcher.context(needs_current=False)
     deadline = time.monotonic() + current_app.config.get("SEARCH_TIME_LIMIT", 0.5)
@@ -653,10 +660,34 @@ def _score_all(searcher, query, minimum: int) -> dict[int, float]:
         current_app.logger.info("search time limit reached: %r", query)
         return scores
     with _scored_lock:
-        _scored_cache[key] = (weakref.ref(searcher), scores)  # weak: an old searcher must be free to go
+        _scored_cache[repr(query)] = (weakref.ref(searcher), scores)  # weak: an old searcher must be free to go
         total = sum(len(s) for _, s in _scored_cache.values())
         while total > SCORED_CACHE_DOCS and len(_scored_cache) > 1:
             total -= len(_scored_cache.popitem(last=False)[1][1])
+    return scores
+
+
+def _score_docs(searcher, query, docs: set[int]) -> dict[int, float]:
+    """{document number: score} of ``query`` for ``docs`` only (documents known to match), found by skipping
+    through the postings: a filtered search scores the few documents the filters let through, not every match.
+    (A tree of union matchers, which can skip, rather than the array matcher that scores everything.)"""
+    q = ranked(query)
+    context = searcher.context(needs_current=True)
+    scores: dict[int, float] = {}
+    wanted = sorted(docs)
+    for subsearcher, offset in searcher.leaf_searchers():
+        end = offset + subsearcher.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        matcher = q.matcher(subsearcher, context)
+        for docnum in local:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                scores[offset + docnum] = matcher.score()
     return scores
 
 
@@ -720,12 +751,20 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
             matches = _masked(searcher, searcher.reader().all_doc_ids(), params)
             found = matches if restriction is None else matches & restriction
             return matches, found, _newest_first(searcher, found), {}
-        scores = _score_all(searcher, qry, minimum=limit)
-        matches = _masked(searcher, scores, params)
+        scores = _cached_scores(searcher, qry)
+        if scores is None and restriction is None and not newest:
+            scores = _score_all(searcher, qry, minimum=limit)  # every match is a candidate: score them all at once
+        if scores is not None:
+            matches = _masked(searcher, scores, params)
+        else:  # filtered, or newest first: the match set unscored, then scores only where they are needed
+            matches = _masked(searcher, searcher.docs_for_query(qry), params)
         found = matches if restriction is None else matches & restriction
         if newest:
-            return matches, found, _newest_first(searcher, found), scores
-        return matches, found, heapq.nsmallest(limit, found, key=lambda d: (-scores[d], d)), scores
+            return matches, found, _newest_first(searcher, found), scores or {}
+        if scores is None:
+            scores = (_score_all(searcher, qry, minimum=limit) if len(found) * 2 > len(matches)
+                      else _score_docs(searcher, qry, found))
+        return matches, found, heapq.nsmallest(limit, found, key=lambda d: (-scores.get(d, 0.0), d)), scores
 
     matches, found, ranking, scores = run(query)
     total = len(found)

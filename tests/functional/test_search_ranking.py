@@ -173,3 +173,26 @@ def test_scores_from_the_per_segment_arrays_equal_whooshs_own_bm25f(client, make
     assert fast.keys() == slow.keys()
     for slug, score in slow.items():
         assert fast[slug] == pytest.approx(score, rel=1e-9)
+
+
+def test_a_filtered_or_newest_search_ranks_and_counts_as_the_unfiltered_one_does(client, make_case):
+    """Filtered searches score only the documents the filters let through (``_score_docs``), unfiltered ones
+    every match (``_score_all``): the same order and scores, restricted to the filter; sorting by date keeps
+    the same match set."""
+    from app.search import query as search_query
+
+    texts = ["Snowplough tracking", "Snowplough routes and snowplough depots", "Snowplough", "Street lighting"]
+    for n, title in enumerate(texts * 2):
+        make_case("published", **neutral(title=title, problem=FILLER + " snowplough" * (n % 3), status="pilot",
+                                         region="KZ-75" if n % 2 else "KZ-71"))
+    search_query._scored_cache.clear()
+    filtered = {r["id"]: r["score"] for r in results(client, "snowplough", region="KZ-75", per_page=50)}
+    search_query._scored_cache.clear()
+    newest = [r["id"] for r in results(client, "snowplough", region="KZ-75", sort="newest", per_page=50)]
+    search_query._scored_cache.clear()
+    everything = results(client, "snowplough", per_page=50)
+    in_almaty = {r["id"]: r["score"] for r in everything if r["region"] == "KZ-75"}
+    assert list(filtered) == list(in_almaty) and len(filtered) == 3
+    for slug, score in in_almaty.items():
+        assert filtered[slug] == pytest.approx(score, rel=1e-9)
+    assert sorted(newest) == sorted(filtered)
