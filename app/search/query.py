@@ -50,6 +50,7 @@ from app.search.analysis import fold
 from app.search.analysis import normalize
 from app.search.analysis import phrase_key
 from app.search.analysis import query_positions
+from app.search.docmatch import matching_docs
 from app.search.index import IndexUnavailable
 from app.search.models import SearchOutbox
 from app.search.outbox import DOC_CASE
@@ -757,7 +758,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
         if scores is not None:
             matches = _masked(searcher, scores, params)
         else:  # filtered, or newest first: the match set unscored, then scores only where they are needed
-            matches = _masked(searcher, searcher.docs_for_query(qry), params)
+            matches = _masked(searcher, matching_docs(searcher, qry), params)
         found = matches if restriction is None else matches & restriction
         if newest:
             return matches, found, _newest_first(searcher, found), scores or {}
