@@ -49,8 +49,8 @@ def test_matching_docs_agrees_with_whoosh(index, seed):
         assert len(searcher.leaf_searchers()) == 2
         for _ in range(20):
             words = [rng.choice(WORDS) for _ in range(rng.randint(1, 3))]
-            form = rng.choice(("{}", "-{}", "title:{}", '"{}"'))
-            q = " ".join(words[:-1] + [form.format(words[-1])]) if form != '"{}"' else '"' + " ".join(words) + '"'
+            form = rng.choice(("{}", "-{}", "title:{}", "phrase"))
+            q = '"' + " ".join(words) + '"' if form == "phrase" else " ".join([*words[:-1], form.format(words[-1])])
             for mode in ("and", "or"):
                 query = build_query(schema, parse_query(q), mode=mode)
                 if query is None:
