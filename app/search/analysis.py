@@ -753,7 +753,7 @@ PHRASE_KEY_MARK = "§"
 def phrase_key(phrase: Phrase) -> str:
     """The index term of a multi-word synonym member (as returned by ``expand_synonyms()``): ``PHRASE_KEY_MARK``
     and the first alternative of each position joined by "_" ("one-stop shop" → "§one_stop_shop"). Only members
-    of ``app.search.synonyms`` are indexed with a key (``SynonymPhraseFilter``)."""
+    of ``app.search.synonyms`` are indexed with a key (``TextAnalyzer("fold")``)."""
     return PHRASE_KEY_MARK + "_".join(alts[0] for alts in phrase)
 
 

@@ -5,9 +5,9 @@ only in script, case or Kazakh diacritics (Онай/Оңай/Onay, Қостан�
 folded skeleton already equates them. Only genuinely different words, abbreviations and former names belong here.
 Keep groups small and unambiguous: a member must mean the same thing as every other member of its group.
 
-Multi-word members are also marked in the index, where their words are adjacent (a phrase key, see
-``app.search.analysis.SynonymPhraseFilter``): adding, removing or changing one changes the indexed terms, so bump
-``app.search.analysis.ANALYSIS_VERSION`` with it and run ``flask search reindex``.
+Multi-word members are also marked in the index, where their words are adjacent (a phrase key, written by
+the fold variant of ``app.search.analysis.TextAnalyzer``): adding, removing or changing one changes the indexed
+terms, so bump ``app.search.analysis.ANALYSIS_VERSION`` with it and run ``flask search reindex``.
 """
 
 from __future__ import annotations
