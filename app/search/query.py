@@ -540,8 +540,9 @@ MAX_SCAN = 20_000
 
 
 def _closest_word(reader, term: str) -> str | None:
-    """The word of the index vocabulary closest to ``term`` (at most ``MAX_EDITS`` Damerau-Levenshtein edits;
-    ties go to the word in more cases), or None.
+    """The word of the index vocabulary closest to ``term`` (Damerau-Levenshtein edits: none for words of up to
+    2 letters, 1 up to 5 letters, else ``MAX_EDITS``, Elasticsearch's "AUTO" fuzziness, so that a short word is
+    not "corrected" into an unrelated one; ties go to the word in more cases), or None.
 
     Only words of the same first letter (two for words of ``LONG_WORD`` letters or more) are compared: a typo
     there is rare, and Lucene's spell checker makes the same trade. Whoosh's ``Corrector`` computes the edit
@@ -549,15 +550,18 @@ def _closest_word(reader, term: str) -> str | None:
     and at most ``MAX_SCAN`` words per field are looked at, so a huge vocabulary cannot make a search slow.
     """
     n = len(term)
+    edits_allowed = 0 if n <= 2 else 1 if n <= 5 else MAX_EDITS
+    if not edits_allowed:
+        return None
     prefix = term[:2] if n >= LONG_WORD else term[:1]
     found: dict[str, tuple[int, int, str]] = {}
     for fieldname in SUGGEST_FIELDS:
         for btext in itertools.islice(reader.expand_prefix(fieldname, prefix), MAX_SCAN):
             word = btext.decode("utf-8")
-            if abs(len(word) - n) > MAX_EDITS or word == term:
+            if abs(len(word) - n) > edits_allowed or word == term:
                 continue
-            edits = levenshtein_distance(word, term, limit=MAX_EDITS)
-            if edits <= MAX_EDITS:
+            edits = levenshtein_distance(word, term, limit=edits_allowed)
+            if edits <= edits_allowed:
                 known = found.get(word, (edits, 0, word))
                 found[word] = (edits, known[1] - reader.doc_frequency(fieldname, word), word)
     return min(found.values())[2] if found else None

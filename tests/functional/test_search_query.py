@@ -142,6 +142,13 @@ def test_api_shape_matches_the_contract(client, make_case):
     assert body["suggestion"] is None or isinstance(body["suggestion"], str)
 
 
+def test_did_you_mean_allows_fewer_edits_in_short_words(client, make_case):
+    make_case("published", title="Winter road repairs were late")
+    assert api(client, "weer").get_json()["suggestion"] == "were"  # one edit (a transposition) in four letters
+    assert api(client, "wwrt").get_json()["suggestion"] is None  # two edits in four letters: another word
+    assert api(client, "wintre roda").get_json()["suggestion"] == "winter road"
+
+
 def test_did_you_mean_and_highlights_are_escaped(client, make_case):
     make_case("published", title="Validators <b>failed</b> in winter")
     body = api(client, "valdators").get_json()
