@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.security import TrustedHostMiddleware
 from config import Config
-from config import ProdConfig
 from config import config_from_env
+
+
+class ExchangeFlask(Flask):
+    """Flask, with absolute URLs built from ``BASE_URL`` when it is set.
+
+    E-mails, feeds and calendars are read away from the request that made them: their links must point at the
+    public address, never at whatever Host header the request carried (a forged one would put an attacker's
+    host in a password-reset mail). ``TRUSTED_HOSTS`` refuses such requests too; this is the second lock.
+    """
+
+    def url_for(self, endpoint: str, *, _anchor=None, _method=None, _scheme=None, _external=None, **values) -> str:
+        """Build a URL as Flask does; an external one starts with ``BASE_URL``'s scheme and host."""
+        base = self.config.get("BASE_URL")
+        if not base or not _external:
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
+                                   _external=_external, **values)
+        path = super().url_for(endpoint, _anchor=_anchor, _method=_method, _external=False, **values)
+        origin = urlsplit(base)
+        if path.startswith("/"):  # outside a request, Flask may still answer with a full URL
+            return f"{_scheme or origin.scheme}://{origin.netloc}{path}"
+        return path
 
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
@@ -18,12 +41,16 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     :param overrides: individual settings that win over the class (used by tests).
     """
     config_class = config_class or config_from_env()
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app = ExchangeFlask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config_class)
     app.config.update(overrides)
     app.json.ensure_ascii = False  # UTF-8 JSON: Cyrillic stays readable in the API
-    if issubclass(config_class, ProdConfig):
-        config_class.validate(app.config)
+    config_class.validate(app.config)
+    if app.config.get("TRUSTED_HOSTS"):
+        app.wsgi_app = TrustedHostMiddleware(app.wsgi_app, app.config["TRUSTED_HOSTS"])
+    if app.config.get("TRUSTED_PROXIES"):  # outermost, so the host check sees the client's forwarded host
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
     _ensure_dirs(app)
     register_extensions(app)
@@ -47,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     from app import i18n
     from app import mail
     from app import policy
+    from app import requestlog
     from app import security
     from app.auth import session as auth_session
     from app.extensions import csrf
@@ -55,6 +83,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import migrate
     from app.search.index import search
 
+    requestlog.init_app(app)
     db.init_app(app)
     database.configure_engine(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])

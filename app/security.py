@@ -8,6 +8,8 @@ from flask import abort
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import SecurityError
+from werkzeug.wsgi import get_host
 
 CSP = "; ".join(
     [
@@ -39,6 +41,37 @@ def reject_nul_bytes():
         values.extend(request.form.values())
     if any("\x00" in value for value in values):
         abort(400, description=_("The request contained a NUL character, which is never valid here."))
+
+
+UNTRUSTED_HOST_BODY = (
+    "400 Bad Request\n\n"
+    "Бұл сервер мұндай хост атына жауап бермейді.\n"
+    "Этот сервер не отвечает на такое имя хоста.\n"
+    "This server does not answer to that host name.\n"
+).encode()
+
+
+class TrustedHostMiddleware:
+    """Answer a request whose Host (or trusted X-Forwarded-Host) is not in ``TRUSTED_HOSTS`` with a plain 400,
+    before Flask builds anything from it: no page, no link and no mail can then carry a forged host.
+
+    Flask checks ``TRUSTED_HOSTS`` too, but only once its request context exists, and then it cannot build URLs
+    for its own error page; this check runs outside it, after ProxyFix.
+    """
+
+    def __init__(self, wsgi_app, trusted_hosts: list[str]):
+        self.wsgi_app = wsgi_app
+        self.trusted_hosts = list(trusted_hosts)
+
+    def __call__(self, environ, start_response):
+        try:
+            get_host(environ, self.trusted_hosts)
+        except SecurityError:
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
+                                               ("Content-Length", str(len(UNTRUSTED_HOST_BODY))),
+                                               ("X-Content-Type-Options", "nosniff")])
+            return [UNTRUSTED_HOST_BODY]
+        return self.wsgi_app(environ, start_response)
 
 
 def init_app(app: Flask) -> None:

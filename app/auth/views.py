@@ -18,6 +18,7 @@ from flask_login import logout_user
 
 from app import mail
 from app.auth import services
+from app.auth import throttle
 from app.auth.forms import ChangePasswordForm
 from app.auth.forms import ForgotPasswordForm
 from app.auth.forms import LoginForm
@@ -35,11 +36,6 @@ from app.urls import redirect_next
 bp = Blueprint("auth", __name__)
 
 
-def _login_account_key() -> str:
-    """Rate-limit key for the account a login attempt names."""
-    return "login-account:" + services.normalise_email(request.form.get("email", ""))[:254]
-
-
 def _failed(response) -> bool:
     """Count only attempts that did not log in (a success redirects)."""
     return response.status_code != 302
@@ -47,20 +43,21 @@ def _failed(response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_login_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
 def login():
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password (failed attempts throttled per account: app/auth/throttle.py)."""
     if current_user.is_authenticated:
         return redirect_next()
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        address = request.remote_addr or ""
+        verdict = throttle.check(form.email.data, address)
+        if not verdict.allowed:
+            # The login page again, with the reason and the e-mail kept: nothing typed is lost.
+            form.form_errors.append(verdict.message)
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(verdict.retry_after)}
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
+            throttle.record_failure(form.email.data, address)
             # One message whether or not the e-mail exists.
             form.form_errors.append(_("The e-mail or password is not correct."))
         else:

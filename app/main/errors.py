@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask
 from flask import jsonify
 from flask import render_template
@@ -12,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.extensions import limiter
 
 TITLES = {
     400: _l("The request could not be understood"),
@@ -35,6 +38,8 @@ MESSAGES = {
 }
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          413: "too_large", 429: "too_many_requests", 500: "server_error"}
+HTTPS_MESSAGE = _l("This site works only over a secure connection. Open it by its https:// address and send the "
+                   "form again.")
 CSRF_MESSAGE = _l("The form had expired or came from another site. Your data were not saved: please send it again.")
 
 
@@ -58,6 +63,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
+        if app.config.get("SESSION_COOKIE_SECURE") and not request.is_secure:
+            # The browser keeps the Secure session cookie to itself over plain HTTP, so every form "expires".
+            app.logger.warning("form refused on %s: Secure session cookies over plain HTTP (open the site by "
+                               "https://, set TRUSTED_PROXIES behind a TLS proxy, or SESSION_COOKIE_SECURE=false "
+                               "for a test without TLS)", request.path)
+            return render_error(400, str(HTTPS_MESSAGE))
         return render_error(400, str(CSRF_MESSAGE))
 
     @app.errorhandler(HTTPException)
@@ -65,10 +76,12 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         # Only our own aborts carry a (translated) description; werkzeug's stock English one is not shown.
         detail = error.description if error.description != type(error).description else None
+        headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         if isinstance(error, RateLimitExceeded):
             detail = None  # its description is the raw limit ("3 per 1 minute"), not a message for people
+            if limiter.current_limit is not None:
+                headers["Retry-After"] = str(max(1, int(limiter.current_limit.reset_at - time.time())))
         body, status = _as_tuple(render_error(status, detail), status)
-        headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         return body, status, headers
 
     @app.errorhandler(Exception)

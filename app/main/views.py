@@ -18,6 +18,7 @@ from app.case_studies.models import CaseStudy
 from app.case_studies.views import case_labels
 from app.extensions import db
 from app.i18n import LANGUAGE_COOKIE
+from app.main import health
 from app.regions.models import Region
 from app.regions.services import map_context
 from app.urls import redirect_next
@@ -69,6 +70,9 @@ def set_language():
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness and database check for load balancers."""
-    db.session.execute(sa.text("SELECT 1"))
-    return jsonify(status="ok")
+    """Database, search index and outbox check for load balancers and monitoring (200, or 503)."""
+    body, healthy = health.report()
+    response = jsonify(body)
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response

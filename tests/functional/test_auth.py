@@ -549,40 +549,106 @@ def test_next_redirect_never_leaves_the_site(client, make_user, login_as, target
 # --- login rate limit ----------------------------------------------------------------------------------
 
 
-class TestLoginRateLimit:
-    """More than LOGIN_LIMIT_PER_ACCOUNT failed attempts on one account are answered with 429."""
+def client_at(app, address: str):
+    """A test client whose requests come from ``address``."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+class TestLoginThrottle:
+    """Failed logins: refused per account *and* address; an account-wide ceiling slows, never locks out."""
 
     @pytest.fixture
     def app_overrides(self):
-        return {"LOGIN_LIMIT_PER_ACCOUNT": "3 per minute"}
+        return {"LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": "3 per minute", "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
+                "LOGIN_SLOWDOWN_SECONDS": 30}
 
-    def test_failed_attempts_over_the_limit_get_429(self, app, client, make_user, in_db):
+    def test_an_address_is_refused_for_the_account_it_guessed_but_the_owner_elsewhere_logs_in(
+        self, app, make_user, in_db
+    ):
         user = make_user("reader", email="target@example.kz")
         other = make_user("reader", email="bystander@example.kz")
+        guesser = client_at(app, "198.51.100.7")
         for _attempt in range(3):
-            assert login(client, user.email, "wrong password, try again").status_code == 200
+            assert login(guesser, user.email, "wrong password, try again").status_code == 200
 
-        # The right password does not help once the account is locked, whatever the e-mail's case.
-        blocked = login(client, "TARGET@example.kz", PASSWORD)
+        # The guesser is refused now, even with the right password and whatever the e-mail's case...
+        blocked = login(guesser, "TARGET@example.kz", PASSWORD)
         assert blocked.status_code == 429
-        assert login(app.test_client(), user.email, PASSWORD).status_code == 429
-        assert_redirects_to_login(client.get("/account"), "/account")
+        assert 0 < int(blocked.headers["Retry-After"]) <= 60
+        page = blocked.get_data(as_text=True)
+        assert "Too many wrong passwords for this account from your network" in form_errors(page)
+        assert 'value="TARGET@example.kz"' in page  # the form comes back filled in
         assert user_row(in_db, user.id).last_login_at is None
-        # The limit is per account: another account still logs in from the same address.
-        assert login(app.test_client(), other.email, PASSWORD).status_code == 302
+        # ...while the owner, from another address, logs in with the right password,
+        assert login(client_at(app, "192.0.2.10"), user.email, PASSWORD).status_code == 302
+        # and the guesser's address can still log in to another account.
+        assert login(client_at(app, "198.51.100.7"), other.email, PASSWORD).status_code == 302
+
+    def test_many_addresses_slow_the_account_down_without_locking_out_its_owner(self, app, make_user, in_db):
+        user = make_user("reader", email="admin-target@example.kz")
+        for n in range(5):  # a guesser spread over five addresses reaches the account's ceiling
+            assert login(client_at(app, f"203.0.113.{n}"), user.email, "wrong password").status_code == 200
+
+        # Past the ceiling each address gets one try per interval, right or wrong:
+        first = client_at(app, "203.0.113.0")
+        assert login(first, user.email, "another wrong password").status_code == 200
+        slowed = login(first, user.email, "yet another one")
+        assert slowed.status_code == 429
+        assert 0 < int(slowed.headers["Retry-After"]) <= 30
+        assert "each device may try once every 30 seconds" in form_errors(slowed.get_data(as_text=True))
+        # the owner, from their own address, is not refused: the right password logs them in.
+        owner = login(client_at(app, "192.0.2.44"), user.email, PASSWORD)
+        assert owner.status_code == 302
+        assert user_row(in_db, user.id).last_login_at is not None
+
+    def test_an_unknown_email_is_throttled_like_a_known_one(self, app, make_user):
+        guesser = client_at(app, "198.51.100.8")
+        for _attempt in range(3):
+            assert login(guesser, "nobody@example.kz", "wrong password, try again").status_code == 200
+        assert login(guesser, "nobody@example.kz", "wrong password, try again").status_code == 429
 
     def test_successful_logins_do_not_count(self, app, make_user):
         user = make_user("reader")
         for _attempt in range(5):
             assert login(app.test_client(), user.email).status_code == 302
 
-    def test_429_page_is_html_in_the_users_language(self, app, client, make_user):
+    def test_the_refusal_is_the_login_page_in_the_users_language(self, app, make_user):
         user = make_user("reader", language="ru")
+        client = app.test_client()
         for _attempt in range(3):
             login(client, user.email, "wrong password, try again")
 
         response = client.post(
             "/login", data={"email": user.email, "password": "still wrong"}, headers={"Accept-Language": "ru"}
+        )
+
+        assert response.status_code == 429
+        assert response.mimetype == "text/html"
+        page = response.get_data(as_text=True)
+        assert '<html lang="ru">' in page
+        message = translated(app, "Too many wrong passwords for this account from your network. You can try "
+                                  "again in %(minutes)s min., or reset your password.", "ru", minutes=1)
+        assert message != translated(app, "Too many wrong passwords for this account from your network. You can "
+                                          "try again in %(minutes)s min., or reset your password.", "en", minutes=1)
+        assert form_errors(page) == message
+
+
+class TestLoginRateLimitPerAddress:
+    """More than LOGIN_LIMIT_PER_IP failed attempts from one address, on any accounts, are answered with 429."""
+
+    @pytest.fixture
+    def app_overrides(self):
+        return {"LOGIN_LIMIT_PER_IP": "3 per minute"}
+
+    def test_429_page_is_html_in_the_users_language(self, app, client, make_user):
+        for n in range(3):
+            login(client, f"someone{n}@example.kz", "wrong password, try again")
+
+        response = client.post(
+            "/login", data={"email": "someone9@example.kz", "password": "still wrong"},
+            headers={"Accept-Language": "ru"},
         )
 
         assert response.status_code == 429
@@ -595,3 +661,6 @@ class TestLoginRateLimit:
         assert "per 1 minute" not in page, "the limiter's English limit text must not be shown"
         assert html.escape(message) in page
         assert title != "Too many attempts", "the Russian catalog must translate the 429 page"
+        assert 0 < int(response.headers["Retry-After"]) <= 60
+        # Another address is not affected.
+        assert login(client_at(app, "192.0.2.50"), "someone@example.kz", "wrong").status_code == 200
