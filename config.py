@@ -103,6 +103,8 @@ class Config:
 
     # memory:// counts per process: with several gunicorn workers use Redis (redis://host:6379/0).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Prefix of every counter's key: several instances (or a test run) may share one Redis.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
     # Off: Flask-Limiter's headers would give the login page the Retry-After of a limit that was not the one hit
     # (app/main/errors.py sets Retry-After on its 429 pages, app/auth/throttle.py on the login page's).
     RATELIMIT_HEADERS_ENABLED = False

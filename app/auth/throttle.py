@@ -42,7 +42,8 @@ class Verdict:
 
 
 def _account(email: str) -> str:
-    return hashlib.sha256(normalise_email(email or "")[:254].encode()).hexdigest()[:32]
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    return prefix + ":" + hashlib.sha256(normalise_email(email or "")[:254].encode()).hexdigest()[:32]
 
 
 def _limits(setting: str) -> list[RateLimitItem]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
+from datetime import UTC
+from datetime import datetime
 
 import click
 from flask import Flask
@@ -17,6 +20,11 @@ search_cli = AppGroup("search", help="Maintain the full-text search index.")
 
 def _search():
     return current_app.extensions["search"]
+
+
+def _log(message: str) -> None:
+    """One line of the worker's output, with a UTC timestamp (it runs for weeks under systemd)."""
+    click.echo(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}")
 
 
 @search_cli.command("reindex")
@@ -44,14 +52,17 @@ def check_command() -> None:
 def worker_command(once: bool, idle_sleep: float) -> None:
     """Apply pending index updates from the outbox, continuously (or once)."""
     search = _search()
+    if not once:
+        _log(f"search worker started (pid {os.getpid()}, index {search.root})")
     while True:
         try:
             count = search.apply_pending()
         except IndexUnavailable as exc:
             db.session.rollback()
+            _log(f"stopped: {exc}")
             raise click.ClickException(str(exc)) from exc
         if count:
-            click.echo(f"Applied {count} index update(s).")
+            _log(f"Applied {count} index update(s).")
             continue
         if once:
             return

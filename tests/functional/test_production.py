@@ -1,0 +1,403 @@
+"""Production as an operator runs it: the README's runbook commands and the units in deploy/, in subprocesses.
+
+PostgreSQL (a schema of its own) and Redis, ``APP_ENV=production`` read from an environment file written from
+``deploy/exchange.env.example``, gunicorn started by the ``ExecStart`` of ``deploy/systemd/akims-exchange-web.service``
+(4 workers, ``deploy/gunicorn.conf.py``) and the search worker by its unit's. Requests come as nginx forwards them
+(``X-Forwarded-For/-Proto``, ``TRUSTED_PROXIES=1``). Checked: HSTS and cookie flags, trusted hosts, reset links
+from ``BASE_URL``, failed logins counted once across all workers (Redis) and an owner not locked out, the worker
+applying updates, the health check, the daily jobs, and a clean stop.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import IN_CI
+from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import pg_schema_url
+from tests.conftest import require_postgres
+from tests.conftest import sqlalchemy_pg_url
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+INSTALL_DIR = "/srv/akims-exchange"  # where the units expect the checkout
+ENV_FILE = "/etc/akims-exchange/exchange.env"
+HOST = "exchange.example.kz"
+ADMIN_EMAIL = "admin@exchange.example.kz"
+ADMIN_PASSWORD = "steppe caravan lantern 1987"
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+pytestmark = pytest.mark.postgres_only
+
+
+# --- the files in deploy/, read as systemd and the shell read them ------------------------------------------------
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines as systemd's EnvironmentFile reads them (comments and blank lines skipped)."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _sep, value = line.partition("=")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            values[key.strip()] = value
+    return values
+
+
+def unit(name: str) -> dict[str, dict[str, str]]:
+    """The sections and keys of a unit file in deploy/systemd/ (last value wins, as for ExecStart here)."""
+    sections: dict[str, dict[str, str]] = {}
+    current = None
+    for line in (DEPLOY / "systemd" / name).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+        else:
+            key, _sep, value = line.partition("=")
+            current[key.strip()] = value.strip()
+    return sections
+
+
+def exec_start(name: str) -> tuple[list[str], Path]:
+    """The unit's ExecStart as argv, and its WorkingDirectory, with the install folder mapped to this checkout."""
+    service = unit(name)["Service"]
+    assert service["EnvironmentFile"] == ENV_FILE
+    assert service["WorkingDirectory"] == INSTALL_DIR
+    argv = [arg.replace(INSTALL_DIR, str(REPO)) for arg in shlex.split(service["ExecStart"])]
+    return argv, REPO
+
+
+def runbook_commands() -> list[str]:
+    """The command lines of the README's production runbook (code blocks of the "Production" section)."""
+    section = README.split("## Production", 1)[1].split("\n## ", 1)[0]
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        for line in block.splitlines():
+            line = re.split(r"\s+#\s", line, maxsplit=1)[0].strip()
+            if line.startswith(".venv/bin/"):
+                lines.append(line)
+    return lines
+
+
+# --- the running instance ---------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_unavailable() -> str | None:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            if not sock.recv(64).startswith(b"+PONG"):
+                return "Redis at 127.0.0.1:6379 did not answer PING"
+    except OSError as exc:
+        return f"Redis not reachable at 127.0.0.1:6379: {type(exc).__name__}"
+    return None
+
+
+class Instance:
+    """One production instance: its environment, and the commands and services run in it."""
+
+    def __init__(self, tmp_path: Path, database_url: str):
+        self.tmp = tmp_path
+        self.port = free_port()
+        settings = read_env_file(DEPLOY / "exchange.env.example")
+        data = tmp_path / "var"
+        settings.update(
+            SECRET_KEY=secrets.token_urlsafe(48),
+            DATABASE_URL=database_url,
+            BASE_URL=f"https://{HOST}",
+            RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",  # the machine's Redis is shared
+            GUNICORN_BIND=f"127.0.0.1:{self.port}",
+            SEARCH_INDEX_DIR=str(data / "search_index"),
+            UPLOAD_DIR=str(data / "uploads"),
+            INSTANCE_DIR=str(data / "instance"),
+            MAIL_OUTBOX_DIR=str(data / "outbox"),
+            MAIL_SERVER="",  # no SMTP here: mails go to MAIL_OUTBOX_DIR
+            BACKUP_DIR=str(tmp_path / "backups"),
+        )
+        self.env_file = tmp_path / "exchange.env"
+        self.env_file.write_text("".join(f'{k}="{v}"\n' if " " in v else f"{k}={v}\n" for k, v in settings.items()),
+                                 encoding="utf-8")
+        # A minimal system environment, then the file's settings (as systemd gives them to a unit's process).
+        self.system_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(tmp_path)}
+        self.env = {**self.system_env, **read_env_file(self.env_file)}
+        self.processes: list[subprocess.Popen] = []
+        self.logs: dict[str, Path] = {}
+
+    def run(self, command: str, *, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a runbook command line from the checkout in a shell that loaded the environment file as the
+        runbook says (``set -a; . FILE; set +a``)."""
+        script = f"set -a; . {shlex.quote(str(self.env_file))}; set +a; {command}"
+        result = subprocess.run(["sh", "-c", script], cwd=REPO, env=self.system_env, input=input,
+                                capture_output=True, text=True, timeout=300)
+        if check:
+            assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def start(self, unit_name: str) -> subprocess.Popen:
+        """Start a service unit's ExecStart in its WorkingDirectory with the environment file's settings."""
+        argv, cwd = exec_start(unit_name)
+        log = self.tmp / f"{unit_name}.log"
+        self.logs[unit_name] = log
+        with open(log, "wb") as out:
+            process = subprocess.Popen(argv, cwd=cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/healthz")[0] in (200, 503):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("gunicorn did not answer in time:\n" + self.log_text("akims-exchange-web.service"))
+
+    def log_text(self, unit_name: str) -> str:
+        return self.logs[unit_name].read_text(encoding="utf-8", errors="replace")
+
+    def request(self, method: str, path: str, *, body: dict | None = None, cookies: str = "",
+                client: str = "203.0.113.20", host: str = HOST, proto: str = "https"):
+        """One request as nginx forwards it; returns (status, headers as a list of pairs, body text)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Host": host, "X-Forwarded-For": client, "X-Forwarded-Proto": proto,
+                   "X-Forwarded-Host": host, "Accept-Language": "en"}
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            # As a browser sends it (Referrer-Policy strict-origin-when-cross-origin); Flask-WTF checks it over TLS.
+            headers["Referer"] = f"{proto}://{host}{path}"
+        if cookies:
+            headers["Cookie"] = cookies
+        try:
+            connection.request(method, path, body=data, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read().decode("utf-8", "replace")
+        finally:
+            connection.close()
+
+    def form(self, path: str, client: str) -> tuple[str, str]:
+        """GET a form page: (its CSRF token, the cookies to send back)."""
+        status, headers, page = self.request("GET", path, client=client)
+        assert status == 200, page[:500]
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        cookies = "; ".join(v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie")
+        return token, cookies
+
+    def login(self, email: str, password: str, client: str) -> tuple[int, list, str]:
+        token, cookies = self.form("/login", client)
+        return self.request("POST", "/login", body={"csrf_token": token, "email": email, "password": password},
+                            cookies=cookies, client=client)
+
+    def stop(self) -> list[int]:
+        codes = []
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                codes.append(process.wait(timeout=40))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                codes.append(process.wait())
+        self.processes.clear()
+        return codes
+
+
+@pytest.fixture
+def pg_database_url():
+    """An empty PostgreSQL schema for one instance (dropped afterwards)."""
+    require_postgres()
+    schema = f"p_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield pg_schema_url(schema)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def instance(tmp_path, pg_database_url):
+    reason = redis_unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: a missing Redis is a failure, not a skip)")
+        pytest.skip(reason)
+    running = Instance(tmp_path, pg_database_url)
+    yield running
+    running.stop()
+
+
+def set_cookies(headers) -> list[str]:
+    return [v for k, v in headers if k.lower() == "set-cookie"]
+
+
+def test_the_runbook_gives_a_working_production_service(instance, tmp_path):
+    # Install, configure, migrate, first administrator, data, index: the runbook's commands, as written.
+    commands = runbook_commands()
+    for needed in (".venv/bin/flask --app wsgi db upgrade", ".venv/bin/flask --app wsgi users create-admin",
+                   ".venv/bin/flask --app wsgi cases import cases.jsonl", ".venv/bin/flask --app wsgi search reindex",
+                   ".venv/bin/flask --app wsgi search check"):
+        assert needed in commands, f"the README's runbook no longer says {needed!r}"
+    instance.run(".venv/bin/flask --app wsgi db upgrade")
+    instance.run(".venv/bin/flask --app wsgi db upgrade")  # an upgrade with nothing to do changes nothing
+    created = instance.run(".venv/bin/flask --app wsgi users create-admin",
+                           input=f"{ADMIN_EMAIL}\nAdmin of the Exchange\n{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n")
+    assert f"Administrator {ADMIN_EMAIL} created." in created.stdout
+    demo = (REPO / "app/case_studies/demo/case_studies.jsonl").read_text(encoding="utf-8").splitlines()
+    cases_file = tmp_path / "cases.jsonl"
+    cases_file.write_text("\n".join(demo[:-1]) + "\n", encoding="utf-8")
+    imported = instance.run(f".venv/bin/flask --app wsgi cases import {cases_file}")
+    assert "Created: 31," in imported.stdout, imported.stdout
+    instance.run(".venv/bin/flask --app wsgi search reindex")
+    instance.run(".venv/bin/flask --app wsgi search check")
+
+    # Start: gunicorn (4 workers) and the search worker, by their units.
+    assert unit("akims-exchange-web.service")["Service"]["Restart"] == "on-failure"
+    assert unit("akims-exchange-search-worker.service")["Service"]["Restart"] == "always"
+    instance.start("akims-exchange-web.service")
+    instance.start("akims-exchange-search-worker.service")
+    instance.wait_until_serving()
+
+    status, headers, body = instance.request("GET", "/healthz")
+    assert status == 200, body
+    health = json.loads(body)
+    assert health["status"] == "ok" and health["search_index"]["documents"] == 31
+
+    # HSTS and cookie flags, over the proxy's TLS.
+    status, headers, _page = instance.request("GET", "/login")
+    assert status == 200
+    assert "max-age=31536000" in dict(headers)["Strict-Transport-Security"]
+    session_cookie = next(c for c in set_cookies(headers) if c.startswith("session="))
+    for flag in ("Secure", "HttpOnly", "SameSite=Lax"):
+        assert flag in session_cookie, session_cookie
+
+    # A forged Host header is refused before anything is built from it.
+    assert instance.request("GET", "/login", host="evil.example")[0] == 400
+    token, cookies = instance.form("/password/forgot", client="203.0.113.30")
+    refused = instance.request("POST", "/password/forgot", body={"csrf_token": token, "email": ADMIN_EMAIL},
+                               cookies=cookies, client="203.0.113.30", host="evil.example")
+    assert refused[0] == 400
+    sent = instance.request("POST", "/password/forgot", body={"csrf_token": token, "email": ADMIN_EMAIL},
+                            cookies=cookies, client="203.0.113.30")
+    assert sent[0] in (200, 302)
+    mails = sorted(Path(instance.env["MAIL_OUTBOX_DIR"]).glob("*.eml"))
+    assert len(mails) == 1, "one reset mail, for the request with the trusted host"
+    text = message_from_bytes(mails[0].read_bytes(), policy=email_policy.default).get_body(("plain",)).get_content()
+    links = re.findall(r"https?://\S+", text)
+    assert links and all(link.startswith(f"https://{HOST}/") for link in links), links
+    assert "evil.example" not in text
+
+    # Failed logins for one account from one address are counted once across the 4 workers (Redis):
+    # ten are answered, the eleventh is refused (per process, memory:// would have allowed 40).
+    guesser = "198.51.100.7"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda n: instance.login(ADMIN_EMAIL, f"wrong guess {n}", guesser)[0], range(10)))
+    assert statuses == [200] * 10
+    assert instance.login(ADMIN_EMAIL, "wrong guess 11", guesser)[0] == 429
+    assert instance.login(ADMIN_EMAIL, ADMIN_PASSWORD, guesser)[0] == 429
+    # The owner, from another address, is not locked out.
+    status, headers, _body = instance.login(ADMIN_EMAIL, ADMIN_PASSWORD, "192.0.2.10")
+    assert status == 302 and dict(headers)["Location"] == "/"
+
+    # The worker applies what the CLI writes (SEARCH_APPLY_IN_REQUEST=false): the last demo case appears.
+    last = tmp_path / "last.jsonl"
+    last.write_text(demo[-1] + "\n", encoding="utf-8")
+    instance.run(f".venv/bin/flask --app wsgi cases import {last}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        health = json.loads(instance.request("GET", "/healthz")[2])
+        if health["search_index"]["documents"] == 32 and health["outbox"]["pending"] == 0:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"the worker did not apply the import: {health}\n"
+                             + instance.log_text("akims-exchange-search-worker.service"))
+    instance.run(".venv/bin/flask --app wsgi search check")
+
+    # The daily jobs, by their units' commands.
+    for job in ("akims-exchange-digest.service", "akims-exchange-reminders.service"):
+        argv, cwd = exec_start(job)
+        done = subprocess.run(argv, cwd=cwd, env=instance.env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{job}: {done.stdout}\n{done.stderr}"
+
+    # A clean stop; the logs have timestamps and request ids.
+    web_code, worker_code = instance.stop()
+    assert web_code == 0  # gunicorn stops its workers gracefully on SIGTERM
+    assert worker_code in (0, -signal.SIGTERM)  # the worker ends on the signal, as systemd stops it
+    web_log = instance.log_text("akims-exchange-web.service")
+    assert "Booting worker" in web_log and web_log.count("Booting worker") >= 4
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[[0-9a-f]{32}\] app\.requests: GET /healthz 200 ",
+                     web_log, re.M), web_log[-2000:]
+    worker_log = instance.log_text("akims-exchange-search-worker.service")
+    stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 "
+    assert re.search(stamp + r"search worker started", worker_log, re.M), worker_log
+    assert re.search(stamp + r"Applied 1 index update\(s\)\.", worker_log, re.M), worker_log
+
+
+def test_the_units_verify(tmp_path):
+    """``systemd-analyze verify`` on the units, with the install folder and environment file mapped here."""
+    analyze = subprocess.run(["which", "systemd-analyze"], capture_output=True, text=True)
+    if analyze.returncode != 0:
+        if IN_CI:
+            pytest.fail("systemd-analyze not found (CI=true)")
+        pytest.skip("systemd-analyze not found")
+    units = tmp_path / "units"
+    units.mkdir()
+    for path in sorted((DEPLOY / "systemd").iterdir()):
+        text = path.read_text(encoding="utf-8").replace(INSTALL_DIR, str(REPO))
+        text = text.replace(ENV_FILE, str(DEPLOY / "exchange.env.example"))
+        text = text.replace("User=akims", "User=root").replace("Group=akims", "Group=root")
+        (units / path.name).write_text(text, encoding="utf-8")
+    result = subprocess.run(["systemd-analyze", "verify", *sorted(str(p) for p in units.iterdir())],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    timers = sorted(p.name for p in units.iterdir() if p.suffix == ".timer")
+    assert timers == ["akims-exchange-backup.timer", "akims-exchange-digest.timer", "akims-exchange-reminders.timer"]
+    for timer in timers:
+        calendar = unit(timer)["Timer"]["OnCalendar"]
+        assert subprocess.run(["systemd-analyze", "calendar", calendar], capture_output=True).returncode == 0
+        assert (units / timer.replace(".timer", ".service")).exists()
+
+
+def test_the_environment_example_names_only_real_settings():
+    """Every key of deploy/exchange.env.example is read by config.py, gunicorn's config or the backup script."""
+    import config
+
+    known = set(dir(config.Config)) | {"APP_ENV", "DATABASE_URL", "INSTANCE_DIR"}
+    readers = (DEPLOY / "gunicorn.conf.py").read_text() + (DEPLOY / "backup-nightly.sh").read_text()
+    config_source = (REPO / "config.py").read_text()
+    for key in read_env_file(DEPLOY / "exchange.env.example"):
+        assert key in known or key in readers or f'"{key}"' in config_source, key
