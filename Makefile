@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev chromium translations compile-translations lint clean bench
+.PHONY: run test install install-dev chromium nginx translations compile-translations lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,16 @@ chromium:
 		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	else echo "NOTE: Chromium not found and not root: browser tests will be skipped (failed under CI=true)."; fi
 
+## make nginx: Debian's nginx, for the test that puts deploy/nginx/akims-exchange.conf in front of gunicorn
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's nginx for the production test..."; \
+		(apt-get install -y -qq nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)); \
+	else echo "NOTE: nginx not found and not root: the nginx test will be skipped (failed under CI=true)."; fi
+
 ## make test: the whole suite (unit, functional, migrations, browser) on SQLite and PostgreSQL
-test: install-dev chromium
+test: install-dev chromium nginx
 	$(BIN)/python -m pytest
 
 ## make translations: extract new strings and update the three catalogs (then translate them and compile)

@@ -18,6 +18,7 @@ import secrets
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -260,6 +261,109 @@ def instance(tmp_path, pg_database_url):
     running.stop()
 
 
+NGINX = next((p for p in ("/usr/sbin/nginx", "/usr/bin/nginx") if Path(p).exists()), None)
+
+
+def start_nginx(instance: Instance, tmp_path: Path) -> tuple[int, int]:
+    """Run deploy/nginx/akims-exchange.conf in front of the instance's gunicorn with a self-signed certificate.
+
+    Changed for the test only: ports (free ones instead of 80/443), the certificate paths, the checkout path and
+    the upstream port; the IPv6 listeners are dropped (the sandbox may have no IPv6). Everything else is the file.
+    Returns (https port, http port).
+    """
+    folder = tmp_path / "nginx"
+    (folder / "logs").mkdir(parents=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={HOST}",
+                    "-addext", f"subjectAltName=DNS:{HOST}", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    https_port, http_port = free_port(), free_port()
+    site = (DEPLOY / "nginx" / "akims-exchange.conf").read_text(encoding="utf-8")
+    site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
+    replacements = (
+        (f"/etc/letsencrypt/live/{HOST}/fullchain.pem", str(folder / "cert.pem")),
+        (f"/etc/letsencrypt/live/{HOST}/privkey.pem", str(folder / "key.pem")),
+        (INSTALL_DIR, str(REPO)),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{instance.port};"),
+        ("listen 443 ssl", f"listen 127.0.0.1:{https_port} ssl"),
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+    )
+    for old, new in replacements:
+        assert old in site, f"deploy/nginx/akims-exchange.conf no longer contains {old!r}"
+        site = site.replace(old, new)
+    (folder / "site.conf").write_text(site, encoding="utf-8")
+    (folder / "nginx.conf").write_text(
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/logs/error.log;\nevents {{}}\n"
+        f"http {{\n include /etc/nginx/mime.types;\n access_log {folder}/logs/access.log;\n"
+        f" client_body_temp_path {folder}/body; proxy_temp_path {folder}/proxy;\n"
+        f" fastcgi_temp_path {folder}/fastcgi; uwsgi_temp_path {folder}/uwsgi; scgi_temp_path {folder}/scgi;\n"
+        f" include {folder}/site.conf;\n}}\n", encoding="utf-8")
+    checked = subprocess.run([NGINX, "-t", "-p", str(folder), "-c", str(folder / "nginx.conf")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    instance.processes.append(process)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
+            return https_port, http_port
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError((folder / "logs" / "error.log").read_text())
+
+
+def tls_request(port: int, cafile: Path, method: str, path: str, headers: dict | None = None, body: str | None = None):
+    """One request to nginx over TLS, as a browser makes it; returns (status, headers, body)."""
+    context = ssl.create_default_context(cafile=str(cafile))
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    try:
+        # Connect to 127.0.0.1 but verify the certificate for HOST, as a browser resolving HOST would.
+        connection.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                                              server_hostname=HOST)
+        connection.request(method, path, body=body, headers={"Host": HOST, "Accept-Language": "en", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def check_behind_nginx(instance: Instance, tmp_path: Path) -> None:
+    """The sample nginx site in front of gunicorn: TLS, HTTP→HTTPS, forwarded headers, request ids, static files."""
+    if NGINX is None:
+        if IN_CI:
+            pytest.fail("nginx not found (CI=true: `make test` installs Debian's nginx as root)")
+        return  # the rest of the production test has run; the nginx part needs nginx
+    https_port, http_port = start_nginx(instance, tmp_path)
+    cafile = tmp_path / "nginx" / "cert.pem"
+    connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+    connection.request("GET", "/login", headers={"Host": HOST})
+    redirect = connection.getresponse()
+    assert redirect.status == 301 and redirect.getheader("Location") == f"https://{HOST}/login"
+    connection.close()
+
+    status, headers, page = tls_request(https_port, cafile, "GET", "/login")
+    assert status == 200
+    header = dict(headers)
+    assert "max-age=31536000" in header["Strict-Transport-Security"]
+    assert re.fullmatch(r"[0-9a-f]{32}", header["X-Request-ID"]), "nginx's $request_id comes back"
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    cookies = "; ".join(v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie")
+    # A client's own X-Forwarded-For is overwritten by nginx: the app sees the real address (127.0.0.1 here).
+    form = urlencode({"csrf_token": token, "email": "reader@exchange.example.kz", "password": "not the password"})
+    status, headers, page = tls_request(https_port, cafile, "POST", "/login", body=form, headers={
+        "Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded",
+        "Referer": f"https://{HOST}:{https_port}/login", "X-Forwarded-For": "10.9.8.7"})  # a browser's referrer
+    assert status == 200 and "The e-mail or password is not correct." in page  # CSRF and referrer checks passed
+    request_id = dict(headers)["X-Request-ID"]
+    log_line = next(line for line in instance.log_text("akims-exchange-web.service").splitlines()
+                    if f"[{request_id}]" in line and "POST /login" in line)
+    assert log_line.endswith(" 127.0.0.1") and "10.9.8.7" not in log_line, log_line
+    # Static files are nginx's.
+    status, headers, _body = tls_request(https_port, cafile, "GET", "/static/css/app.css")
+    assert status == 200 and "Expires" in dict(headers)
+
+
 def set_cookies(headers) -> list[str]:
     return [v for k, v in headers if k.lower() == "set-cookie"]
 
@@ -332,6 +436,9 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path):
     status, headers, _body = instance.login(ADMIN_EMAIL, ADMIN_PASSWORD, "192.0.2.10")
     assert status == 302 and dict(headers)["Location"] == "/"
 
+    # The same through the sample nginx site, over real TLS.
+    check_behind_nginx(instance, tmp_path)
+
     # The worker applies what the CLI writes (SEARCH_APPLY_IN_REQUEST=false): the last demo case appears.
     last = tmp_path / "last.jsonl"
     last.write_text(demo[-1] + "\n", encoding="utf-8")
@@ -354,7 +461,7 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path):
         assert done.returncode == 0, f"{job}: {done.stdout}\n{done.stderr}"
 
     # A clean stop; the logs have timestamps and request ids.
-    web_code, worker_code = instance.stop()
+    web_code, worker_code, *_nginx = instance.stop()
     assert web_code == 0  # gunicorn stops its workers gracefully on SIGTERM
     assert worker_code in (0, -signal.SIGTERM)  # the worker ends on the signal, as systemd stops it
     web_log = instance.log_text("akims-exchange-web.service")
