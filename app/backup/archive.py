@@ -103,6 +103,8 @@ def encode_value(kind: str, value: Any) -> Any:
             case "bool":
                 return value if isinstance(value, bool) else _wrong(kind, value)
             case "float":
+                if isinstance(value, (bool, str, bytes)):
+                    return _wrong(kind, value)
                 number = float(value)
                 if math.isfinite(number):
                     return number
@@ -318,7 +320,10 @@ class ArchiveWriter:
         count = 0
         with tempfile.TemporaryFile() as spool:  # a tar member needs its size before its bytes
             for row in rows:
-                spool.write(encode_row(columns, row).encode("utf-8"))
+                try:
+                    spool.write(encode_row(columns, row).encode("utf-8"))
+                except ArchiveError as exc:
+                    raise ArchiveError(f"table {name}, row {count + 1}: {exc}") from exc
                 count += 1
             size = spool.tell()
             spool.seek(0)
@@ -446,6 +451,10 @@ def extract_verified(archive: Path, dest: Path) -> Manifest:
                 assert source is not None  # a regular file always has content
                 with source, open(target, "xb") as out:
                     seen[name] = _copy_hashing(source, out)
+            # Read the compressed stream to its end, so that gzip checks its CRC and length: tarfile stops at the
+            # end-of-archive blocks and would not notice a file cut off after them.
+            while tar.fileobj.read(CHUNK):
+                pass
     except FileNotFoundError as exc:
         raise ArchiveError(f"{archive}: no such file") from exc
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
