@@ -10,6 +10,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app.backup import services
 from app.backup.archive import ArchiveError
@@ -25,6 +26,7 @@ def _fail(message: str) -> click.ClickException:
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace FILE if it exists (by default an existing file is kept).")
+@with_appcontext
 def backup_command(file: Path, overwrite: bool) -> None:
     """Write a backup of this instance to FILE (a .tar.gz archive).
 
@@ -58,6 +60,7 @@ def backup_command(file: Path, overwrite: bool) -> None:
 
 @click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@with_appcontext
 def restore_command(file: Path) -> None:
     """Restore the backup FILE into an empty database (SQLite or PostgreSQL, from DATABASE_URL).
 
