@@ -69,7 +69,7 @@ def restore_command(file: Path) -> None:
     same names, otherwise nothing is changed. Then the database is migrated to the archive's schema revision,
     the uploaded files are copied into UPLOAD_DIR, all rows are loaded in one transaction, the database is
     migrated to this code's newest revision, and the search index is rebuilt. Stop the web and worker processes
-    first.
+    first. The archive is unpacked into TMPDIR while it is checked (room for one copy is needed).
 
     Example: DATABASE_URL=postgresql+psycopg://exchange@db/exchange flask --app wsgi restore exchange.tar.gz
     """

@@ -307,9 +307,14 @@ def check_restorable(manifest: Manifest, upload_dir: Path) -> str | None:
     if not _is_known(revision):
         raise RestoreRefused(f"the archive's schema revision {revision} is unknown to this code (made by a newer "
                              "version of the application?): restore it with that version; nothing was changed")
-    unknown_tables = [t.name for t in manifest.tables if t.name == ALEMBIC_TABLE]
-    if unknown_tables:
+    if any(t.name == ALEMBIC_TABLE for t in manifest.tables):
         raise RestoreRefused("the archive contains alembic_version as a table; nothing was changed")
+    # The files first: this needs no database connection (which would create a missing SQLite file).
+    for relative, entry in manifest.uploads.items():
+        target = _inside(upload_dir, relative)
+        if target.exists() and (not target.is_file() or _sha256(target) != entry["sha256"]):
+            raise RestoreRefused(f"{target} already exists with other content; restore into an empty UPLOAD_DIR; "
+                                 "nothing was changed")
     with db.engine.connect() as raw:
         connection = raw.execution_options(sqlite_begin="DEFERRED")
         with connection.begin():
@@ -323,11 +328,6 @@ def check_restorable(manifest: Manifest, upload_dir: Path) -> str | None:
                                      f"than the archive's {revision}: restore into a database without tables; "
                                      "nothing was changed")
             _refuse_if_holding_data(connection)
-    for relative, entry in manifest.uploads.items():
-        target = _inside(upload_dir, relative)
-        if target.exists() and (not target.is_file() or _sha256(target) != entry["sha256"]):
-            raise RestoreRefused(f"{target} already exists with other content; restore into an empty UPLOAD_DIR; "
-                                 "nothing was changed")
     return current
 
 

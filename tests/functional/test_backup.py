@@ -476,6 +476,12 @@ def test_an_older_archive_restores_into_newer_code(app, database_url, make_user,
            if name.removeprefix("db/").removesuffix(".jsonl") not in MEETING_TABLES}
     write_members(archive, {**old, "manifest.json": json.dumps(manifest).encode()}, rehash=True)
 
+    with empty_database(kind_of(database_url), tmp_path / "ahead") as url, instance(url, tmp_path / "ahead") as ahead:
+        migrate(ahead)  # already at head: it cannot go back to the archive's revision
+        before = row_counts(ahead)
+        assert_clean_failure(cli(ahead, "restore", str(archive)), f"not older than the archive's {BEFORE_MEETINGS}")
+        assert row_counts(ahead) == before
+
     with empty_database(kind_of(database_url), tmp_path / "target") as url, \
             instance(url, tmp_path / "target") as target:
         result = cli(target, "restore", str(archive))
