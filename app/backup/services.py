@@ -14,6 +14,8 @@ Decisions recorded here:
 * Datetimes: PostgreSQL hands back aware values (stored as UTC in the archive), SQLite naive ones (SQLite stores
   no offset; the application writes UTC). Loading into PostgreSQL reads a naive value of a ``timestamptz``
   column as UTC; loading into SQLite writes the UTC wall time (what SQLAlchemy itself would store).
+* JSON columns: SQL NULL and a JSON ``null`` both read back as ``None``, and ``None`` is loaded as JSON ``null``,
+  which is what the ORM stores for ``None`` (``sa.JSON(none_as_null=False)``). No JSON column is nullable today.
 """
 
 from __future__ import annotations
