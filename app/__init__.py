@@ -141,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Register the ``flask`` CLI commands."""
     from app import cli
+    from app.backup import commands as backup_commands
     from app.case_studies import commands as case_commands
     from app.case_studies import digest
     from app.meetings import commands as meeting_commands
@@ -151,3 +152,4 @@ def register_commands(app: Flask) -> None:
     digest.init_app(app)
     meeting_commands.init_app(app)
     search_commands.init_app(app)
+    backup_commands.init_app(app)
