@@ -127,7 +127,9 @@ class Instance:
     """One production instance: its environment, and the commands and services run in it."""
 
     def __init__(self, tmp_path: Path, database_url: str):
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.tmp = tmp_path
+        self.database_url = database_url
         self.port = free_port()
         settings = read_env_file(DEPLOY / "exchange.env.example")
         data = tmp_path / "var"
@@ -236,29 +238,51 @@ class Instance:
 
 
 @pytest.fixture
-def pg_database_url():
-    """An empty PostgreSQL schema for one instance (dropped afterwards)."""
+def empty_pg_database():
+    """A factory of empty PostgreSQL databases (a schema each, dropped afterwards); returns the URL."""
     require_postgres()
-    schema = f"p_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
+    schemas = []
+
+    def _make() -> str:
+        schema = f"p_{uuid.uuid4().hex[:16]}"
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        return pg_schema_url(schema)
+
+    yield _make
     with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield pg_schema_url(schema)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        for schema in schemas:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
 
 
-@pytest.fixture
-def instance(tmp_path, pg_database_url):
+def require_redis() -> None:
     reason = redis_unavailable()
     if reason:
         if IN_CI:
             pytest.fail(f"{reason} (CI=true: a missing Redis is a failure, not a skip)")
         pytest.skip(reason)
-    running = Instance(tmp_path, pg_database_url)
+
+
+@pytest.fixture
+def instance(tmp_path, empty_pg_database):
+    require_redis()
+    running = Instance(tmp_path / "server", empty_pg_database())
     yield running
     running.stop()
+
+
+def row_counts(database_url: str) -> dict[str, int]:
+    """Rows per table of a database (the search outbox aside: a backup leaves it out)."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            names = [n for n in sa.inspect(conn).get_table_names() if n not in {"search_outbox", "alembic_version"}]
+            return {n: conn.execute(sa.text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in sorted(names)}
+    finally:
+        engine.dispose()
 
 
 NGINX = next((p for p in ("/usr/sbin/nginx", "/usr/bin/nginx") if Path(p).exists()), None)
@@ -368,12 +392,19 @@ def set_cookies(headers) -> list[str]:
     return [v for k, v in headers if k.lower() == "set-cookie"]
 
 
-def test_the_runbook_gives_a_working_production_service(instance, tmp_path):
+def here(line: str, instance: Instance) -> str:
+    """A runbook line with the production folders mapped to the test's."""
+    return line.replace("/var/backups/akims-exchange", instance.env["BACKUP_DIR"])
+
+
+def test_the_runbook_gives_a_working_production_service(instance, tmp_path, empty_pg_database):
     # Install, configure, migrate, first administrator, data, index: the runbook's commands, as written.
     commands = runbook_commands()
     for needed in (".venv/bin/flask --app wsgi db upgrade", ".venv/bin/flask --app wsgi users create-admin",
                    ".venv/bin/flask --app wsgi cases import cases.jsonl", ".venv/bin/flask --app wsgi search reindex",
-                   ".venv/bin/flask --app wsgi search check"):
+                   ".venv/bin/flask --app wsgi search check",
+                   ".venv/bin/flask --app wsgi backup /var/backups/akims-exchange/before-upgrade.tar.gz",
+                   ".venv/bin/flask --app wsgi restore /var/backups/akims-exchange/before-upgrade.tar.gz"):
         assert needed in commands, f"the README's runbook no longer says {needed!r}"
     instance.run(".venv/bin/flask --app wsgi db upgrade")
     instance.run(".venv/bin/flask --app wsgi db upgrade")  # an upgrade with nothing to do changes nothing
@@ -460,6 +491,21 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path):
         done = subprocess.run(argv, cwd=cwd, env=instance.env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{job}: {done.stdout}\n{done.stderr}"
 
+    # Back up: the nightly unit's script, and by hand (step 6).
+    argv, cwd = exec_start("akims-exchange-backup.service")
+    nightly = subprocess.run(argv, cwd=cwd, env=instance.env, capture_output=True, text=True, timeout=300)
+    assert nightly.returncode == 0, nightly.stdout + nightly.stderr
+    assert len(list(Path(instance.env["BACKUP_DIR"]).glob("akims-exchange-*.tar.gz"))) == 1
+    instance.run(here(".venv/bin/flask --app wsgi backup /var/backups/akims-exchange/before-upgrade.tar.gz", instance))
+
+    # Restore on a new server: an empty database, its own folders; then everything is there and findable.
+    replacement = Instance(tmp_path / "replacement", empty_pg_database())
+    replacement.env["BACKUP_DIR"] = instance.env["BACKUP_DIR"]
+    replacement.run(here(".venv/bin/flask --app wsgi restore /var/backups/akims-exchange/before-upgrade.tar.gz",
+                         replacement))
+    replacement.run(".venv/bin/flask --app wsgi search check")
+    assert row_counts(replacement.database_url) == row_counts(instance.database_url)
+
     # A clean stop; the logs have timestamps and request ids.
     web_code, worker_code, *_nginx = instance.stop()
     assert web_code == 0  # gunicorn stops its workers gracefully on SIGTERM
@@ -508,3 +554,35 @@ def test_the_environment_example_names_only_real_settings():
     config_source = (REPO / "config.py").read_text()
     for key in read_env_file(DEPLOY / "exchange.env.example"):
         assert key in known or key in readers or f'"{key}"' in config_source, key
+
+
+def test_moving_an_embedded_instance_to_postgresql(tmp_path, empty_pg_database):
+    """Step 7: an instance that ran as ``make run`` runs it (SQLite, uploads in instance/) moves to PostgreSQL."""
+    require_redis()
+    commands = runbook_commands()
+    for needed in (".venv/bin/flask --app wsgi backup move.tar.gz", ".venv/bin/flask --app wsgi restore move.tar.gz"):
+        assert needed in commands, f"the README's runbook no longer says {needed!r}"
+    archive = tmp_path / "move.tar.gz"
+    # The old instance: development defaults, relocated from the checkout's instance/ and search_index/ only.
+    old = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(tmp_path),
+           "INSTANCE_DIR": str(tmp_path / "old" / "instance"), "SEARCH_INDEX_DIR": str(tmp_path / "old" / "index")}
+    for command in (".venv/bin/flask --app wsgi db upgrade", ".venv/bin/flask --app wsgi seed-demo",
+                    f".venv/bin/flask --app wsgi backup {archive}"):
+        done = subprocess.run(shlex.split(command), cwd=REPO, env=old, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+    sqlite_url = f"sqlite:///{tmp_path / 'old' / 'instance' / 'exchange.sqlite3'}"
+
+    new = Instance(tmp_path / "server", empty_pg_database())
+    new.run(f".venv/bin/flask --app wsgi restore {archive}")
+    new.run(".venv/bin/flask --app wsgi search check")
+    assert row_counts(new.database_url) == row_counts(sqlite_url)
+    # The moved instance serves: the demo accounts log in, the published cases are in the index.
+    new.start("akims-exchange-web.service")
+    try:
+        new.wait_until_serving()
+        health = json.loads(new.request("GET", "/healthz")[2])
+        assert health["status"] == "ok" and health["search_index"]["documents"] == 32
+        status, headers, _page = new.login("admin@demo.example.kz", "steppe-exchange-2026", "192.0.2.60")
+        assert status == 302 and dict(headers)["Location"] == "/"
+    finally:
+        new.stop()
