@@ -6,8 +6,8 @@ layer and offline tools alike. It is not wired into search yet (issue 13, item 2
 Sources read from the package, relative to this file:
 
 * ``app/regions/data/regions.csv``: the 20 first-level units (17 oblasts; Astana, Almaty, Shymkent).
-* ``app/regions/data/districts.csv``: the 227 districts and cities of oblast (or, for the three cities of
-  republican significance, city) districts.
+* ``app/regions/data/districts.csv``: the 227 second-level units: the districts and cities of oblast
+  significance of each oblast, and the city districts of Astana, Almaty and Shymkent.
 * ``app/search/data/places_aliases.jsonl``: hand-written former and alternative names (one place a line, keyed
   ``"<region iso>|<name_en>"``; an empty name_en is the region itself).
 
@@ -26,6 +26,11 @@ Names are generated, for every place, in these forms (all lower-cased in ``Place
   қаласы/город/City), and a plain-ASCII fold of every Latin form (``ascii_fold``).
 
 ``match_places()`` finds the places a query names.
+
+Known limits: Latin names match only as written (no Kazakh suffixes: "Almatyda" is not matched); a Russian
+adjective made from a Kazakh name matches without its noun (Созакском), except for names shared with places in
+Russia (Алтайский, Самарская, Астраханская are not read as Kazakhstan's districts); Baikonur the leased city
+(formerly Leninsk) is not in ``districts.csv``, and "Baikonur District" is the Astana city district.
 """
 
 from __future__ import annotations
