@@ -59,13 +59,33 @@ def postgres_unavailable() -> str | None:
     return _pg_state["reason"]
 
 
-def require_postgres() -> None:
-    """Skip (or, under CI=true, fail) when PostgreSQL is unreachable."""
-    reason = postgres_unavailable()
+def skip_or_fail(reason: str | None, service: str) -> None:
+    """Skip with ``reason`` (or, under CI=true, fail) when a service the test needs is missing."""
     if reason:
         if IN_CI:
-            pytest.fail(f"{reason} (CI=true: a missing PostgreSQL is a failure, not a skip)")
+            pytest.fail(f"{reason} (CI=true: a missing {service} is a failure, not a skip)")
         pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    """Skip (or, under CI=true, fail) when PostgreSQL is unreachable."""
+    skip_or_fail(postgres_unavailable(), "PostgreSQL")
+
+
+@contextmanager
+def new_pg_schema(prefix: str = "t"):
+    """A new, empty PostgreSQL schema of its own (so parallel runs do not collide); yields its URL, then drops it."""
+    require_postgres()
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield pg_schema_url(schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def pg_schema_url(schema: str) -> str:
@@ -80,15 +100,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield pg_schema_url(schema)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with new_pg_schema() as url:
+        yield url
 
 
 class EnglishClient(FlaskClient):

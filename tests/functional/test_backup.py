@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -34,12 +33,9 @@ from app.auth.models import User
 from app.auth.services import verify_password
 from app.backup.archive import FORMAT_NAME
 from app.extensions import db
-from tests.conftest import TEST_DATABASE_URL
 from tests.conftest import create_schema
 from tests.conftest import make_app
-from tests.conftest import pg_schema_url
-from tests.conftest import require_postgres
-from tests.conftest import sqlalchemy_pg_url
+from tests.conftest import new_pg_schema
 from tests.unit.test_attachments import pdf_bytes
 from tests.unit.test_attachments import png_bytes
 
@@ -62,17 +58,8 @@ def empty_database(kind: str, folder: Path) -> Iterator[str]:
         folder.mkdir(parents=True, exist_ok=True)
         yield f"sqlite:///{folder / 'exchange.sqlite3'}"
         return
-    require_postgres()
-    schema = f"b_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield pg_schema_url(schema)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with new_pg_schema("b") as url:
+        yield url
 
 
 def kind_of(url: str) -> str:

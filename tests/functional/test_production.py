@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import ssl
@@ -23,6 +24,7 @@ import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from email import message_from_bytes
 from email import policy as email_policy
 from pathlib import Path
@@ -31,11 +33,8 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import IN_CI
-from tests.conftest import TEST_DATABASE_URL
-from tests.conftest import pg_schema_url
-from tests.conftest import require_postgres
-from tests.conftest import sqlalchemy_pg_url
+from tests.conftest import new_pg_schema
+from tests.conftest import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -240,30 +239,12 @@ class Instance:
 @pytest.fixture
 def empty_pg_database():
     """A factory of empty PostgreSQL databases (a schema each, dropped afterwards); returns the URL."""
-    require_postgres()
-    admin = sa.create_engine(sqlalchemy_pg_url(TEST_DATABASE_URL))
-    schemas = []
-
-    def _make() -> str:
-        schema = f"p_{uuid.uuid4().hex[:16]}"
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        schemas.append(schema)
-        return pg_schema_url(schema)
-
-    yield _make
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(new_pg_schema("p"))
 
 
 def require_redis() -> None:
-    reason = redis_unavailable()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"{reason} (CI=true: a missing Redis is a failure, not a skip)")
-        pytest.skip(reason)
+    skip_or_fail(redis_unavailable(), "Redis")
 
 
 @pytest.fixture
@@ -354,10 +335,8 @@ def tls_request(port: int, cafile: Path, method: str, path: str, headers: dict |
 
 def check_behind_nginx(instance: Instance, tmp_path: Path) -> None:
     """The sample nginx site in front of gunicorn: TLS, HTTP→HTTPS, forwarded headers, request ids, static files."""
-    if NGINX is None:
-        if IN_CI:
-            pytest.fail("nginx not found (CI=true: `make test` installs Debian's nginx as root)")
-        return  # the rest of the production test has run; the nginx part needs nginx
+    # Last in its test: on a laptop without nginx, everything before it has run and the test says "skipped".
+    skip_or_fail(None if NGINX else "nginx not found (`make test` installs Debian's nginx as root)", "nginx")
     https_port, http_port = start_nginx(instance, tmp_path)
     cafile = tmp_path / "nginx" / "cert.pem"
     connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
@@ -467,9 +446,6 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path, empt
     status, headers, _body = instance.login(ADMIN_EMAIL, ADMIN_PASSWORD, "192.0.2.10")
     assert status == 302 and dict(headers)["Location"] == "/"
 
-    # The same through the sample nginx site, over real TLS.
-    check_behind_nginx(instance, tmp_path)
-
     # The worker applies what the CLI writes (SEARCH_APPLY_IN_REQUEST=false): the last demo case appears.
     last = tmp_path / "last.jsonl"
     last.write_text(demo[-1] + "\n", encoding="utf-8")
@@ -506,6 +482,9 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path, empt
     replacement.run(".venv/bin/flask --app wsgi search check")
     assert row_counts(replacement.database_url) == row_counts(instance.database_url)
 
+    # The same through the sample nginx site, over real TLS.
+    check_behind_nginx(instance, tmp_path)
+
     # A clean stop; the logs have timestamps and request ids.
     web_code, worker_code, *_nginx = instance.stop()
     assert web_code == 0  # gunicorn stops its workers gracefully on SIGTERM
@@ -522,11 +501,7 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path, empt
 
 def test_the_units_verify(tmp_path):
     """``systemd-analyze verify`` on the units, with the install folder and environment file mapped here."""
-    analyze = subprocess.run(["which", "systemd-analyze"], capture_output=True, text=True)
-    if analyze.returncode != 0:
-        if IN_CI:
-            pytest.fail("systemd-analyze not found (CI=true)")
-        pytest.skip("systemd-analyze not found")
+    skip_or_fail(None if shutil.which("systemd-analyze") else "systemd-analyze not found", "systemd-analyze")
     units = tmp_path / "units"
     units.mkdir()
     for path in sorted((DEPLOY / "systemd").iterdir()):
