@@ -12,7 +12,8 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from app.audit.models import utcnow
+from app.clock import UTCDateTime
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 
@@ -67,14 +68,14 @@ class User(UserMixin, db.Model):
     claimed_position: Mapped[str | None] = mapped_column(sa.String(200))
     claim_status: Mapped[str] = mapped_column(sa.String(20), default=ClaimStatus.NONE, index=True)
     claim_rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
-    claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # E-mail digest of what the user follows (``flask digest send``); the user can switch it off.
     digest_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
-    last_digest_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     akimat: Mapped[Akimat | None] = relationship(foreign_keys=[akimat_id])
     claimed_akimat: Mapped[Akimat | None] = relationship(foreign_keys=[claimed_akimat_id])

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
@@ -25,13 +24,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app import mail
-from app.audit.models import utcnow
 from app.auth.models import User
 from app.case_studies.models import Answer
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
 from app.case_studies.models import Follow
 from app.case_studies.models import Question
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Region
 
@@ -39,13 +38,6 @@ DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 FIRST_WINDOW = timedelta(hours=24)  # what a first digest covers
 MAX_WINDOW = timedelta(days=7)  # a digest switched off for months does not come back with months of news
 MAX_ITEMS = 50  # per section of one e-mail
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` as an aware UTC datetime (SQLite returns naive ones, which are UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass
@@ -102,7 +94,7 @@ def collect(user: User, follows: list[Follow], since: datetime, until: datetime)
         )
         for case in cases:
             item = {"case": case, "url": url_for("case_studies.detail", slug=case.slug, _external=True)}
-            published = aware(case.published_at)
+            published = case.published_at
             is_new = published is not None and since < published <= until
             target = items.new_cases if is_new else items.updated_cases
             if len(target) < MAX_ITEMS:
@@ -142,7 +134,7 @@ def send_digests(now: datetime | None = None) -> DigestRun:
     e-mail could not be sent keeps the old ``last_digest_at`` and gets the news next time.
     """
     app = current_app._get_current_object()
-    now = aware(now) or utcnow()
+    now = now or utcnow()
     run = DigestRun()
     checked: list[int] = []
     base_url = app.config.get("BASE_URL") or DEFAULT_BASE_URL
@@ -157,7 +149,7 @@ def send_digests(now: datetime | None = None) -> DigestRun:
                 follows[row.user_id].append(row)
         following_url = url_for("engagement.following", _external=True)
         for user in users:
-            since = max(aware(user.last_digest_at) or now - FIRST_WINDOW, now - MAX_WINDOW)
+            since = max(user.last_digest_at or now - FIRST_WINDOW, now - MAX_WINDOW)
             items = collect(user, follows[user.id], since, now)
             if items:
                 try:

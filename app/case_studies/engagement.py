@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
-from app.audit.models import utcnow
 from app.auth.models import Role
 from app.auth.models import User
 from app.case_studies.constants import ADOPTION_STATUSES
@@ -26,6 +25,7 @@ from app.case_studies.models import Question
 from app.case_studies.services import get_by_slug
 from app.case_studies.services import is_member
 from app.case_studies.services import last_allowed_year
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Region

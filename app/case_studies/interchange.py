@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 
-from app.audit.models import utcnow
 from app.case_studies import services
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import FIRST_YEAR
@@ -37,6 +36,7 @@ from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality

@@ -11,14 +11,15 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from app.audit.models import utcnow
 from app.auth.models import User
+from app.clock import UTCDateTime
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
 
-TIMESTAMP = sa.DateTime(timezone=True)
+TIMESTAMP = UTCDateTime()
 
 
 class CaseStudy(db.Model):

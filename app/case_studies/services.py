@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
-from app.audit.models import utcnow
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import FIRST_YEAR
 from app.case_studies.constants import LEVELS
@@ -31,6 +30,7 @@ from app.case_studies.constants import TOPICS
 from app.case_studies.models import CaseRevision
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality

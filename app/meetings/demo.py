@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 from app.auth.models import User
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
+from app.clock import utcnow
 from app.extensions import db
 from app.meetings import rotation_services
 from app.meetings.hosts import resolve_host
@@ -326,7 +326,7 @@ def _next_meeting(scope: str, year: int, edition: int, organiser: User | None, p
     meeting = _create(spec, edition, organiser, problems)
     if meeting is None:
         return None
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     meeting.registration_opens_at = now - timedelta(days=1)
     meeting.registration_closes_at = meeting.starts_at - timedelta(days=14)
     meeting.call_open = True
@@ -356,7 +356,7 @@ def seed_demo_meetings() -> dict:
         return db.session.scalar(sa.select(Meeting.id).where(Meeting.uid == _uid(scope, year))) is not None
 
     this_year = rotation_services.this_year()
-    today = datetime.now(UTC).date()
+    today = utcnow().date()
     for scope, specs in ((NATIONAL, NATIONAL_MEETINGS), (REGIONAL_SCOPE, REGIONAL_MEETINGS)):
         edition = 0
         for spec in specs:

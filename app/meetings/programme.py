@@ -30,12 +30,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app import mail
-from app.audit.models import utcnow
 from app.audit.services import record
 from app.auth.models import Role
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.services import last_allowed_year
+from app.clock import utcnow
 from app.extensions import db
 from app.meetings import ical
 from app.meetings.models import AGENDA_KINDS
@@ -43,8 +43,6 @@ from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
-from app.meetings.timezone import as_utc
-from app.meetings.timezone import now_utc
 from app.meetings.timezone import to_local
 from app.meetings.timezone import to_utc
 from app.regions.models import Akimat
@@ -100,10 +98,10 @@ def is_verified_akim(user) -> bool:
 def call_is_open(meeting: Meeting, now: datetime | None = None) -> bool:
     """Whether the meeting accepts proposals now: the call is open, its closing time (if any) has not passed,
     and the meeting is neither held nor cancelled."""
-    now = now or now_utc()
+    now = now or utcnow()
     if not meeting.call_open or meeting.state in CLOSED_STATES:
         return False
-    return meeting.call_closes_at is None or now < as_utc(meeting.call_closes_at)
+    return meeting.call_closes_at is None or now < meeting.call_closes_at
 
 
 def open_call(actor, meeting: Meeting, closes_at: datetime | None) -> None:
@@ -116,9 +114,9 @@ def open_call(actor, meeting: Meeting, closes_at: datetime | None) -> None:
     if meeting.state in CLOSED_STATES:
         errors.append((None, _l("The meeting is held or cancelled: its call for presentations cannot open.")))
     if closes_at is not None:
-        if closes_at <= now_utc():
+        if closes_at <= utcnow():
             errors.append(("closes_at", _l("Choose a closing time in the future.")))
-        elif closes_at > as_utc(meeting.starts_at):
+        elif closes_at > meeting.starts_at:
             errors.append(("closes_at", _l("The call must close before the meeting starts.")))
     if errors:
         raise ValidationFailed(errors)
@@ -274,14 +272,14 @@ def decide(actor, proposal: Proposal, decision: str | None, note: str | None) ->
 def _next_free_time(meeting: Meeting) -> tuple[datetime, datetime]:
     """Where an accepted presentation goes: right after the last agenda item (or at the meeting's start), for
     PRESENTATION_MINUTES, moved back to the start when that would run past the meeting's end."""
-    start = as_utc(meeting.starts_at)
-    ends = [as_utc(item.ends_at) for item in meeting.agenda_items]
+    start = meeting.starts_at
+    ends = [item.ends_at for item in meeting.agenda_items]
     if ends:
         start = max(start, max(ends))
     end = start + timedelta(minutes=PRESENTATION_MINUTES)
-    if end > as_utc(meeting.ends_at):
-        start = as_utc(meeting.starts_at)
-        end = min(start + timedelta(minutes=PRESENTATION_MINUTES), as_utc(meeting.ends_at))
+    if end > meeting.ends_at:
+        start = meeting.starts_at
+        end = min(start + timedelta(minutes=PRESENTATION_MINUTES), meeting.ends_at)
     return start, end
 
 
@@ -408,11 +406,11 @@ class AgendaDay:
 
 def timetable(meeting: Meeting) -> list[AgendaDay]:
     """The agenda as days → time slots → items (Kazakhstan time)."""
-    items = sorted(meeting.agenda_items, key=lambda i: (as_utc(i.starts_at), as_utc(i.ends_at), i.position, i.id))
+    items = sorted(meeting.agenda_items, key=lambda i: (i.starts_at, i.ends_at, i.position, i.id))
     days = []
     for day, day_items in groupby(items, key=lambda i: to_local(i.starts_at).date()):
         slots = [TimeSlot(to_local(s), to_local(e), list(group))
-                 for (s, e), group in groupby(day_items, key=lambda i: (as_utc(i.starts_at), as_utc(i.ends_at)))]
+                 for (s, e), group in groupby(day_items, key=lambda i: (i.starts_at, i.ends_at))]
         days.append(AgendaDay(day, slots))
     return days
 
@@ -422,7 +420,7 @@ def timetable(meeting: Meeting) -> list[AgendaDay]:
 
 def is_over(meeting: Meeting) -> bool:
     """Whether the meeting has taken place (held, or its end has passed and it was not cancelled)."""
-    return meeting.state == "held" or (meeting.state != "cancelled" and as_utc(meeting.ends_at) <= now_utc())
+    return meeting.state == "held" or (meeting.state != "cancelled" and meeting.ends_at <= utcnow())
 
 
 def publish_outcomes(actor, meeting: Meeting, minutes: str | None) -> None:

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from app.audit.models import utcnow
 from app.audit.services import record
+from app.clock import utcnow
 from app.extensions import db
 from app.meetings import rotation
 from app.meetings.hosts import Host

@@ -20,6 +20,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
+from app.clock import utcnow
 from app.extensions import db
 from app.forms import flash_errors
 from app.forms import populate_errors
@@ -136,7 +137,7 @@ def detail(meeting_id: int):
         counts=services.counts(meeting), can_register=services.can_register_now(meeting), labels=labels(),
         can_manage=is_organiser(), transitions=services.allowed_transitions(meeting),
         scope_label=services.scope_label(meeting.scope), form=RegistrationForm(), state_form=StateForm(),
-        location=ical.location(meeting), started=timezone.as_utc(meeting.starts_at) <= timezone.now_utc(),
+        location=ical.location(meeting), started=meeting.starts_at <= utcnow(),
     )
 
 
@@ -323,7 +324,7 @@ def registrations(meeting_id: int):
     return render_template(
         "meetings/registrations.html", meeting=meeting, seats=services.registrations(meeting),
         waitlist=services.waitlist(meeting), counts=services.counts(meeting), form=AttendanceForm(),
-        started=timezone.as_utc(meeting.starts_at) <= timezone.now_utc() or meeting.state == "held",
+        started=meeting.starts_at <= utcnow() or meeting.state == "held",
         labels=labels(),
     )
 

@@ -37,8 +37,8 @@ from whoosh.fields import TEXT
 from whoosh.fields import Schema
 from whoosh.index import LockError
 
-from app.audit.models import utcnow
 from app.case_studies.models import CaseStudy
+from app.clock import utcnow
 from app.extensions import db
 from app.search import outbox
 from app.search.analysis import ANALYSIS_VERSION
@@ -48,7 +48,7 @@ from app.search.analysis import stem_analyzer
 from app.search.documents import FIELD_BOOSTS
 from app.search.documents import VARIANT_BOOSTS
 from app.search.documents import case_document
-from app.search.documents import iso_utc
+from app.search.documents import updated_stamp
 from app.search.models import SearchOutbox
 from app.search.ranking import PRIOR_FIELD
 from app.search.ranking import prior_column
@@ -361,7 +361,7 @@ class SearchIndex:
             sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.state == "published")
         ).all()
         db.session.rollback()
-        expected = {slug: iso_utc(updated) for slug, updated in rows}
+        expected = {slug: updated_stamp(updated) for slug, updated in rows}
         problems = [f"missing from index: {slug}" for slug in sorted(expected.keys() - indexed.keys())]
         problems += [f"in index but not published: {slug}" for slug in sorted(indexed.keys() - expected.keys())]
         problems += [
