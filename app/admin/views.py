@@ -19,10 +19,10 @@ from app.auth import services
 from app.auth.models import ROLE_LABELS
 from app.auth.models import ClaimStatus
 from app.auth.models import User
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import populate_errors
 from app.regions.services import akimat_choices
-from app.services import ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -21,9 +21,9 @@ from app.auth.models import ClaimStatus
 from app.auth.models import Role
 from app.auth.models import User
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.regions.models import Akimat
-from app.services import ValidationFailed
 
 
 @functools.cache

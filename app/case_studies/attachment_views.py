@@ -22,8 +22,8 @@ from app.case_studies import attachments as services
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
 from app.case_studies.views import get_case_or_404
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.services import ValidationFailed
 
 bp = Blueprint("attachments", __name__, url_prefix="/cases")
 

@@ -46,8 +46,8 @@ from sqlalchemy import event
 from app.audit import services as audit
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.services import ValidationFailed
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_FILES = 10

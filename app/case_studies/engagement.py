@@ -26,10 +26,10 @@ from app.case_studies.services import get_by_slug
 from app.case_studies.services import is_member
 from app.case_studies.services import last_allowed_year
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Region
-from app.services import ValidationFailed
 
 MAX_QUESTION_CHARS = 5_000
 MAX_ANSWER_CHARS = 10_000

@@ -32,16 +32,16 @@ from app.case_studies import engagement
 from app.case_studies import views as case_views
 from app.case_studies.constants import ADOPTION_STATUSES
 from app.case_studies.constants import TOPICS
-from app.case_studies.markdown import render
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import Question
 from app.case_studies.services import last_allowed_year
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.extensions import limiter
 from app.forms import flash_errors
 from app.forms import populate_errors
-from app.services import ValidationFailed
+from app.markdown import render
 from app.urls import is_safe_next
 
 bp = Blueprint("engagement", __name__, url_prefix="/cases")

@@ -19,13 +19,13 @@ from flask_babel import gettext as _
 
 from app.case_studies import services
 from app.case_studies.constants import TOPICS
-from app.case_studies.markdown import plain_text
 from app.case_studies.models import CaseStudy
 from app.clock import iso_utc
 from app.clock import utcnow
 from app.extensions import db
+from app.i18n import current_language
+from app.markdown import plain_text
 from app.regions.models import Region
-from app.regions.models import current_language
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 

@@ -37,11 +37,11 @@ from app.case_studies.constants import TOPICS
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.services import ValidationFailed
 
 # Every key of a line, in the order CONTRACTS.md §1 lists them (the order export writes).
 FIELDS = (

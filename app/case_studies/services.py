@@ -31,11 +31,11 @@ from app.case_studies.models import CaseRevision
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.services import ValidationFailed
 
 MAX_TOPICS = 5
 MAX_BUDGET = Decimal("1e15")

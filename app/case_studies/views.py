@@ -29,17 +29,17 @@ from app.case_studies.constants import TOPICS
 from app.case_studies.forms import CaseStudyForm
 from app.case_studies.forms import ConfirmForm
 from app.case_studies.forms import ReasonForm
-from app.case_studies.markdown import render
 from app.case_studies.models import CaseStudy
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import flash_errors
 from app.forms import populate_errors
+from app.i18n import current_language
+from app.markdown import render
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.regions.models import current_language
 from app.regions.services import map_context
 from app.search.related import related as related_practices
-from app.services import ValidationFailed
 
 bp = Blueprint("case_studies", __name__, url_prefix="/cases")
 

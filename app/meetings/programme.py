@@ -11,7 +11,7 @@
   practice Y by date D"), which appear on the case study and on the akimat's region profile and can be turned
   into an adoption record (status "piloting") with one click.
 
-Functions add and flush, never commit; every refusal is a :class:`~app.services.ValidationFailed` raised before
+Functions add and flush, never commit; every refusal is a :class:`~app.errors.ValidationFailed` raised before
 anything changed.
 """
 
@@ -36,6 +36,7 @@ from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.services import last_allowed_year
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings import ical
 from app.meetings.models import AGENDA_KINDS
@@ -46,7 +47,6 @@ from app.meetings.models import Proposal
 from app.meetings.timezone import to_local
 from app.meetings.timezone import to_utc
 from app.regions.models import Akimat
-from app.services import ValidationFailed
 
 MAX_PITCH_CHARS = 1_000
 MAX_NOTE_CHARS = 2_000

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
-from app.auth.forms import coerce_optional_int
+from app.forms import coerce_optional_int
 from app.meetings.forms import LocalDateTimeField
 from app.meetings.programme import AGENDA_KIND_LABELS
 from app.meetings.programme import COMMITMENT_ACTIONS

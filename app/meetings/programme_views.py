@@ -23,11 +23,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.case_studies.markdown import render
 from app.case_studies.models import CaseStudy
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import flash_errors
 from app.forms import populate_errors
+from app.i18n import current_language
+from app.markdown import render
 from app.meetings import programme
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
@@ -43,9 +45,7 @@ from app.meetings.programme_forms import ProposalForm
 from app.meetings.timezone import input_value
 from app.meetings.timezone import to_utc
 from app.regions.models import Region
-from app.regions.models import current_language
 from app.regions.services import akimat_choices
-from app.services import ValidationFailed
 
 bp = Blueprint("programme", __name__, url_prefix="/meetings/<int:meeting_id>")
 

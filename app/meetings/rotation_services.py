@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings import rotation
 from app.meetings.hosts import Host
@@ -38,7 +39,6 @@ from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
 from app.meetings.timezone import KZ
 from app.regions.models import Region
-from app.services import ValidationFailed
 
 PLAN_YEARS = 10  # the organisers' page shows, and pins may fall in, this many years from the current one
 MAX_YEARS = 50  # the API's upper bound for ``years``

@@ -21,6 +21,7 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import flash_errors
 from app.forms import populate_errors
@@ -35,7 +36,6 @@ from app.meetings.rotation_forms import ExclusionForm
 from app.meetings.rotation_forms import PinForm
 from app.meetings.rotation_forms import UndoForm
 from app.regions.services import map_context
-from app.services import ValidationFailed
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotation")
 

@@ -2,7 +2,7 @@
 first-come waitlist, mark attendance, and the queries the pages and the API use.
 
 Functions add and flush, never commit (the view or command commits once). Every refusal is a
-:class:`~app.services.ValidationFailed` raised before anything changed, so a rollback loses nothing.
+:class:`~app.errors.ValidationFailed` raised before anything changed, so a rollback loses nothing.
 
 Seats are counted in ``meeting.registered_count`` and taken with a conditional update
 (``… SET registered_count = registered_count + 1 WHERE registered_count < capacity``): the database decides
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import services as audit
 from app.auth.models import User
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings import hosts
 from app.meetings.models import MEETING_FORMATS
@@ -32,7 +33,6 @@ from app.meetings.models import MEETING_STATES
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
 from app.meetings.models import Registration
-from app.services import ValidationFailed
 
 MAX_CAPACITY = 100_000
 FIRST_YEAR = 2000

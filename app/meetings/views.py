@@ -21,9 +21,11 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.models import Role
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import flash_errors
 from app.forms import populate_errors
+from app.i18n import current_language
 from app.meetings import hosts
 from app.meetings import ical
 from app.meetings import notifications
@@ -36,8 +38,6 @@ from app.meetings.forms import StateForm
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
 from app.regions.models import Region
-from app.regions.models import current_language
-from app.services import ValidationFailed
 
 bp = Blueprint("meetings", __name__)
 

@@ -10,10 +10,10 @@ from sqlalchemy.engine import Connection
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
+from app.i18n import current_language
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.regions.models import current_language
 
 DATA_DIR = Path(__file__).parent / "data"
 

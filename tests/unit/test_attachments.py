@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 
 from app.case_studies import attachments
-from app.services import ValidationFailed
+from app.errors import ValidationFailed
 
 # --- real files --------------------------------------------------------------------------------------
 
