@@ -43,6 +43,7 @@ def _ensure_dirs(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to ``app``."""
+    from app import api
     from app import database
     from app import i18n
     from app import mail
@@ -55,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import migrate
     from app.search.index import search
 
+    api.init_app(app)
     db.init_app(app)
     database.configure_engine(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])

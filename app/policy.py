@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from flask import abort
-from flask import jsonify
 from flask import redirect
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.api import STATUS_CODES
+from app.api import json_error
 from app.auth.models import Role
 
 
@@ -164,9 +165,7 @@ def enforce():
         return None
     if not current_user.is_authenticated:
         if request.path.startswith("/api/"):
-            response = jsonify(error={"code": "unauthorized", "message": _("Please log in.")})
-            response.status_code = 401
-            return response
+            return json_error(401, STATUS_CODES[401], _("Please log in."))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     abort(403)
 

@@ -35,6 +35,7 @@ from whoosh.query import Or
 from whoosh.query import Term
 from whoosh.support.levenshtein import distance as levenshtein_distance
 
+from app.api import parse_int
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import STATUSES
@@ -105,9 +106,8 @@ def _int(args, name: str, problems: list[BadParam], minimum: int | None = None) 
     raw = args.get(name, "").strip()
     if not raw:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
+    value = parse_int(raw)
+    if value is None:
         problems.append(BadParam(name, f"{name} must be an integer"))
         return None
     if minimum is not None and value < minimum:
