@@ -69,3 +69,7 @@ MAX_SECTION_CHARS = 20_000
 MAX_SUMMARY_CHARS = 1_000
 MAX_TITLE_CHARS = 300
 
+
+def case_labels() -> dict:
+    """Translated labels of the case-study vocabularies, for templates."""
+    return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}

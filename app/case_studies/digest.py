@@ -33,8 +33,8 @@ from app.case_studies.models import Question
 from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Region
+from app.urls import link_context
 
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 FIRST_WINDOW = timedelta(hours=24)  # what a first digest covers
 MAX_WINDOW = timedelta(days=7)  # a digest switched off for months does not come back with months of news
 MAX_ITEMS = 50  # per section of one e-mail
@@ -137,8 +137,7 @@ def send_digests(now: datetime | None = None) -> DigestRun:
     now = now or utcnow()
     run = DigestRun()
     checked: list[int] = []
-    base_url = app.config.get("BASE_URL") or DEFAULT_BASE_URL
-    with app.test_request_context(base_url=base_url):
+    with link_context(app):
         has_follow = sa.select(Follow.id).where(Follow.user_id == User.id).exists()
         users = db.session.scalars(
             sa.select(User).where(User.digest_enabled.is_(True), User.active.is_(True), has_follow).order_by(User.id)

@@ -23,9 +23,9 @@ from app.case_studies import services
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import SECTIONS
-from app.case_studies.constants import STATES
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
+from app.case_studies.constants import case_labels
 from app.case_studies.forms import CaseStudyForm
 from app.case_studies.forms import ConfirmForm
 from app.case_studies.forms import ReasonForm
@@ -113,11 +113,6 @@ def detail(slug: str):
         withdraw_form=ReasonForm(), confirm_form=ConfirmForm(), related=related_practices(case, limit=5),
         can=lambda action, obj=case: policy.can(current_user, action, obj),
     )
-
-
-def case_labels() -> dict:
-    """Translated labels of the case-study vocabularies, for templates."""
-    return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}
 
 
 def _region_choices() -> list[SelectChoice]:

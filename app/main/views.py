@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.case_studies import services as case_services
+from app.case_studies.constants import case_labels
 from app.case_studies.models import CaseStudy
-from app.case_studies.views import case_labels
 from app.extensions import db
 from app.i18n import LANGUAGE_COOKIE
 from app.regions.models import Region

@@ -37,7 +37,6 @@ from app.audit.models import AuditEntry
 from app.audit.services import record
 from app.auth.models import Role
 from app.auth.models import User
-from app.case_studies.digest import DEFAULT_BASE_URL
 from app.clock import utcnow
 from app.extensions import db
 from app.meetings import ical
@@ -47,6 +46,7 @@ from app.meetings.models import Proposal
 from app.meetings.models import Registration
 from app.meetings.timezone import KZ
 from app.meetings.timezone import to_local
+from app.urls import link_context
 
 REMINDER_ACTION = "meeting.reminder"
 CALL_REMINDER_ACTION = "meeting.call_reminder"
@@ -202,7 +202,7 @@ def send_reminders(today: date | None = None) -> ReminderRun:
     run = ReminderRun()
     reminded: list[tuple] = []
     calls: list[tuple] = []
-    with app.test_request_context(base_url=app.config.get("BASE_URL") or DEFAULT_BASE_URL):
+    with link_context(app):
         _remind_attendees(run, today, reminded)
         _remind_organisers(run, today, calls)
         done = [(r.id, r.meeting_id, r.state, days, start_day) for r, days, start_day in reminded]
