@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -42,6 +43,22 @@ class ClaimStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class AnonymousUser(AnonymousUserMixin):
+    """The visitor who is not logged in: holds no role (so templates may ask ``current_user.is_organiser``)."""
+
+    is_admin = False
+    is_organiser = False
+    is_verified_akim = False
+
+    def has_role(self, *roles: str) -> bool:
+        """No role at all."""
+        return False
+
+    def is_verified_akim_of(self, akimat_id: int | None) -> bool:
+        """Never."""
+        return False
 
 
 class User(UserMixin, db.Model):
@@ -95,6 +112,20 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_organiser(self) -> bool:
+        """Whether the user runs meetings: an active organiser or administrator."""
+        return bool(self.active and self.has_role(Role.ORGANISER))
+
+    @property
+    def is_verified_akim(self) -> bool:
+        """Whether the user is an active akim whose akimat an administrator verified."""
+        return bool(self.active and self.role == Role.AKIM and self.akimat_id is not None)
+
+    def is_verified_akim_of(self, akimat_id: int | None) -> bool:
+        """Whether the user is an active verified akim of the akimat ``akimat_id``."""
+        return self.is_verified_akim and akimat_id is not None and self.akimat_id == akimat_id
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

@@ -23,11 +23,12 @@ from app.case_studies.models import CaseStudy
 from app.case_studies.models import Follow
 from app.case_studies.models import Question
 from app.case_studies.services import get_by_slug
-from app.case_studies.services import is_member
 from app.case_studies.services import last_allowed_year
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.policy import can
+from app.policy import is_member
 from app.regions.models import Akimat
 from app.regions.models import Region
 
@@ -175,7 +176,7 @@ def record_adoption(user: User, case: CaseStudy, year, status: str, note: str | 
     :param status: one of ADOPTION_STATUSES; "abandoned" needs a ``reason``.
     :raise ValidationFailed: every problem found, field by field.
     """
-    if not (user.is_authenticated and user.active and user.role == Role.AKIM and user.akimat_id):
+    if not can(user, "create_case"):  # a verified akim
         raise ValidationFailed([(None, _l("Only a verified akim can record an adoption for their akimat."))])
     if user.akimat_id == case.akimat_id:
         raise ValidationFailed([(None, _l("Your akimat wrote this case study: it cannot adopt its own practice."))])
@@ -226,17 +227,11 @@ def delete_adoption(user: User, adoption: Adoption) -> None:
 
     :raise ValidationFailed: the user is not a verified akim of the adopting akimat.
     """
-    if not can_delete_adoption(user, adoption):
+    if not can(user, "delete_adoption", adoption):
         raise ValidationFailed([(None, _l("Only members of the adopting akimat can remove this record."))])
     audit.record(user, "adoption.deleted", adoption, {"case": adoption.case_study.slug, "status": adoption.status})
     db.session.delete(adoption)
     db.session.flush()
-
-
-def can_delete_adoption(user, adoption: Adoption) -> bool:
-    """Whether ``user`` is an active verified akim of the akimat that recorded ``adoption``."""
-    return bool(user.is_authenticated and user.active and user.role == Role.AKIM
-                and user.akimat_id is not None and user.akimat_id == adoption.akimat_id)
 
 
 def adoptions_of(case: CaseStudy) -> list[Adoption]:

@@ -28,6 +28,7 @@ from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from app import policy
 from app.case_studies import engagement
 from app.case_studies import views as case_views
 from app.case_studies.constants import ADOPTION_STATUSES
@@ -154,7 +155,7 @@ class TemplateHelper:
 
     @staticmethod
     def can_delete(adoption: Adoption) -> bool:
-        return engagement.can_delete_adoption(current_user, adoption)
+        return policy.can(current_user, "delete_adoption", adoption)
 
     @staticmethod
     def adoptions_by_region(region):
@@ -286,7 +287,7 @@ def delete_adoption(slug: str, adoption_id: int):
     adoption = db.session.get(Adoption, adoption_id)
     if adoption is None or adoption.case_study_id != case.id:
         abort(404)
-    if not engagement.can_delete_adoption(current_user, adoption):
+    if not policy.can(current_user, "delete_adoption", adoption):
         abort(403)
     engagement.delete_adoption(current_user, adoption)
     db.session.commit()

@@ -395,13 +395,6 @@ def data_from_case(case: CaseStudy) -> CaseData:
 # --- reading ----------------------------------------------------------------------------------------
 
 
-def is_member(user, case: CaseStudy) -> bool:
-    """Whether ``user`` is a verified akim of the akimat that owns ``case``."""
-    return bool(
-        user.is_authenticated and user.active and user.role == "akim" and user.akimat_id == case.akimat_id
-    )
-
-
 def get_by_slug(slug: str) -> CaseStudy | None:
     """The case study with ``slug``, in any state."""
     return db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug))

@@ -177,7 +177,7 @@ def _remind_organisers(run: ReminderRun, today: date, done: list[tuple]) -> None
             continue
         recipients = list(organisers)
         creator = meeting.created_by
-        if creator is not None and creator.active and creator.has_role(Role.ORGANISER) and creator not in recipients:
+        if creator is not None and creator.is_organiser and creator not in recipients:
             recipients.append(creator)  # an administrator who created the meeting runs it too
         context = {"meeting": meeting, "undecided": undecided, **_meeting_urls(meeting),
                    "manage_url": url_for("programme.manage", meeting_id=meeting.id, _external=True)}

@@ -31,7 +31,6 @@ from sqlalchemy.orm import selectinload
 
 from app import mail
 from app.audit.services import record
-from app.auth.models import Role
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.services import last_allowed_year
@@ -46,6 +45,7 @@ from app.meetings.models import Meeting
 from app.meetings.models import Proposal
 from app.meetings.timezone import to_local
 from app.meetings.timezone import to_utc
+from app.policy import can
 from app.regions.models import Akimat
 
 MAX_PITCH_CHARS = 1_000
@@ -79,17 +79,6 @@ def _text(value: str | None) -> str:
 def _too_long(errors: list, field: str, text: str, limit: int) -> None:
     if len(text) > limit:
         errors.append((field, _l("At most %(max)d characters.", max=limit)))
-
-
-def is_organiser(user) -> bool:
-    """Whether ``user`` runs meetings (organisers and administrators)."""
-    return bool(user is not None and user.is_authenticated and user.active and user.has_role(Role.ORGANISER))
-
-
-def is_verified_akim(user) -> bool:
-    """Whether ``user`` is an active akim with a verified akimat."""
-    return bool(user is not None and user.is_authenticated and user.active and user.role == Role.AKIM
-                and user.akimat_id is not None)
 
 
 # --- call for presentations ---------------------------------------------------------------------------------
@@ -142,7 +131,7 @@ def close_call(actor, meeting: Meeting) -> None:
 
 def proposable_cases(user) -> list[CaseStudy]:
     """The published case studies of the user's akimat, by title (what an akim may propose)."""
-    if not is_verified_akim(user):
+    if not can(user, "propose"):
         return []
     return list(db.session.scalars(
         sa.select(CaseStudy).where(CaseStudy.akimat_id == user.akimat_id, CaseStudy.state == "published")
@@ -158,7 +147,7 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
         draft or withdrawn, or another akimat's; it has been proposed for this meeting already; an empty or too
         long pitch.
     """
-    if not is_verified_akim(user):
+    if not can(user, "propose"):
         raise ValidationFailed([(None, _l("Only a verified akim can propose a case study of their akimat."))])
     if not call_is_open(meeting):
         raise ValidationFailed([(None, _l("The call for presentations of this meeting is closed."))])
@@ -211,7 +200,7 @@ def withdraw_proposal(user, proposal: Proposal) -> None:
 
     :raise ValidationFailed: not a member of the proposing akimat, or already decided.
     """
-    if not (is_verified_akim(user) and user.akimat_id == proposal.case_study.akimat_id):
+    if not can(user, "withdraw_proposal", proposal):
         raise ValidationFailed([(None, _l("Only the akimat that made the proposal can withdraw it."))])
     if proposal.state != "proposed":
         raise ValidationFailed([(None, _l("Only a proposal waiting for a decision can be withdrawn."))])
@@ -491,11 +480,6 @@ def remove_commitment(actor, commitment: Commitment) -> None:
     db.session.flush()
 
 
-def can_convert(user, commitment: Commitment) -> bool:
-    """Who may turn a commitment into an adoption: organisers, and verified akims of the committed akimat."""
-    return is_organiser(user) or (is_verified_akim(user) and user.akimat_id == commitment.akimat_id)
-
-
 def commitment_to_adoption(actor, commitment: Commitment) -> tuple[Adoption, bool]:
     """Turn a commitment into the akimat's adoption record (status "piloting") and link the two.
 
@@ -505,7 +489,7 @@ def commitment_to_adoption(actor, commitment: Commitment) -> tuple[Adoption, boo
     :return: the adoption and whether it was created.
     :raise ValidationFailed: not allowed, already turned into an adoption, or the case study is not published.
     """
-    if not can_convert(actor, commitment):
+    if not can(actor, "convert_commitment", commitment):
         raise ValidationFailed([(None, _l("Only organisers and the committed akimat can record this adoption."))])
     if commitment.adoption_id is not None:
         raise ValidationFailed([(None, _l("This commitment is already recorded as an adoption."))])
@@ -600,8 +584,8 @@ def commitments_for_region(region) -> list[Commitment]:
 
 def proposals_of(meeting: Meeting, user=None) -> list[Proposal]:
     """The proposals of a meeting: all of them for organisers, the user's akimat's for an akim, else none."""
-    if is_organiser(user):
+    if can(user, "manage_meetings"):
         return list(meeting.proposals)
-    if is_verified_akim(user):
+    if can(user, "propose"):
         return [p for p in meeting.proposals if p.case_study.akimat_id == user.akimat_id]
     return []

@@ -44,6 +44,7 @@ from app.meetings.programme_forms import MinutesForm
 from app.meetings.programme_forms import ProposalForm
 from app.meetings.timezone import input_value
 from app.meetings.timezone import to_utc
+from app.policy import can
 from app.regions.models import Region
 from app.regions.services import akimat_choices
 
@@ -69,19 +70,19 @@ class TemplateHelper:
 
     @staticmethod
     def my_proposals(meeting: Meeting) -> list[Proposal]:
-        return programme.proposals_of(meeting, current_user) if programme.is_verified_akim(current_user) else []
+        return programme.proposals_of(meeting, current_user) if can(current_user, "propose") else []
 
     @staticmethod
     def can_propose(meeting: Meeting) -> bool:
-        return programme.is_verified_akim(current_user) and programme.call_is_open(meeting)
+        return can(current_user, "propose") and programme.call_is_open(meeting)
 
     @staticmethod
     def is_organiser() -> bool:
-        return programme.is_organiser(current_user)
+        return can(current_user, "manage_meetings")
 
     @staticmethod
     def can_convert(commitment: Commitment) -> bool:
-        return commitment.adoption_id is None and programme.can_convert(current_user, commitment)
+        return commitment.adoption_id is None and can(current_user, "convert_commitment", commitment)
 
     @staticmethod
     def confirm_form() -> ConfirmForm:
@@ -101,7 +102,7 @@ def _meeting(meeting_id: int) -> Meeting:
 
 
 def _organiser_only() -> None:
-    if not programme.is_organiser(current_user):
+    if not can(current_user, "manage_meetings"):
         abort(403)
 
 
@@ -208,7 +209,7 @@ def close_call(meeting_id: int):
 def propose(meeting_id: int):
     """An akim proposes one of their akimat's published case studies."""
     meeting = _meeting(meeting_id)
-    if not programme.is_verified_akim(current_user):
+    if not can(current_user, "propose"):
         abort(403)
     form = ProposalForm()
     form.case_study.choices = _case_choices(programme.proposable_cases(current_user))
@@ -420,7 +421,7 @@ def delete_commitment(meeting_id: int, commitment_id: int):
 def adopt_commitment(meeting_id: int, commitment_id: int):
     """Turn a commitment into the akimat's adoption record (organisers, or akims of the committed akimat)."""
     commitment = _commitment(meeting_id, commitment_id)
-    if not programme.can_convert(current_user, commitment):
+    if not can(current_user, "convert_commitment", commitment):
         abort(403)
     case = commitment.case_study
     if ConfirmForm().validate_on_submit():

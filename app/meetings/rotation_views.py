@@ -20,7 +20,6 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.models import Role
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import flash_errors
@@ -35,6 +34,7 @@ from app.meetings.models import RotationPin
 from app.meetings.rotation_forms import ExclusionForm
 from app.meetings.rotation_forms import PinForm
 from app.meetings.rotation_forms import UndoForm
+from app.policy import can
 from app.regions.services import map_context
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotation")
@@ -82,7 +82,7 @@ NAMED_PARAMS = ("host", "held_host")  # params that hold one host code, shown by
 
 def can_edit() -> bool:
     """Whether the current user may change the rotation (organisers and administrators)."""
-    return current_user.is_authenticated and current_user.has_role(Role.ORGANISER)
+    return can(current_user, "manage_meetings")
 
 
 def meeting_url(meeting) -> str | None:

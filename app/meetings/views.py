@@ -19,7 +19,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.models import Role
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -37,6 +36,7 @@ from app.meetings.forms import RegistrationForm
 from app.meetings.forms import StateForm
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.policy import can
 from app.regions.models import Region
 
 bp = Blueprint("meetings", __name__)
@@ -86,7 +86,7 @@ def get_meeting_or_404(meeting_id: int) -> Meeting:
 
 def is_organiser() -> bool:
     """Whether the current user may manage meetings (organisers and admins)."""
-    return current_user.is_authenticated and current_user.is_active and current_user.has_role(Role.ORGANISER)
+    return can(current_user, "manage_meetings")
 
 
 def labels() -> dict:
