@@ -75,16 +75,16 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
     from app.case_studies.api import bp as cases_api_bp
-    from app.case_studies.attachment_views import bp as attachments_bp
-    from app.case_studies.engagement_views import bp as engagement_bp
+    from app.case_studies.attachments.views import bp as attachments_bp
+    from app.case_studies.engagement.views import bp as engagement_bp
     from app.case_studies.feeds import bp as feeds_bp
     from app.case_studies.views import bp as case_studies_bp
     from app.main import errors
     from app.main.views import bp as main_bp
     from app.meetings.api import bp as meetings_api_bp
-    from app.meetings.programme_views import bp as programme_bp
-    from app.meetings.rotation_api import bp as rotation_api_bp
-    from app.meetings.rotation_views import bp as rotation_bp
+    from app.meetings.programme.views import bp as programme_bp
+    from app.meetings.rotation.api import bp as rotation_api_bp
+    from app.meetings.rotation.views import bp as rotation_bp
     from app.meetings.views import bp as meetings_bp
     from app.regions.views import api_bp as regions_api_bp
     from app.regions.views import bp as regions_bp

@@ -132,7 +132,7 @@ RULES: dict[str, Rule] = {
     "rotation.lift_exclusion": ORGANISER,
     "rotation_api.plan": PUBLIC,
     # Programme: organisers run the call, the agenda and the outcomes; akims propose (their own akimat's
-    # published cases, checked in app/meetings/programme.py); the printed agenda is public like the meeting.
+    # published cases, checked in app/meetings/programme/services.py); the printed agenda is public like the meeting.
     "programme.manage": ORGANISER,
     "programme.open_call": ORGANISER,
     "programme.close_call": ORGANISER,

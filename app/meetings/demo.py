@@ -23,13 +23,13 @@ from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.clock import utcnow
 from app.extensions import db
-from app.meetings import rotation_services
 from app.meetings.hosts import resolve_host
 from app.meetings.models import NATIONAL
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
+from app.meetings.rotation import services as rotation_services
 from app.meetings.timezone import to_utc
 from app.regions.services import find_akimat
 

@@ -9,9 +9,9 @@ from flask import render_template
 
 from app.auth.models import Role
 from app.auth.models import User
-from app.case_studies import engagement
 from app.case_studies import services as case_services
 from app.case_studies.constants import case_labels
+from app.case_studies.engagement import services as engagement
 from app.extensions import db
 from app.regions import services
 from app.regions.models import Akimat

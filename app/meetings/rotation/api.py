@@ -20,9 +20,9 @@ from app.api import BAD_REQUEST
 from app.api import json_error
 from app.api import json_response
 from app.api import parse_int
-from app.meetings import rotation_services as services
 from app.meetings.hosts import is_valid_scope
 from app.meetings.models import NATIONAL
+from app.meetings.rotation import services
 
 bp = Blueprint("rotation_api", __name__, url_prefix="/api/v1")
 

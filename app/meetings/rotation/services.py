@@ -27,7 +27,6 @@ from app.audit.services import record
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.meetings import rotation
 from app.meetings.hosts import Host
 from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
@@ -37,6 +36,7 @@ from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
+from app.meetings.rotation import engine as rotation
 from app.meetings.timezone import KZ
 from app.regions.models import Region
 

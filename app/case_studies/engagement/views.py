@@ -29,10 +29,10 @@ from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from app import policy
-from app.case_studies import engagement
 from app.case_studies import views as case_views
 from app.case_studies.constants import ADOPTION_STATUSES
 from app.case_studies.constants import TOPICS
+from app.case_studies.engagement import services as engagement
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import Question

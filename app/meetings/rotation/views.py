@@ -24,16 +24,16 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import flash_errors
 from app.forms import populate_errors
-from app.meetings import rotation_services as services
 from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
 from app.meetings.hosts import is_valid_scope
 from app.meetings.models import NATIONAL
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
-from app.meetings.rotation_forms import ExclusionForm
-from app.meetings.rotation_forms import PinForm
-from app.meetings.rotation_forms import UndoForm
+from app.meetings.rotation import services
+from app.meetings.rotation.forms import ExclusionForm
+from app.meetings.rotation.forms import PinForm
+from app.meetings.rotation.forms import UndoForm
 from app.policy import can
 from app.regions.services import map_context
 

@@ -18,7 +18,7 @@ from flask_wtf.file import FileField
 from wtforms import SubmitField
 
 from app import policy
-from app.case_studies import attachments as services
+from app.case_studies.attachments import services
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
 from app.case_studies.views import get_case_or_404

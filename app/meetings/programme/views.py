@@ -30,18 +30,18 @@ from app.forms import flash_errors
 from app.forms import populate_errors
 from app.i18n import current_language
 from app.markdown import render
-from app.meetings import programme
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
-from app.meetings.programme_forms import AgendaItemForm
-from app.meetings.programme_forms import CallForm
-from app.meetings.programme_forms import CommitmentForm
-from app.meetings.programme_forms import ConfirmForm
-from app.meetings.programme_forms import DecisionForm
-from app.meetings.programme_forms import MinutesForm
-from app.meetings.programme_forms import ProposalForm
+from app.meetings.programme import services as programme
+from app.meetings.programme.forms import AgendaItemForm
+from app.meetings.programme.forms import CallForm
+from app.meetings.programme.forms import CommitmentForm
+from app.meetings.programme.forms import ConfirmForm
+from app.meetings.programme.forms import DecisionForm
+from app.meetings.programme.forms import MinutesForm
+from app.meetings.programme.forms import ProposalForm
 from app.meetings.timezone import input_value
 from app.meetings.timezone import to_utc
 from app.policy import can
