@@ -20,12 +20,14 @@ from wtforms.fields.choices import SelectChoice
 
 from app import policy
 from app.case_studies import services
+from app.case_studies.attachments.pages import attachment_ui
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import SECTIONS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.constants import case_labels
+from app.case_studies.engagement.pages import EngagementPage
 from app.case_studies.forms import CaseStudyForm
 from app.case_studies.forms import ConfirmForm
 from app.case_studies.forms import ReasonForm
@@ -36,6 +38,7 @@ from app.forms import flash_errors
 from app.forms import populate_errors
 from app.i18n import current_language
 from app.markdown import render
+from app.meetings.programme.pages import ProgrammePage
 from app.regions.models import Municipality
 from app.regions.models import Region
 from app.regions.services import map_context
@@ -101,7 +104,15 @@ def mine():
 @bp.route("/<slug>")
 def detail(slug: str):
     """The case page."""
-    case = get_case_or_404(slug)
+    return render_detail(get_case_or_404(slug))
+
+
+def render_detail(case: CaseStudy, submitted: dict | None = None) -> str:
+    """The case page of ``case`` with everything its partials show: attachments, meetings, questions,
+    adoptions, follow buttons.
+
+    :param submitted: forms refused in this request (see :class:`EngagementPage`), shown as they were sent.
+    """
     sections = [(name, label, render(getattr(case, name))) for name, label in SECTIONS.items()]
     adopted = [a for a in case.adoptions if a.status != "abandoned"]
     marked = {a.akimat.region.iso_code: "adopted" for a in adopted}
@@ -112,6 +123,7 @@ def detail(slug: str):
         **map_context(counts, "regions.profile", marked=marked),
         withdraw_form=ReasonForm(), confirm_form=ConfirmForm(), related=related_practices(case, limit=5),
         can=lambda action, obj=case: policy.can(current_user, action, obj),
+        attachment_ui=attachment_ui, engagement=EngagementPage(submitted), programme=ProgrammePage(),
     )
 
 

@@ -36,6 +36,7 @@ from app.meetings.forms import RegistrationForm
 from app.meetings.forms import StateForm
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.meetings.programme.pages import ProgrammePage
 from app.policy import can
 from app.regions.models import Region
 
@@ -137,7 +138,7 @@ def detail(meeting_id: int):
         counts=services.counts(meeting), can_register=services.can_register_now(meeting), labels=labels(),
         can_manage=is_organiser(), transitions=services.allowed_transitions(meeting),
         scope_label=services.scope_label(meeting.scope), form=RegistrationForm(), state_form=StateForm(),
-        location=ical.location(meeting), started=meeting.starts_at <= utcnow(),
+        location=ical.location(meeting), started=meeting.starts_at <= utcnow(), programme=ProgrammePage(),
     )
 
 

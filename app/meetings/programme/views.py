@@ -5,7 +5,7 @@ printable agenda, and the one-click adoption of a commitment.
 The meeting page (``templates/meetings/detail.html``) shows the timetable, the call and the outcomes through
 ``templates/meetings/_programme.html``; case-study pages and region profiles show presentations and
 commitments through ``_case_meetings.html`` and ``_region_commitments.html``. They reach the data through the
-``programme`` helper injected into every template here.
+``programme`` object (:class:`app.meetings.programme.pages.ProgrammePage`) that each of those views passes.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from app.extensions import db
 from app.forms import flash_errors
 from app.forms import populate_errors
 from app.i18n import current_language
-from app.markdown import render
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
@@ -42,6 +41,7 @@ from app.meetings.programme.forms import ConfirmForm
 from app.meetings.programme.forms import DecisionForm
 from app.meetings.programme.forms import MinutesForm
 from app.meetings.programme.forms import ProposalForm
+from app.meetings.programme.pages import ProgrammePage
 from app.meetings.timezone import input_value
 from app.meetings.timezone import to_utc
 from app.policy import can
@@ -49,49 +49,6 @@ from app.regions.models import Region
 from app.regions.services import akimat_choices
 
 bp = Blueprint("programme", __name__, url_prefix="/meetings/<int:meeting_id>")
-
-
-class TemplateHelper:
-    """What the programme partials call (``programme.timetable(meeting)`` …)."""
-
-    kinds = programme.AGENDA_KIND_LABELS
-    actions = programme.COMMITMENT_ACTIONS
-    proposal_states = programme.PROPOSAL_STATE_LABELS
-
-    timetable = staticmethod(programme.timetable)
-    call_is_open = staticmethod(programme.call_is_open)
-    presentations_of = staticmethod(programme.presentations_of)
-    commitments_for_case = staticmethod(programme.commitments_for_case)
-    commitments_for_region = staticmethod(programme.commitments_for_region)
-
-    @staticmethod
-    def markdown(text: str):
-        return render(text)
-
-    @staticmethod
-    def my_proposals(meeting: Meeting) -> list[Proposal]:
-        return programme.proposals_of(meeting, current_user) if can(current_user, "propose") else []
-
-    @staticmethod
-    def can_propose(meeting: Meeting) -> bool:
-        return can(current_user, "propose") and programme.call_is_open(meeting)
-
-    @staticmethod
-    def is_organiser() -> bool:
-        return can(current_user, "manage_meetings")
-
-    @staticmethod
-    def can_convert(commitment: Commitment) -> bool:
-        return commitment.adoption_id is None and can(current_user, "convert_commitment", commitment)
-
-    @staticmethod
-    def confirm_form() -> ConfirmForm:
-        return ConfirmForm(formdata=None)
-
-
-@bp.app_context_processor
-def _inject_helper():
-    return {"programme": TemplateHelper()}
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -139,7 +96,7 @@ def _manage_page(meeting: Meeting, status: int = 200, **forms):
                              else DecisionForm(formdata=None, prefix=f"p{p.id}"))
                       for p in meeting.proposals}
     return render_template(
-        "meetings/programme.html", meeting=meeting, days=programme.timetable(meeting),
+        "meetings/programme.html", meeting=meeting, days=programme.timetable(meeting), programme=ProgrammePage(),
         call_form=forms.get("call_form") or CallForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
         decision_forms=decision_forms, minutes_form=minutes_form, commitment_form=commitment_form,
         is_over=programme.is_over(meeting), call_is_open=programme.call_is_open(meeting),
@@ -227,7 +184,7 @@ def propose(meeting_id: int):
             flash(_("Your proposal is sent. The organisers will accept or decline it with a note."), "success")
             return _detail(meeting, "programme")
     status = 400 if request.method == "POST" else 200
-    return render_template("meetings/propose.html", meeting=meeting, form=form,
+    return render_template("meetings/propose.html", meeting=meeting, form=form, programme=ProgrammePage(),
                            call_is_open=programme.call_is_open(meeting),
                            proposals=programme.proposals_of(meeting, current_user)), status
 
@@ -356,7 +313,8 @@ def delete_item(meeting_id: int, item_id: int):
 def print_agenda(meeting_id: int):
     """The agenda as a page to print (public, like the meeting page)."""
     meeting = _meeting(meeting_id)
-    return render_template("meetings/agenda_print.html", meeting=meeting, days=programme.timetable(meeting))
+    return render_template("meetings/agenda_print.html", meeting=meeting, days=programme.timetable(meeting),
+                           programme=ProgrammePage())
 
 
 # --- outcomes -----------------------------------------------------------------------------------------------
