@@ -178,7 +178,6 @@ USER_RULES = {
     "create_case": lambda user: user.is_verified_akim,
     "manage_meetings": lambda user: user.is_organiser,  # meetings, their programme, the rotation
     "propose": lambda user: user.is_verified_akim,  # a case study for a meeting (while its call is open)
-    "see_proposals": lambda user: user.is_organiser or user.is_verified_akim,
 }
 # Actions on a meeting's commitment, a proposal or an adoption: the akimat it belongs to decides.
 OBJECT_RULES = {

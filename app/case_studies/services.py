@@ -24,7 +24,6 @@ from app.case_studies.constants import MAX_SECTION_CHARS
 from app.case_studies.constants import MAX_SUMMARY_CHARS
 from app.case_studies.constants import MAX_TITLE_CHARS
 from app.case_studies.constants import SECTIONS
-from app.case_studies.constants import SLUG_PATTERN
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.models import CaseRevision
@@ -219,11 +218,6 @@ def unique_slug(title: str) -> str:
     while db.session.scalar(sa.select(CaseStudy.id).where(CaseStudy.slug == slug)) is not None:
         slug, n = f"{base}-{n}", n + 1
     return slug
-
-
-def is_valid_slug(slug: str) -> bool:
-    """Whether ``slug`` fits the interchange format's id pattern."""
-    return re.match(SLUG_PATTERN, slug or "") is not None
 
 
 # --- lifecycle --------------------------------------------------------------------------------------

@@ -510,11 +510,6 @@ def mark_attendance(actor: User | None, meeting: Meeting, attended_ids: set[int]
 # --- queries ----------------------------------------------------------------------------------------------
 
 
-def get_meeting(meeting_id: int) -> Meeting | None:
-    """The meeting with ``meeting_id`` (None when there is none)."""
-    return db.session.get(Meeting, meeting_id)
-
-
 def meetings_query(scope: str | None = None, year: int | None = None, state: str | None = None,
                    region_id: int | None = None):
     """A select of meetings, soonest first, filtered by scope, year, state and host region."""

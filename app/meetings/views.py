@@ -120,7 +120,6 @@ def index():
     return render_template(
         "meetings/index.html", upcoming=upcoming, by_year=by_year, years=years, scope=scope, year=year,
         region=region, regions=regions, scopes=scope_choices(), labels=labels(), can_manage=is_organiser(),
-        counts=services.counts,
     )
 
 

@@ -127,6 +127,18 @@ def find_akimat(iso: str, municipality: str | None = None) -> Akimat:
     return db.session.scalars(select).one()
 
 
+def akimat_of(region: Region, municipality: Municipality | None) -> Akimat | None:
+    """The akimat of ``region`` (``municipality`` None) or of the municipality; None when there is none.
+
+    The rows at hand, where :func:`find_akimat` takes codes and names."""
+    select = sa.select(Akimat).where(Akimat.region_id == region.id)
+    if municipality is None:
+        select = select.where(Akimat.municipality_id.is_(None))
+    else:
+        select = select.where(Akimat.municipality_id == municipality.id)
+    return db.session.scalar(select)
+
+
 def all_regions() -> list[Region]:
     """The 20 regions, sorted by name in the UI language."""
     regions = db.session.scalars(sa.select(Region)).all()

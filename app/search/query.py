@@ -715,17 +715,15 @@ def _facet_counts(searcher, matches: set[int], allowed: dict[str, object]) -> di
     return facets
 
 
-def search(q: str, filters: SearchParams | None = None, sort: str | None = None, page: int | None = None,
-           per_page: int | None = None) -> SearchResult:
-    """Run a search. ``filters`` is a :class:`SearchParams` (its q/sort/page/per_page are overridden by the
-    other arguments when given).
+def search(q: str, filters: SearchParams | None = None) -> SearchResult:
+    """Run a search for ``q`` with the filters, sort order and page of ``filters`` (a :class:`SearchParams`).
 
     :raise IndexUnavailable: the index is missing or unreadable.
     """
     params = filters or SearchParams()
     params = SearchParams(q=q or "", filters=dict(params.filters), year_from=params.year_from,
-                          year_to=params.year_to, sort=sort or params.sort, page=max(1, page or params.page),
-                          per_page=min(MAX_PER_PAGE, max(1, per_page or params.per_page)))
+                          year_to=params.year_to, sort=params.sort, page=max(1, params.page),
+                          per_page=min(MAX_PER_PAGE, max(1, params.per_page)))
     _apply_pending()
     params.exclude = _stale_slugs()
     with in_use:
