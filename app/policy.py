@@ -22,6 +22,7 @@ from flask_login import current_user
 from app.api import STATUS_CODES
 from app.api import json_error
 from app.auth.models import Role
+from app.case_studies.models import CaseState
 
 
 @dataclass(frozen=True)
@@ -204,10 +205,10 @@ def can(user, action: str, obj=None) -> bool:
         return bool(OBJECT_RULES[action](user, obj))
     case = obj_case(obj)
     member = is_member(user, case)
-    published = case.state == "published"
+    published = case.is_published
     rules = {
         "edit_case": member,
-        "publish_case": member or (user.is_admin and case.state == "withdrawn"),
+        "publish_case": member or (user.is_admin and case.state == CaseState.WITHDRAWN),
         "withdraw_case": published and (member or user.is_admin),
         "manage_attachments": member,
         "answer": published and member,
@@ -224,7 +225,7 @@ def is_member(user, case) -> bool:
 
 def can_view_case(user, case) -> bool:
     """Published case studies are public; drafts and withdrawn ones only for their akimat and admins."""
-    if case.state == "published":
+    if case.is_published:
         return True
     if not user.is_authenticated or not user.is_active:
         return False

@@ -81,7 +81,7 @@ def collect(user: User, follows: list[Follow], since: datetime, until: datetime)
             sa.select(CaseStudy)
             .join(Region, CaseStudy.region_id == Region.id)
             .where(
-                CaseStudy.state == "published",
+                CaseStudy.is_published,
                 sa.or_(*matches),
                 sa.or_(
                     sa.and_(CaseStudy.published_at > since, CaseStudy.published_at <= until),
@@ -107,7 +107,7 @@ def collect(user: User, follows: list[Follow], since: datetime, until: datetime)
             .join(CaseStudy, Question.case_study_id == CaseStudy.id)
             .where(
                 CaseStudy.slug.in_(slugs),
-                CaseStudy.state == "published",
+                CaseStudy.is_published,
                 Answer.created_at > since,
                 Answer.created_at <= until,
                 Answer.author_id != user.id,

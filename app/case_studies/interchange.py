@@ -35,6 +35,7 @@ from app.case_studies.constants import SECTIONS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.models import Adoption
+from app.case_studies.models import CaseState
 from app.case_studies.models import CaseStudy
 from app.clock import utcnow
 from app.errors import ValidationFailed
@@ -410,7 +411,7 @@ def import_file(path: str | os.PathLike, skip_invalid: bool = False) -> ImportRe
     for _number, record in records:
         outcome, case = apply_record(record)
         getattr(report, outcome).append(record["id"])
-        if case.state == "withdrawn":
+        if case.state == CaseState.WITHDRAWN:
             report.kept_withdrawn.append(record["id"])
     report.imported = True
     return report
@@ -441,7 +442,7 @@ def apply_record(record: dict) -> tuple[str, CaseStudy]:
     if _adoptions_out(case) != record["adoptions"]:
         _replace_adoptions(case, record["adoptions"])
         case.updated_at = utcnow()
-    if case.state == "draft":
+    if case.state == CaseState.DRAFT:
         services.publish(None, case)
     db.session.flush()
     return "updated", case
@@ -529,7 +530,7 @@ def dumps_cases() -> str:
     is the same on every database whatever its collation)."""
     cases = db.session.scalars(
         sa.select(CaseStudy)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .options(
             selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
             selectinload(CaseStudy.municipality),

@@ -27,6 +27,7 @@ from app.case_studies.constants import SECTIONS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.models import CaseRevision
+from app.case_studies.models import CaseState
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
 from app.clock import utcnow
@@ -305,7 +306,7 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     if expected_version is not None and expected_version != case.version:
         current, submitted = snapshot(case), _data_snapshot(data)
         raise EditConflict(case, [name for name in SNAPSHOT_FIELDS if current.get(name) != submitted.get(name)])
-    validate(data, for_publication=case.state == "published")
+    validate(data, for_publication=case.is_published)
     before = snapshot(case)
     _apply(case, data)
     db.session.flush()
@@ -315,7 +316,7 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     case.updated_at = utcnow()
     case.updated_by_id = user.id if user else None
     db.session.flush()
-    if case.state == "published":
+    if case.is_published:
         add_revision(case, user)
     return case
 
@@ -341,19 +342,19 @@ def publish(user, case: CaseStudy) -> None:
 
     :raise ValidationFailed: incomplete, or already published.
     """
-    if case.state == "published":
+    if case.is_published:
         raise ValidationFailed([(None, _l("This case study is already published."))])
     validate(data_from_case(case), for_publication=True)
     was = case.state
-    case.state = "published"
+    case.state = CaseState.PUBLISHED
     case.withdrawn_at = case.withdrawn_reason = None
     now = utcnow()
     case.published_at = case.published_at or now
     case.updated_at = now
     case.updated_by_id = user.id if user else None
     db.session.flush()
-    add_revision(case, user, note="published" if was == "draft" else "restored")
-    audit.record(user, "case.published" if was == "draft" else "case.restored", case, {"slug": case.slug})
+    add_revision(case, user, note="published" if was == CaseState.DRAFT else "restored")
+    audit.record(user, "case.published" if was == CaseState.DRAFT else "case.restored", case, {"slug": case.slug})
 
 
 def withdraw(user, case: CaseStudy, reason: str) -> None:
@@ -366,9 +367,9 @@ def withdraw(user, case: CaseStudy, reason: str) -> None:
         raise ValidationFailed([("reason", _l("Say why the case study is withdrawn."))])
     if len(reason) > 2000:
         raise ValidationFailed([("reason", _l("At most %(max)d characters.", max=2000))])
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Only a published case study can be withdrawn."))])
-    case.state = "withdrawn"
+    case.state = CaseState.WITHDRAWN
     case.withdrawn_at = utcnow()
     case.withdrawn_reason = reason
     db.session.flush()
@@ -411,7 +412,7 @@ def published_query(filters: ListFilters | None = None):
     filters = filters or ListFilters()
     select = (
         sa.select(CaseStudy)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
                  selectinload(CaseStudy.municipality))
     )
@@ -437,7 +438,7 @@ def counts_by_region() -> dict[str, int]:
     rows = db.session.execute(
         sa.select(Region.iso_code, sa.func.count(CaseStudy.id))
         .join(CaseStudy, CaseStudy.region_id == Region.id)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .group_by(Region.iso_code)
     ).all()
     return dict(rows)

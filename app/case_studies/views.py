@@ -31,6 +31,7 @@ from app.case_studies.engagement.pages import EngagementPage
 from app.case_studies.forms import CaseStudyForm
 from app.case_studies.forms import ConfirmForm
 from app.case_studies.forms import ReasonForm
+from app.case_studies.models import CaseState
 from app.case_studies.models import CaseStudy
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -250,7 +251,7 @@ def restore(slug: str):
     """Undo a withdrawal."""
     case = get_case_or_404(slug)
     require("publish_case", case)
-    if case.state != "withdrawn":
+    if case.state != CaseState.WITHDRAWN:
         abort(400, description=_("Only a withdrawn case study can be restored."))
     return _transition(case, lambda: services.publish(current_user, case), _("Restored and published again."))
 
@@ -276,7 +277,7 @@ def _transition(case: CaseStudy, action, success: str):
     except ValidationFailed as error:
         db.session.rollback()
         flash_errors(error)
-        return redirect(url_for("case_studies.edit" if case.state == "draft" else "case_studies.detail",
+        return redirect(url_for("case_studies.edit" if case.state == CaseState.DRAFT else "case_studies.detail",
                                 slug=case.slug))
     db.session.commit()
     flash(success, "success")

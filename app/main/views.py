@@ -31,7 +31,7 @@ def home():
     region_count = db.session.scalar(sa.select(sa.func.count(Region.id)))
     latest = db.session.scalars(case_services.published_query().limit(6)).all()
     case_count = db.session.scalar(
-        sa.select(sa.func.count(CaseStudy.id)).where(CaseStudy.state == "published")
+        sa.select(sa.func.count(CaseStudy.id)).where(CaseStudy.is_published)
     )
     return render_template(
         "main/home.html", region_count=region_count, latest=latest, case_count=case_count, labels=case_labels(),

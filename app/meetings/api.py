@@ -55,7 +55,7 @@ def agenda_payload(meeting: Meeting) -> list[dict]:
             "presenter": item.presenter_name or None,
             "location": item.location or None,
             # Only published case studies exist in the API (a withdrawn one must not leak its id).
-            "case_study_id": case.slug if case is not None and case.state == "published" else None,
+            "case_study_id": case.slug if case is not None and case.is_published else None,
         })
     return items
 

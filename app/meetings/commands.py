@@ -41,6 +41,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.meetings import ical
 from app.meetings import services
+from app.meetings.models import REMINDED_STATES
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
 from app.meetings.models import Registration
@@ -50,7 +51,6 @@ from app.urls import link_context
 
 REMINDER_ACTION = "meeting.reminder"
 CALL_REMINDER_ACTION = "meeting.call_reminder"
-REMINDED_STATES = ("planned", "registration_open", "registration_closed")  # not held, cancelled or postponed
 WEEK, DAY = 7, 1
 
 

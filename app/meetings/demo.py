@@ -239,7 +239,7 @@ def _local(day: date, hhmm: str) -> datetime:
 def _case(slug: str | None) -> CaseStudy | None:
     if not slug:
         return None
-    return db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug, CaseStudy.state == "published"))
+    return db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug, CaseStudy.is_published))
 
 
 def _uid(scope: str, year: int, slot: int = 1) -> str:

@@ -28,10 +28,12 @@ from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings import hosts
+from app.meetings.models import ACTIVE_STATES
 from app.meetings.models import MEETING_FORMATS
 from app.meetings.models import MEETING_STATES
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
 from app.meetings.models import Registration
 
 MAX_CAPACITY = 100_000
@@ -69,7 +71,6 @@ TRANSITIONS = {
 }
 REASON_REQUIRED = frozenset({"cancelled", "postponed"})
 # States in which seats still matter: a cancellation hands its seat to the first on the waitlist.
-ACTIVE_STATES = frozenset({"planned", "registration_open", "registration_closed", "postponed"})
 
 
 @dataclass
@@ -142,7 +143,7 @@ def validate(data: MeetingData, meeting: Meeting | None = None) -> hosts.Host:
         host = hosts.resolve_host(data.scope, data.host)
         if host is None:
             errors.append(("host", _l("Choose a host from the list for this scope.")))
-    if (meeting is not None and meeting.state == "held" and host is not None
+    if (meeting is not None and meeting.state == MeetingState.HELD and host is not None
             and (data.scope != meeting.scope or host.code != hosts.host_code_of(meeting))):
         errors.append(("host", _l("This meeting has been held: its host can no longer be changed.")))
         host = None
@@ -312,7 +313,7 @@ def change_state(actor: User | None, meeting: Meeting, target: str, reason: str 
 def can_register_now(meeting: Meeting, at: datetime | None = None) -> bool:
     """Whether registration is open: the state says so and the time is inside the registration window."""
     at = at or utcnow()
-    if meeting.state != "registration_open":
+    if meeting.state != MeetingState.REGISTRATION_OPEN:
         return False
     if meeting.registration_opens_at is not None and at < meeting.registration_opens_at:
         return False
@@ -404,7 +405,7 @@ def cancel_registration(user: User, meeting: Meeting, registration_id: int | Non
         registration = named
     if registration is None or registration.state == "cancelled":
         raise ValidationFailed([(None, _l("You are not registered for this meeting."))])
-    if meeting.state == "held" or meeting.starts_at <= utcnow():
+    if meeting.state == MeetingState.HELD or meeting.starts_at <= utcnow():
         raise ValidationFailed([(None, _l("This meeting has already started: registrations can no longer change."))])
     had_seat = registration.state == "registered"
     now = utcnow()
@@ -494,7 +495,7 @@ def mark_attendance(actor: User | None, meeting: Meeting, attended_ids: set[int]
     :return: how many attended.
     :raise ValidationFailed: the meeting has not started yet, or an id is not a seat holder of the meeting.
     """
-    if meeting.state != "held" and meeting.starts_at > utcnow():
+    if meeting.state != MeetingState.HELD and meeting.starts_at > utcnow():
         raise ValidationFailed([(None, _l("Attendance can be marked once the meeting has started."))])
     seats = registrations(meeting)
     known = {r.id for r in seats}
@@ -528,13 +529,13 @@ def meetings_query(scope: str | None = None, year: int | None = None, state: str
 def upcoming(scope: str | None = None) -> list[Meeting]:
     """Meetings that have not ended and were not held, soonest first (cancelled ones included, so the news is
     seen)."""
-    query = meetings_query(scope).where(Meeting.ends_at >= utcnow(), Meeting.state != "held")
+    query = meetings_query(scope).where(Meeting.ends_at >= utcnow(), Meeting.state != MeetingState.HELD)
     return list(db.session.scalars(query))
 
 
 def archive(scope: str | None = None, year: int | None = None, region_id: int | None = None) -> list[Meeting]:
     """Past meetings (held, or ended), newest first."""
-    query = sa.select(Meeting).where(sa.or_(Meeting.state == "held", Meeting.ends_at < utcnow()))
+    query = sa.select(Meeting).where(sa.or_(Meeting.state == MeetingState.HELD, Meeting.ends_at < utcnow()))
     if scope:
         query = query.where(Meeting.scope == scope)
     if year:

@@ -36,6 +36,7 @@ from app.meetings.forms import RegistrationForm
 from app.meetings.forms import StateForm
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
 from app.meetings.programme.pages import ProgrammePage
 from app.policy import can
 from app.regions.models import Region
@@ -324,7 +325,7 @@ def registrations(meeting_id: int):
     return render_template(
         "meetings/registrations.html", meeting=meeting, seats=services.registrations(meeting),
         waitlist=services.waitlist(meeting), counts=services.counts(meeting), form=AttendanceForm(),
-        started=meeting.starts_at <= utcnow() or meeting.state == "held",
+        started=meeting.starts_at <= utcnow() or meeting.state == MeetingState.HELD,
         labels=labels(),
     )
 

@@ -124,7 +124,7 @@ def _published_cases(slugs: list[str] | None = None):
     """A select of published cases (optionally only ``slugs``), with what their documents need."""
     stmt = (
         sa.select(CaseStudy)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
                  selectinload(CaseStudy.municipality), selectinload(CaseStudy.adoptions),
                  selectinload(CaseStudy.attachments))
@@ -292,7 +292,7 @@ class SearchIndex:
         started = utcnow()
         name, path = self._new_generation()
         ix = _create_index(path)
-        total = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.state == "published")) or 0
+        total = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.is_published)) or 0
         writer = ix.writer(**self._build_options(total))
         count = 0
         try:
@@ -358,7 +358,7 @@ class SearchIndex:
             return [f"index built with {age} analyzer (version {built}, this code {ANALYSIS_VERSION}): "
                     "run `flask search reindex`"]
         rows = db.session.execute(
-            sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.state == "published")
+            sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.is_published)
         ).all()
         db.session.rollback()
         expected = {slug: updated_stamp(updated) for slug, updated in rows}

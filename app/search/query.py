@@ -278,7 +278,7 @@ def _stale_slugs() -> tuple[str, ...]:
     are still hidden by the database re-check of the shown page (and subtracted from ``total``), and
     ``flask search check`` reports them.
     """
-    published = sa.select(CaseStudy.slug).where(CaseStudy.state == "published")
+    published = sa.select(CaseStudy.slug).where(CaseStudy.is_published)
     return tuple(db.session.scalars(
         sa.select(SearchOutbox.doc_key).where(SearchOutbox.done_at.is_(None), SearchOutbox.doc_type == DOC_CASE,
                                               SearchOutbox.doc_key.not_in(published))
@@ -787,7 +787,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     if shown:
         cases = {c.slug: c for c in db.session.scalars(
             sa.select(CaseStudy).where(CaseStudy.slug.in_([s for s, _ in shown]),
-                                       CaseStudy.state == "published")
+                                       CaseStudy.is_published)
             .options(selectinload(CaseStudy.region)))}
         marker = _Marker(_query_terms(clauses), _query_phrases(clauses))
         for slug, score in shown:

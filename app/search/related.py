@@ -101,7 +101,7 @@ def related(case: CaseStudy | str, limit: int = 5) -> list[CaseStudy]:
     if not slugs:
         return []
     found = {c.slug: c for c in db.session.scalars(
-        sa.select(CaseStudy).where(CaseStudy.slug.in_(slugs), CaseStudy.state == "published")
+        sa.select(CaseStudy).where(CaseStudy.slug.in_(slugs), CaseStudy.is_published)
         .options(selectinload(CaseStudy.region)))}
     return [found[s] for s in slugs if s in found][:limit]
 

@@ -62,7 +62,7 @@ def ask_question(user: User, case: CaseStudy, body: str) -> Question:
 
     :raise ValidationFailed: empty or too long (1–5000 characters), or the case study is not published.
     """
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Questions can only be asked about a published case study."))])
     text = _clean_body(body, MAX_QUESTION_CHARS, _l("Write your question."))
     question = Question(case_study=case, asker_id=user.id, body=text)
@@ -80,7 +80,7 @@ def answer_question(user: User, question: Question, body: str) -> Answer:
     case = question.case_study
     if not is_member(user, case):
         raise ValidationFailed([(None, _l("Only members of the akimat that wrote the case study can answer."))])
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Questions can only be answered on a published case study."))])
     text = _clean_body(body, MAX_ANSWER_CHARS, _l("Write your answer."))
     answer = Answer(question=question, author_id=user.id, body=text)
@@ -180,7 +180,7 @@ def record_adoption(user: User, case: CaseStudy, year, status: str, note: str | 
         raise ValidationFailed([(None, _l("Only a verified akim can record an adoption for their akimat."))])
     if user.akimat_id == case.akimat_id:
         raise ValidationFailed([(None, _l("Your akimat wrote this case study: it cannot adopt its own practice."))])
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Only a published case study can be adopted."))])
 
     errors: list[tuple[str | None, object]] = []
@@ -288,7 +288,7 @@ def adoptions_by_region(region: Region) -> list[TakenPractice]:
         sa.select(Adoption)
         .join(Akimat, Adoption.akimat_id == Akimat.id)
         .join(CaseStudy, Adoption.case_study_id == CaseStudy.id)
-        .where(Akimat.region_id == region.id, CaseStudy.state == "published")
+        .where(Akimat.region_id == region.id, CaseStudy.is_published)
         .options(
             selectinload(Adoption.akimat).selectinload(Akimat.municipality),
             selectinload(Adoption.case_study).selectinload(CaseStudy.akimat).selectinload(Akimat.region),
@@ -331,7 +331,7 @@ def validate_follow(kind: str, key: str):
             raise ValidationFailed([("key", _l("Unknown topic: %(topic)s.", topic=key))])
         return TOPICS[key]
     case = get_by_slug(key)
-    if case is None or case.state != "published":
+    if case is None or not case.is_published:
         raise ValidationFailed([("key", _l("There is no published case study at this address."))])
     return case
 
@@ -414,7 +414,7 @@ def describe_follows(follows: list[Follow]) -> list[dict]:
             url = url_for("case_studies.index", topic=row.key)
         elif row.kind == "case" and row.key in cases:
             label = cases[row.key].title
-            if cases[row.key].state == "published":
+            if cases[row.key].is_published:
                 url = url_for("case_studies.detail", slug=row.key)
         described.append({"follow": row, "label": label, "url": url})
     return described

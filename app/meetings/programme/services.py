@@ -42,6 +42,7 @@ from app.meetings.models import AGENDA_KINDS
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
 from app.meetings.models import Proposal
 from app.meetings.timezone import to_local
 from app.meetings.timezone import to_utc
@@ -134,7 +135,7 @@ def proposable_cases(user) -> list[CaseStudy]:
     if not can(user, "propose"):
         return []
     return list(db.session.scalars(
-        sa.select(CaseStudy).where(CaseStudy.akimat_id == user.akimat_id, CaseStudy.state == "published")
+        sa.select(CaseStudy).where(CaseStudy.akimat_id == user.akimat_id, CaseStudy.is_published)
         .order_by(CaseStudy.title)
     ))
 
@@ -156,7 +157,7 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
         errors.append(("case_study", _l("Choose one of your akimat's published case studies.")))
     elif case.akimat_id != user.akimat_id:
         errors.append(("case_study", _l("You can only propose a case study of your own akimat.")))
-    elif case.state != "published":
+    elif not case.is_published:
         errors.append(("case_study", _l("Only a published case study can be presented: publish it first.")))
     text = _text(pitch)
     if not text:
@@ -221,7 +222,7 @@ def decide(actor, proposal: Proposal, decision: str | None, note: str | None) ->
     errors: list = []
     if proposal.state != "proposed":
         errors.append((None, _l("This proposal has already been decided or withdrawn.")))
-    if proposal.meeting.state == "cancelled":
+    if proposal.meeting.state == MeetingState.CANCELLED:
         errors.append((None, _l("The meeting is cancelled.")))
     if decision not in ("accept", "decline"):
         errors.append(("decision", _l("Choose to accept or to decline.")))
@@ -310,7 +311,7 @@ def _validate_item(meeting: Meeting, data: AgendaData) -> tuple[list, dict]:
     presenter = _text(data.presenter_name)
     _too_long(errors, "presenter_name", presenter, MAX_NAME_CHARS)
     case = db.session.get(CaseStudy, data.case_study_id) if data.case_study_id else None
-    if data.case_study_id and (case is None or case.state != "published"):
+    if data.case_study_id and (case is None or not case.is_published):
         errors.append(("case_study_id", _l("Choose a published case study from the list.")))
         case = None
     if kind == "presentation" and data.case_study_id is None:
@@ -345,7 +346,7 @@ def add_item(actor, meeting: Meeting, data: AgendaData) -> AgendaItem:
     :raise ValidationFailed: an unknown kind, no title, a presentation without a case study, a site visit to
         another region's case, an end before the start, times outside the meeting's days, too long texts.
     """
-    if meeting.state == "cancelled":
+    if meeting.state == MeetingState.CANCELLED:
         raise ValidationFailed([(None, _l("The meeting is cancelled."))])
     errors, values = _validate_item(meeting, data)
     if errors:
@@ -409,7 +410,9 @@ def timetable(meeting: Meeting) -> list[AgendaDay]:
 
 def is_over(meeting: Meeting) -> bool:
     """Whether the meeting has taken place (held, or its end has passed and it was not cancelled)."""
-    return meeting.state == "held" or (meeting.state != "cancelled" and meeting.ends_at <= utcnow())
+    if meeting.state == MeetingState.HELD:
+        return True
+    return meeting.state != MeetingState.CANCELLED and meeting.ends_at <= utcnow()
 
 
 def publish_outcomes(actor, meeting: Meeting, minutes: str | None) -> None:
@@ -449,7 +452,7 @@ def add_commitment(actor, meeting: Meeting, akimat_id, case_study_id, action: st
     if akimat is None:
         errors.append(("akimat_id", _l("Choose the akimat that made the commitment.")))
     case = db.session.get(CaseStudy, case_study_id) if case_study_id else None
-    if case is None or case.state != "published":
+    if case is None or not case.is_published:
         errors.append(("case_study_id", _l("Choose a published case study from the list.")))
     elif akimat is not None and case.akimat_id == akimat.id:
         errors.append(("case_study_id", _l("An akimat cannot commit to take over its own practice.")))
@@ -494,7 +497,7 @@ def commitment_to_adoption(actor, commitment: Commitment) -> tuple[Adoption, boo
     if commitment.adoption_id is not None:
         raise ValidationFailed([(None, _l("This commitment is already recorded as an adoption."))])
     case = commitment.case_study
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Only a published case study can be adopted."))])
     adoption = db.session.scalar(
         sa.select(Adoption).where(Adoption.case_study_id == case.id, Adoption.akimat_id == commitment.akimat_id)
@@ -548,7 +551,7 @@ def presentations_of(case: CaseStudy) -> list[Presentation]:
     """The meetings whose agenda presents (or visits) ``case``, newest first; cancelled meetings left out."""
     items = db.session.scalars(
         sa.select(AgendaItem).join(Meeting, AgendaItem.meeting_id == Meeting.id)
-        .where(AgendaItem.case_study_id == case.id, Meeting.state != "cancelled")
+        .where(AgendaItem.case_study_id == case.id, Meeting.state != MeetingState.CANCELLED)
         .options(selectinload(AgendaItem.meeting))
         .order_by(Meeting.starts_at.desc(), AgendaItem.starts_at)
     )
@@ -576,7 +579,7 @@ def commitments_for_region(region) -> list[Commitment]:
         sa.select(Commitment).join(Meeting, Commitment.meeting_id == Meeting.id)
         .join(Akimat, Commitment.akimat_id == Akimat.id)
         .join(CaseStudy, Commitment.case_study_id == CaseStudy.id)
-        .where(Akimat.region_id == region.id, CaseStudy.state == "published")
+        .where(Akimat.region_id == region.id, CaseStudy.is_published)
         .options(selectinload(Commitment.case_study), selectinload(Commitment.meeting))
         .order_by(Meeting.starts_at.desc(), Commitment.id)
     ))

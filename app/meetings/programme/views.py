@@ -81,7 +81,7 @@ def _case_choices(cases) -> list[SelectChoice]:
 def _published_cases() -> list[CaseStudy]:
     """Every published case study, by region name and title (the choices of agenda items and commitments)."""
     cases = db.session.scalars(sa.select(CaseStudy).join(Region, CaseStudy.region_id == Region.id)
-                               .where(CaseStudy.state == "published")).all()
+                               .where(CaseStudy.is_published)).all()
     return sorted(cases, key=lambda c: (c.region.name(), c.title))
 
 

@@ -34,6 +34,7 @@ from app.meetings.hosts import is_valid_scope
 from app.meetings.hosts import resolve_host
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
 from app.meetings.rotation import engine as rotation
@@ -87,7 +88,7 @@ def held_meetings(scope: str) -> list[Meeting]:
     return list(
         db.session.scalars(
             sa.select(Meeting)
-            .where(Meeting.scope == scope, Meeting.state == "held")
+            .where(Meeting.scope == scope, Meeting.state == MeetingState.HELD)
             .order_by(Meeting.year, Meeting.slot, Meeting.starts_at)
         )
     )
