@@ -59,3 +59,14 @@ def iso_utc(moment: datetime | None, timespec: str = "seconds") -> str | None:
     if moment is None:
         return None
     return as_utc(moment).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def parse_year(value) -> int | None:
+    """A year (or another small number, such as a slot) as a form or a file gives it: an int, or up to four
+    digits with spaces around; None for anything else (a bool, a sign, a fraction, five digits)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 4 else None

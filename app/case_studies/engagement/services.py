@@ -24,6 +24,7 @@ from app.case_studies.models import Follow
 from app.case_studies.models import Question
 from app.case_studies.services import get_by_slug
 from app.case_studies.services import last_allowed_year
+from app.clock import parse_year
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -158,15 +159,6 @@ def notify_question_answered(answer: Answer) -> int:
 # --- adoptions ------------------------------------------------------------------------------------------
 
 
-def _parse_year(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 4 else None
-
-
 def record_adoption(user: User, case: CaseStudy, year, status: str, note: str | None = "",
                     reason: str | None = None) -> Adoption:
     """Record (or update: one record per akimat and case study) that the user's akimat took the practice over.
@@ -184,7 +176,7 @@ def record_adoption(user: User, case: CaseStudy, year, status: str, note: str | 
         raise ValidationFailed([(None, _l("Only a published case study can be adopted."))])
 
     errors: list[tuple[str | None, object]] = []
-    number = _parse_year(year)
+    number = parse_year(year)
     last = last_allowed_year()
     first = max(FIRST_YEAR, case.started or FIRST_YEAR)
     if number is None or not first <= number <= last:

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
+from app.clock import parse_year
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -227,15 +228,6 @@ def _clean_reason(reason: str | None, errors: list, empty_message) -> str:
     return text
 
 
-def _int(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 4 else None
-
-
 def _check_scope(scope: str | None) -> str:
     if not is_valid_scope(scope):
         raise ValidationFailed([("scope", _l("Choose a rotation from the list."))])
@@ -257,11 +249,11 @@ def add_pin(actor, scope: str, year, slot, host_code: str | None, reason: str | 
     scope = _check_scope(scope)
     errors: list[tuple[str | None, object]] = []
     years = plan_range()
-    number = _int(year)
+    number = parse_year(year)
     if number is None or number not in years:
         errors.append(("year", _l("Choose a year from %(first)s to %(last)s: pins can only be set inside the "
                                   "plan.", first=years.start, last=years.stop - 1)))
-    slot_number = _int(slot)
+    slot_number = parse_year(slot)
     if slot_number not in PER_YEAR_CHOICES:
         errors.append(("slot", _l("Choose the first or the second meeting of the year.")))
     host: Host | None = resolve_host(scope, (host_code or "").strip())
@@ -333,7 +325,7 @@ def add_exclusion(actor, scope: str, host_code: str | None, until_year, reason: 
     if host is None:
         errors.append(("host", _l("Choose a host from the list: this one is not a host of this rotation.")))
     first, last = this_year() + 1, this_year() + MAX_EXCLUSION_YEARS
-    number = _int(until_year)
+    number = parse_year(until_year)
     if number is None or not first <= number <= last:
         errors.append(("until_year", _l("Enter a year from %(first)s to %(last)s.", first=first, last=last)))
     text = _clean_reason(reason, errors, _l("Say why this host is excluded: the reason is kept in the audit log."))
