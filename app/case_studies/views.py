@@ -35,7 +35,8 @@ from app.case_studies.models import CaseState
 from app.case_studies.models import CaseStudy
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.forms import flash_errors
+from app.forms import commit_or_flash
+from app.forms import flash_form_errors
 from app.forms import populate_errors
 from app.i18n import current_language
 from app.markdown import render
@@ -263,23 +264,16 @@ def withdraw(slug: str):
     require("withdraw_case", case)
     form = ReasonForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
+        flash_form_errors(form)
         return redirect(url_for("case_studies.detail", slug=case.slug)), 303
     return _transition(case, lambda: services.withdraw(current_user, case, form.reason.data),
                        _("Withdrawn. It no longer appears in lists, feeds, the API or search."))
 
 
 def _transition(case: CaseStudy, action, success: str):
-    try:
-        action()
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash_errors(error)
+    if not commit_or_flash(action):
         return redirect(url_for("case_studies.edit" if case.state == CaseState.DRAFT else "case_studies.detail",
                                 slug=case.slug))
-    db.session.commit()
     flash(success, "success")
     return redirect(url_for("case_studies.detail", slug=case.slug))
 

@@ -26,7 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from app.case_studies.models import CaseStudy
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.forms import flash_errors
+from app.forms import commit_or_flash
 from app.forms import populate_errors
 from app.i18n import current_language
 from app.meetings.models import AgendaItem
@@ -147,14 +147,7 @@ def close_call(meeting_id: int):
     """Close the call for presentations."""
     _organiser_only()
     meeting = _meeting(meeting_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            programme.close_call(current_user, meeting)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
-            return _manage(meeting, "call")
-        db.session.commit()
+    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: programme.close_call(current_user, meeting)):
         flash(_("The call for presentations is closed."), "success")
     return _manage(meeting, "call")
 
@@ -174,13 +167,8 @@ def propose(meeting_id: int):
         form.presenter_name.data = current_user.full_name
     if form.validate_on_submit():
         case = db.session.get(CaseStudy, form.case_study.data) if form.case_study.data else None
-        try:
-            programme.propose(current_user, meeting, case, form.pitch.data, form.presenter_name.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
+        if commit_or_flash(lambda: programme.propose(current_user, meeting, case, form.pitch.data,
+                                                     form.presenter_name.data), form):
             flash(_("Your proposal is sent. The organisers will accept or decline it with a note."), "success")
             return _detail(meeting, "programme")
     status = 400 if request.method == "POST" else 200
@@ -193,14 +181,8 @@ def propose(meeting_id: int):
 def withdraw(meeting_id: int, proposal_id: int):
     """The proposing akimat withdraws its proposal."""
     proposal = db.first_or_404(sa.select(Proposal).where(Proposal.id == proposal_id, Proposal.meeting_id == meeting_id))
-    if ConfirmForm().validate_on_submit():
-        try:
-            programme.withdraw_proposal(current_user, proposal)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
-            return _detail(proposal.meeting, "programme")
-        db.session.commit()
+    if ConfirmForm().validate_on_submit() and commit_or_flash(
+            lambda: programme.withdraw_proposal(current_user, proposal)):
         flash(_("Your proposal is withdrawn."), "success")
     return _detail(proposal.meeting, "programme")
 
@@ -256,15 +238,10 @@ def new_item(meeting_id: int):
         form.starts_at.data = input_value(meeting.starts_at)
         form.ends_at.data = input_value(meeting.starts_at)
     if form.validate_on_submit():
-        try:
-            item = programme.add_item(current_user, meeting, _agenda_data(form))
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_flash(lambda: programme.add_item(current_user, meeting, _agenda_data(form)), form)
+        if done:
             flash(_("The item is in the agenda."), "success")
-            return _manage(meeting, f"item-{item.id}")
+            return _manage(meeting, f"item-{done.value.id}")
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=None,
                            days=programme.meeting_days(meeting)), status
@@ -281,16 +258,10 @@ def edit_item(meeting_id: int, item_id: int):
         form.starts_at.data = input_value(item.starts_at)
         form.ends_at.data = input_value(item.ends_at)
         form.case_study_id.data = item.case_study_id or 0
-    if form.validate_on_submit():
-        try:
-            programme.update_item(current_user, item, _agenda_data(form))
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The item is saved."), "success")
-            return _manage(meeting, f"item-{item.id}")
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: programme.update_item(current_user, item, _agenda_data(form)), form):
+        flash(_("The item is saved."), "success")
+        return _manage(meeting, f"item-{item.id}")
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=item,
                            days=programme.meeting_days(meeting)), status
@@ -383,13 +354,10 @@ def adopt_commitment(meeting_id: int, commitment_id: int):
         abort(403)
     case = commitment.case_study
     if ConfirmForm().validate_on_submit():
-        try:
-            _adoption, created = programme.commitment_to_adoption(current_user, commitment)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
+        done = commit_or_flash(lambda: programme.commitment_to_adoption(current_user, commitment))
+        if not done:
             return redirect(url_for("case_studies.detail", slug=case.slug, _anchor="meetings"), 303)
-        db.session.commit()
+        _adoption, created = done.value
         flash(_("Recorded as an adoption (piloting).") if created
               else _("The akimat already had an adoption record for this practice: the commitment is linked to it."),
               "success")

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.forms import flash_errors
+from app.forms import commit_or_flash
 from app.forms import populate_errors
 from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
@@ -239,13 +239,6 @@ def _undo(form: UndoForm, action, target, anchor: str, *, done: str, no_reason: 
     """Remove a pin or lift an exclusion (``action(user, target, reason)``), then back to the rotation page."""
     if not form.validate_on_submit():
         flash(no_reason, "error")
-    else:
-        try:
-            action(current_user, target, form.reason.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
-            db.session.commit()
-            flash(done, "success")
+    elif commit_or_flash(lambda: action(current_user, target, form.reason.data)):
+        flash(done, "success")
     return _back(target.scope, anchor)
