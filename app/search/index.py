@@ -15,10 +15,14 @@ the rows done.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -194,6 +198,16 @@ class SearchIndex:
                 n += 1
 
     # -- opening --------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def searcher(self):
+        """``with search.searcher() as s:`` the process's shared searcher of the current generation (refreshed
+        when the index changed), for the duration of the block; no other thread searches meanwhile.
+
+        :raise IndexUnavailable: there is no index, or it cannot be read.
+        """
+        with _in_use:
+            yield _shared_searcher(self)
 
     def open(self, create: bool = False):
         """Open the current generation.
@@ -393,6 +407,84 @@ def _apply_on_teardown(exc: BaseException | None) -> None:
     """Outside requests (CLI, scripts), apply committed outbox rows when the app context ends."""
     if exc is None:
         _apply_now()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The searcher cache: one searcher per index root and process, lent out by SearchIndex.searcher()
+
+
+_lock = threading.Lock()
+_searchers: dict[str, tuple[str, object, object]] = {}  # index root → (generation dir, index, searcher)
+# Held from SearchIndex.searcher() until the caller's block ends: Whoosh 2.7.4 reads segment files through
+# shared file objects (seek, then read), so two threads searching at once read each other's positions (garbled
+# postings: a 500), and a thread switching to a new generation must not close the searcher another one is using.
+_in_use = threading.RLock()
+_MAX_ROOTS = 4
+
+
+def _shared_searcher(ext: SearchIndex):
+    """The process's searcher of ``ext``'s current generation, refreshed if the index changed (caller holds
+    ``_in_use``)."""
+    root = str(ext.root)
+    path = ext.current_dir()
+    if path is None or not path.is_dir():
+        raise IndexUnavailable(f"no search index in {root} (run `flask search reindex`)")
+    with _lock:
+        _close_retired()
+        cached = _searchers.get(root)
+        if cached is not None and cached[0] == str(path):
+            gen, ix, searcher = cached
+            try:
+                if not searcher.up_to_date():
+                    fresh = searcher.refresh()
+                    if fresh is not searcher:
+                        # Not searcher.close(): refresh() already closed one of its readers, and a request in
+                        # another thread may still be using it. Whoosh 2.7.4's refresh() never reuses a reader
+                        # (it looks them up by generation instead of segment id) and leaves the others open
+                        # until garbage collection: close them a little later (_retire).
+                        _retire(searcher)
+                        searcher = fresh
+                        _searchers[root] = (gen, ix, searcher)
+            except Exception as exc:
+                _searchers.pop(root, None)
+                raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+            return searcher
+        if cached is not None:
+            _close(cached)
+        ix = ext.open(create=False)
+        try:
+            searcher = ix.searcher()
+        except Exception as exc:
+            raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+        while len(_searchers) >= _MAX_ROOTS:
+            _close(_searchers.pop(next(iter(_searchers))))
+        _searchers[root] = (str(path), ix, searcher)
+        return searcher
+
+
+_retired: list[tuple[float, object]] = []  # (when, searcher) replaced by a refresh, closed after RETIRE_GRACE
+RETIRE_GRACE = 30.0  # seconds: longer than any request that may still be using a replaced searcher
+
+
+def _retire(searcher) -> None:
+    """Close the readers of a searcher replaced by a refresh once requests still using it are done."""
+    _retired.append((time.monotonic(), searcher))
+
+
+def _close_retired() -> None:
+    """Close retired searchers older than ``RETIRE_GRACE`` (caller holds ``_lock``)."""
+    now = time.monotonic()
+    while _retired and now - _retired[0][0] > RETIRE_GRACE:
+        _, old = _retired.pop(0)
+        for leaf, _offset in old.reader().leaf_readers():
+            with contextlib.suppress(Exception):  # the one refresh() closed raises ReaderClosed
+                leaf.close()
+
+
+def _close(entry) -> None:
+    with contextlib.suppress(Exception):  # closing a broken searcher must not break a request
+        entry[2].close()
+
 
 
 search = SearchIndex()
