@@ -20,10 +20,8 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import commit_or_flash
-from app.forms import populate_errors
 from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
 from app.meetings.hosts import is_valid_scope
@@ -175,27 +173,15 @@ def _back(scope: str, anchor: str):
                             _anchor=anchor), 303)
 
 
-def _refused(scope: str, error: ValidationFailed, **forms):
-    """Show the page again (400) with the form as sent and the service's messages on its fields."""
-    db.session.rollback()
-    for form in forms.values():
-        populate_errors(form, error)
-    return _page(scope, _per_year_arg(), status=400, **forms)
-
-
 @bp.route("/pins", methods=["POST"])
 def add_pin():
     """Pin a host to a (year, slot) of the plan."""
     scope = _scope_arg()
     form = PinForm()
     _prepare(form, scope, eligible_hosts(scope))
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() and commit_or_flash(lambda: services.add_pin(
+            current_user, scope, form.year.data, form.slot.data, form.host.data, form.reason.data), form)):
         return _page(scope, _per_year_arg(), pin_form=form, status=400)
-    try:
-        services.add_pin(current_user, scope, form.year.data, form.slot.data, form.host.data, form.reason.data)
-    except ValidationFailed as error:
-        return _refused(scope, error, pin_form=form)
-    db.session.commit()
     flash(_("The host is pinned. The plan has been recalculated."), "success")
     return _back(scope, "plan")
 
@@ -215,13 +201,9 @@ def add_exclusion():
     scope = _scope_arg()
     form = ExclusionForm()
     _prepare(form, scope, eligible_hosts(scope))
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() and commit_or_flash(lambda: services.add_exclusion(
+            current_user, scope, form.host.data, form.until_year.data, form.reason.data), form)):
         return _page(scope, _per_year_arg(), exclusion_form=form, status=400)
-    try:
-        services.add_exclusion(current_user, scope, form.host.data, form.until_year.data, form.reason.data)
-    except ValidationFailed as error:
-        return _refused(scope, error, exclusion_form=form)
-    db.session.commit()
     flash(_("The host is excluded. It keeps its place and hosts as soon as the exclusion ends."), "success")
     return _back(scope, "exclusions")
 
