@@ -10,4 +10,8 @@ CYRILLIC_TO_LATIN = {
     "ю": "yu", "я": "ya",
 }  # fmt: skip
 """Lower-case Cyrillic letter → Latin letters (Kazakh letters by their nearest Latin; soft and hard signs
-vanish). Search folds with it (``app.search.analysis``); download names fall back to it."""
+vanish). Search folds with it (``app.search.analysis``)."""
+
+ASCII_NAMES = {**CYRILLIC_TO_LATIN, "ё": "e"}
+"""The same for names people read and type (case-study slugs, the ASCII fallback of download names): "ё" is
+plain "e" there, as Russian writes it mostly anyway."""

@@ -36,6 +36,7 @@ from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
+from app.translit import ASCII_NAMES
 
 MAX_TOPICS = 5
 MAX_BUDGET = Decimal("1e15")
@@ -195,13 +196,7 @@ def _level_problem(level: str, region: Region, municipality: Municipality | None
 
 # --- slugs ------------------------------------------------------------------------------------------
 
-_TRANSLIT = str.maketrans({
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-    "з": "z", "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o",
-    "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "kh",
-    "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e",
-    "ю": "yu", "я": "ya",
-})
+_TRANSLIT = str.maketrans(ASCII_NAMES)
 
 
 def slugify(text: str, max_length: int = 80) -> str:

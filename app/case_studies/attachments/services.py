@@ -48,7 +48,7 @@ from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.translit import CYRILLIC_TO_LATIN
+from app.translit import ASCII_NAMES
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_FILES = 10
@@ -258,9 +258,8 @@ def name_for(name: str, kind: FileKind) -> str:
     return _cap(f"{name}.{kind.extension}")
 
 
-# Latin letters for the ASCII fallback name of old browsers: the common table, except that "ё" is plain "e"
-# in a file name (search folds it to "yo").
-_TRANSLIT = {**CYRILLIC_TO_LATIN, "ё": "e"}
+# Latin letters for the ASCII fallback name of old browsers.
+_TRANSLIT = ASCII_NAMES
 _FALLBACK_UNSAFE = set('"\\%;')
 
 
