@@ -70,6 +70,7 @@ def _ensure_dirs(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to ``app``."""
+    from app import api
     from app import database
     from app import i18n
     from app import mail
@@ -84,6 +85,7 @@ def register_extensions(app: Flask) -> None:
     from app.search.index import search
 
     requestlog.init_app(app)
+    api.init_app(app)
     db.init_app(app)
     database.configure_engine(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
@@ -102,16 +104,16 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
     from app.case_studies.api import bp as cases_api_bp
-    from app.case_studies.attachment_views import bp as attachments_bp
-    from app.case_studies.engagement_views import bp as engagement_bp
+    from app.case_studies.attachments.views import bp as attachments_bp
+    from app.case_studies.engagement.views import bp as engagement_bp
     from app.case_studies.feeds import bp as feeds_bp
     from app.case_studies.views import bp as case_studies_bp
     from app.main import errors
     from app.main.views import bp as main_bp
     from app.meetings.api import bp as meetings_api_bp
-    from app.meetings.programme_views import bp as programme_bp
-    from app.meetings.rotation_api import bp as rotation_api_bp
-    from app.meetings.rotation_views import bp as rotation_bp
+    from app.meetings.programme.views import bp as programme_bp
+    from app.meetings.rotation.api import bp as rotation_api_bp
+    from app.meetings.rotation.views import bp as rotation_bp
     from app.meetings.views import bp as meetings_bp
     from app.regions.views import api_bp as regions_api_bp
     from app.regions.views import bp as regions_bp

@@ -13,11 +13,11 @@ from app.auth.models import ClaimStatus
 from app.auth.models import Role
 from app.auth.models import User
 from app.case_studies.commands import seed_demo_content
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings.demo import seed_demo_meetings
 from app.regions.services import find_akimat
 from app.regions.services import sync_reference_data
-from app.services import ValidationFailed
 
 DEMO_PASSWORD = "steppe-exchange-2026"
 

@@ -1,11 +1,43 @@
-"""Form helpers shared by every feature."""
+"""Form helpers shared by every feature: field helpers, mapping a service's ``ValidationFailed`` onto a form
+or flashes, and :func:`commit_or_flash`, the one commit/rollback of a view."""
 
 from __future__ import annotations
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms.validators import DataRequired
+from wtforms.validators import Email
+from wtforms.validators import Length
 
-from app.services import ValidationFailed
+from app.errors import ValidationFailed
+from app.extensions import db
+
+
+def coerce_optional_int(value) -> int:
+    """Coerce a select value to int; an empty choice becomes 0 ("none")."""
+    if value in (None, "", "None"):
+        return 0
+    return int(value)
+
+
+def required():
+    """A DataRequired validator with our translated message."""
+    return DataRequired(message=_l("This field is required."))
+
+
+def email_field(label=None):
+    """An e-mail field with syntax checks and a length cap."""
+    return EmailField(
+        label or _l("E-mail"),
+        validators=[
+            required(),
+            Length(max=254, message=_l("At most %(max)d characters.")),
+            Email(message=_l("Enter a valid e-mail address, such as name@example.kz."), check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
 
 
 def populate_errors(form: FlaskForm, error: ValidationFailed) -> None:
@@ -22,3 +54,42 @@ def flash_errors(error: ValidationFailed) -> None:
     """Flash every message of a service's ``ValidationFailed`` (for actions whose page has no form to show)."""
     for _field, message in error.errors:
         flash(message, "error")
+
+
+def flash_form_errors(form: FlaskForm) -> None:
+    """Flash every field error of a form that failed validation (for actions whose page has no form to show)."""
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+
+
+class Outcome:
+    """What :func:`commit_or_flash` did: true when the change was committed; ``value`` is what the service
+    returned, ``error`` the refusal."""
+
+    def __init__(self, value=None, error: ValidationFailed | None = None):
+        self.value = value
+        self.error = error
+
+    def __bool__(self) -> bool:
+        return self.error is None
+
+
+def commit_or_flash(operation, form: FlaskForm | None = None) -> Outcome:
+    """Run ``operation()`` (a service call that adds and flushes) and commit; when it raises
+    ``ValidationFailed``, roll back and show the messages: on ``form`` when given, else as flashes.
+
+    Usage: ``done = commit_or_flash(lambda: services.register(user, meeting))``, then ``if not done: ...``
+    and ``done.value``.
+    """
+    try:
+        value = operation()
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        if form is None:
+            flash_errors(error)
+        else:
+            populate_errors(form, error)
+        return Outcome(error=error)
+    return Outcome(value)

@@ -6,10 +6,12 @@ from flask import Flask
 from flask import current_app
 from flask import has_request_context
 from flask import request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app.extensions import babel
 
+LANGUAGES = ("kk", "ru", "en")
 LANGUAGE_COOKIE = "lang"
 # Each language named in itself, as the switch shows it.
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -28,12 +30,17 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def current_language() -> str:
+    """Return the two-letter UI language of the request (``en`` outside one)."""
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LANGUAGES else "en"
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with our selector and expose the language list to templates."""
     babel.init_app(app, locale_selector=select_locale)
 
-    from app.auth.models import ROLE_LABELS
-    from app.regions.models import current_language
+    from app.auth.models import ROLE_LABELS  # the models import this module: not at its top
 
     app.jinja_env.globals.update(
         LANGUAGE_NAMES=LANGUAGE_NAMES,

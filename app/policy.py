@@ -2,7 +2,9 @@
 
 Every endpoint must have a rule in :data:`RULES`. A request for an endpoint without a rule is refused
 with 403 (and a test walks ``app.url_map`` so that a missing rule fails the build before it ships).
-Object-level questions ("may this akim edit that case study?") are answered by :func:`can`.
+Object-level questions ("may this akim edit that case study?", "may this user turn that commitment into an
+adoption?") are answered by :func:`can`, from the role predicates on ``User`` (``is_organiser``,
+``is_verified_akim_of``); features ask :func:`can` and write no role checks of their own.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from flask import abort
-from flask import jsonify
 from flask import redirect
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.api import STATUS_CODES
+from app.api import json_error
 from app.auth.models import Role
+from app.case_studies.models import CaseState
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ RULES: dict[str, Rule] = {
     "rotation.lift_exclusion": ORGANISER,
     "rotation_api.plan": PUBLIC,
     # Programme: organisers run the call, the agenda and the outcomes; akims propose (their own akimat's
-    # published cases, checked in app/meetings/programme.py); the printed agenda is public like the meeting.
+    # published cases, checked in app/meetings/programme/services.py); the printed agenda is public like the meeting.
     "programme.manage": ORGANISER,
     "programme.open_call": ORGANISER,
     "programme.close_call": ORGANISER,
@@ -164,50 +168,67 @@ def enforce():
         return None
     if not current_user.is_authenticated:
         if request.path.startswith("/api/"):
-            response = jsonify(error={"code": "unauthorized", "message": _("Please log in.")})
-            response.status_code = 401
-            return response
+            return json_error(401, STATUS_CODES[401], _("Please log in."))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     abort(403)
+
+
+# Actions that need no object: who the user is decides.
+USER_RULES = {
+    "manage_users": lambda user: user.is_admin,
+    "create_case": lambda user: user.is_verified_akim,
+    "manage_meetings": lambda user: user.is_organiser,  # meetings, their programme, the rotation
+    "propose": lambda user: user.is_verified_akim,  # a case study for a meeting (while its call is open)
+}
+# Actions on a meeting's commitment, a proposal or an adoption: the akimat it belongs to decides.
+OBJECT_RULES = {
+    "convert_commitment": lambda user, c: user.is_organiser or user.is_verified_akim_of(c.akimat_id),
+    "withdraw_proposal": lambda user, p: user.is_verified_akim_of(p.case_study.akimat_id),
+    "delete_adoption": lambda user, a: user.is_verified_akim_of(a.akimat_id),
+}
 
 
 def can(user, action: str, obj=None) -> bool:
     """Object-level permission check; unknown actions are denied.
 
-    :param action: e.g. ``"manage_users"``.
+    :param user: a user, the anonymous user, or None (denied).
+    :param action: e.g. ``"manage_users"``, ``"edit_case"`` (``obj``: the case study, or an object with a
+        ``case_study``), ``"convert_commitment"`` (``obj``: the commitment).
     """
-    if not user.is_authenticated or not user.is_active:
+    if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if action == "manage_users":
-        return user.is_admin
-    if action == "create_case":
-        return user.role == Role.AKIM and user.akimat_id is not None
+    if action in USER_RULES:
+        return bool(USER_RULES[action](user))
     if obj is None:
         return False
-    from app.case_studies.services import is_member
-
-    member = is_member(user, obj_case(obj))
-    published = obj_case(obj).state == "published"
+    if action in OBJECT_RULES:
+        return bool(OBJECT_RULES[action](user, obj))
+    case = obj_case(obj)
+    member = is_member(user, case)
+    published = case.is_published
     rules = {
         "edit_case": member,
-        "publish_case": member or (user.is_admin and obj_case(obj).state == "withdrawn"),
+        "publish_case": member or (user.is_admin and case.state == CaseState.WITHDRAWN),
         "withdraw_case": published and (member or user.is_admin),
         "manage_attachments": member,
         "answer": published and member,
         "ask": published,
-        "adopt": published and user.role == Role.AKIM and user.akimat_id is not None and not member,
+        "adopt": published and user.is_verified_akim and not member,
     }
     return rules.get(action, False)
 
 
+def is_member(user, case) -> bool:
+    """Whether ``user`` is a verified akim of the akimat that owns ``case``."""
+    return bool(user is not None and user.is_authenticated and user.is_verified_akim_of(case.akimat_id))
+
+
 def can_view_case(user, case) -> bool:
     """Published case studies are public; drafts and withdrawn ones only for their akimat and admins."""
-    if case.state == "published":
+    if case.is_published:
         return True
     if not user.is_authenticated or not user.is_active:
         return False
-    from app.case_studies.services import is_member
-
     return user.is_admin or is_member(user, case)
 
 

@@ -519,8 +519,6 @@ def measure_read_your_writes(app, args, rounds: int = 10) -> dict:
 
 def measure_worker(app, args, rounds: int = 20) -> dict:
     """Publish → findable with ``flask search worker`` running beside: commit, then poll the process's searcher."""
-    from app.search import query as search_query
-
     env = dict(os.environ, DATABASE_URL=database_url(args), SEARCH_INDEX_DIR=str(Path(args.workdir) / "search_index"),
                SEARCH_APPLY_IN_REQUEST="0", APP_ENV="development", FLASK_APP="wsgi")
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "search", "worker"], cwd=ROOT, env=env,
@@ -538,8 +536,9 @@ def measure_worker(app, args, rounds: int = 20) -> dict:
                 _bench_case(app, slug, f"Worker case {i}")
                 started = time.perf_counter()
                 while True:
-                    searcher = search_query._searcher()
-                    if searcher.document_number(id=slug) is not None:
+                    with app.extensions["search"].searcher() as searcher:
+                        found = searcher.document_number(id=slug) is not None
+                    if found:
                         break
                     if time.perf_counter() - started > 30:
                         raise SystemExit("publish → findable took over 30 s")

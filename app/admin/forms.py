@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
-from app.auth.forms import coerce_optional_int
 from app.auth.models import ROLE_LABELS
+from app.forms import coerce_optional_int
 
 
 class ApproveForm(FlaskForm):

@@ -20,9 +20,8 @@ from app.auth.models import ROLE_LABELS
 from app.auth.models import ClaimStatus
 from app.auth.models import User
 from app.extensions import db
-from app.forms import populate_errors
+from app.forms import commit_or_flash
 from app.regions.services import akimat_choices
-from app.services import ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -99,17 +98,11 @@ def approve(user_id: int):
     user = _get_user(user_id)
     form = ApproveForm()
     form.akimat.choices = akimat_choices()
-    if form.validate_on_submit():
-        try:
-            services.approve_claim(current_user, user, form.role.data, form.akimat.data or None, form.position.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
-            services.notify_claim_decision(user)
-            flash(_("Saved: %(name)s is now %(role)s.", name=user.full_name, role=ROLE_LABELS[user.role]), "success")
-            return redirect(url_for("admin.users"))
+    if form.validate_on_submit() and commit_or_flash(lambda: services.approve_claim(
+            current_user, user, form.role.data, form.akimat.data or None, form.position.data), form):
+        services.notify_claim_decision(user)
+        flash(_("Saved: %(name)s is now %(role)s.", name=user.full_name, role=ROLE_LABELS[user.role]), "success")
+        return redirect(url_for("admin.users"))
     return _render_detail(user, approve=form, status=400)
 
 
@@ -118,17 +111,11 @@ def reject(user_id: int):
     """Refuse a pending claim with a reason the user will read."""
     user = _get_user(user_id)
     form = ReasonForm(prefix="reject")
-    if form.validate_on_submit():
-        try:
-            services.reject_claim(current_user, user, form.reason.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
-            services.notify_claim_decision(user)
-            flash(_("The claim of %(name)s was rejected.", name=user.full_name), "success")
-            return redirect(url_for("admin.users"))
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: services.reject_claim(current_user, user, form.reason.data), form):
+        services.notify_claim_decision(user)
+        flash(_("The claim of %(name)s was rejected.", name=user.full_name), "success")
+        return redirect(url_for("admin.users"))
     return _render_detail(user, reject=form, status=400)
 
 
@@ -137,19 +124,13 @@ def set_active(user_id: int):
     """Deactivate or reactivate an account, with a reason."""
     user = _get_user(user_id)
     form = ReasonForm(prefix="activate")
-    if form.validate_on_submit():
-        try:
-            services.set_active(current_user, user, form.active.data == "1", form.reason.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: services.set_active(current_user, user, form.active.data == "1", form.reason.data), form):
+        if user.active:
+            flash(_("The account of %(name)s is active again.", name=user.full_name), "success")
         else:
-            db.session.commit()
-            if user.active:
-                flash(_("The account of %(name)s is active again.", name=user.full_name), "success")
-            else:
-                flash(_("The account of %(name)s was deactivated.", name=user.full_name), "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
+            flash(_("The account of %(name)s was deactivated.", name=user.full_name), "success")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
     return _render_detail(user, activate=form, status=400)
 
 

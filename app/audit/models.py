@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,12 +9,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from app.clock import UTCDateTime
+from app.clock import utcnow
 from app.extensions import db
-
-
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 class AuditEntry(db.Model):
@@ -24,7 +20,7 @@ class AuditEntry(db.Model):
     __tablename__ = "audit_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(60), index=True)
     target_type: Mapped[str] = mapped_column(sa.String(40))

@@ -12,13 +12,14 @@ from wtforms import SelectField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired
-from wtforms.validators import Email
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from app.auth import passwords
+from app.forms import coerce_optional_int
+from app.forms import email_field
+from app.forms import required
 
 LANGUAGE_CHOICES = [
     SelectChoice(code, name, render_kw={"lang": code})
@@ -31,31 +32,6 @@ PASSWORD_MESSAGES = {
     "common": _l("This password is too common or too easy to guess. Try a phrase of several words."),
     "contains_personal": _l("Do not use your name or e-mail address in the password."),
 }
-
-
-def coerce_optional_int(value) -> int:
-    """Coerce a select value to int; an empty choice becomes 0 ("none")."""
-    if value in (None, "", "None"):
-        return 0
-    return int(value)
-
-
-def required():
-    """A DataRequired validator with our translated message."""
-    return DataRequired(message=_l("This field is required."))
-
-
-def email_field(label=None):
-    """An e-mail field with syntax checks and a length cap."""
-    return EmailField(
-        label or _l("E-mail"),
-        validators=[
-            required(),
-            Length(max=254, message=_l("At most %(max)d characters.")),
-            Email(message=_l("Enter a valid e-mail address, such as name@example.kz."), check_deliverability=False),
-        ],
-        render_kw={"autocomplete": "email"},
-    )
 
 
 def new_password_field(label=None):

@@ -7,12 +7,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from app.audit.models import utcnow
+from app.clock import UTCDateTime
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 
@@ -43,6 +45,22 @@ class ClaimStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class AnonymousUser(AnonymousUserMixin):
+    """The visitor who is not logged in: holds no role (so templates may ask ``current_user.is_organiser``)."""
+
+    is_admin = False
+    is_organiser = False
+    is_verified_akim = False
+
+    def has_role(self, *roles: str) -> bool:
+        """No role at all."""
+        return False
+
+    def is_verified_akim_of(self, akimat_id: int | None) -> bool:
+        """Never."""
+        return False
+
+
 class User(UserMixin, db.Model):
     """A registered person. ``session_version`` rises on logout and password change, which
     invalidates every session and remember-me cookie issued before."""
@@ -67,14 +85,14 @@ class User(UserMixin, db.Model):
     claimed_position: Mapped[str | None] = mapped_column(sa.String(200))
     claim_status: Mapped[str] = mapped_column(sa.String(20), default=ClaimStatus.NONE, index=True)
     claim_rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
-    claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # E-mail digest of what the user follows (``flask digest send``); the user can switch it off.
     digest_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
-    last_digest_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     akimat: Mapped[Akimat | None] = relationship(foreign_keys=[akimat_id])
     claimed_akimat: Mapped[Akimat | None] = relationship(foreign_keys=[claimed_akimat_id])
@@ -94,6 +112,20 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_organiser(self) -> bool:
+        """Whether the user runs meetings: an active organiser or administrator."""
+        return bool(self.active and self.has_role(Role.ORGANISER))
+
+    @property
+    def is_verified_akim(self) -> bool:
+        """Whether the user is an active akim whose akimat an administrator verified."""
+        return bool(self.active and self.role == Role.AKIM and self.akimat_id is not None)
+
+    def is_verified_akim_of(self, akimat_id: int | None) -> bool:
+        """Whether the user is an active verified akim of the akimat ``akimat_id``."""
+        return self.is_verified_akim and akimat_id is not None and self.akimat_id == akimat_id
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

@@ -16,14 +16,14 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from app.audit import services as audit
-from app.audit.models import utcnow
 from app.auth import passwords
 from app.auth.models import ClaimStatus
 from app.auth.models import Role
 from app.auth.models import User
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.regions.models import Akimat
-from app.services import ValidationFailed
 
 
 @functools.cache

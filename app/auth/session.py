@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from app.auth.models import AnonymousUser
+from app.auth.models import User
 from app.extensions import db
 from app.extensions import login_manager
 
 
 def load_user(session_id: str):
     """Return the active user whose id and session version match, else None (logged out)."""
-    from app.auth.models import User
-
     user_id, _sep, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Login."""
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
+    login_manager.anonymous_user = AnonymousUser
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"

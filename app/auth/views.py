@@ -25,12 +25,12 @@ from app.auth.forms import LoginForm
 from app.auth.forms import ProfileForm
 from app.auth.forms import RegisterForm
 from app.auth.forms import ResetPasswordForm
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.extensions import limiter
 from app.forms import populate_errors
-from app.regions.models import current_language
+from app.i18n import current_language
 from app.regions.services import akimat_choices
-from app.services import ValidationFailed
 from app.urls import redirect_next
 
 bp = Blueprint("auth", __name__)

@@ -122,13 +122,17 @@ def migrate_to(revision: str) -> None:
 # --- column kinds -----------------------------------------------------------------------------------------
 
 
+def _stored_type(type_: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    """The type the database stores for ``type_`` (a TypeDecorator such as ``UTCDateTime`` unwrapped)."""
+    return type_.impl_instance if isinstance(type_, sa.types.TypeDecorator) else type_
+
+
 def column_kind(type_: sa.types.TypeEngine) -> str:
     """The archive value kind (:data:`app.backup.archive.KINDS`) of a column type.
 
     :raise BackupRefused: a type the archive format has no kind for (add one rather than guess).
     """
-    if isinstance(type_, sa.types.TypeDecorator):
-        type_ = type_.impl_instance
+    type_ = _stored_type(type_)
     checks: list[tuple[type, str]] = [
         (sa.Boolean, "bool"),
         (sa.Integer, "int"),
@@ -151,10 +155,12 @@ def column_kind(type_: sa.types.TypeEngine) -> str:
 
 def columns_of(table: sa.Table) -> list[Column]:
     """The archive columns of a model table."""
-    return [
-        Column(c.name, column_kind(c.type), c.type.timezone if isinstance(c.type, sa.DateTime) else None)
-        for c in table.columns
-    ]
+    columns = []
+    for c in table.columns:
+        stored = _stored_type(c.type)
+        timezone = stored.timezone if isinstance(stored, sa.DateTime) else None
+        columns.append(Column(c.name, column_kind(stored), timezone))
+    return columns
 
 
 # --- backup -----------------------------------------------------------------------------------------------
@@ -371,9 +377,10 @@ def remove_files(paths: Iterable[Path]) -> None:
 
 def _converter(dialect: str, column: sa.Column):
     """A function fitting a decoded value to the target column (only datetimes need it)."""
-    if not isinstance(column.type, sa.DateTime):
+    stored = _stored_type(column.type)
+    if not isinstance(stored, sa.DateTime):
         return None
-    aware_target = dialect == "postgresql" and bool(column.type.timezone)
+    aware_target = dialect == "postgresql" and bool(stored.timezone)
 
     def convert(value):
         if not isinstance(value, datetime):

@@ -6,36 +6,19 @@ study answers 404 to everyone, its own akimat included, exactly like an id that 
 
 from __future__ import annotations
 
-import json
-from datetime import UTC
-from datetime import datetime
-
 from flask import Blueprint
-from flask import Response
 from flask import abort
 from flask import url_for
 
+from app.api import json_response
 from app.case_studies import services
 from app.case_studies.interchange import ID_PATTERN
 from app.case_studies.interchange import case_to_interchange
 from app.case_studies.models import CaseStudy
+from app.clock import iso_utc
 from app.search import related
 
 bp = Blueprint("cases_api", __name__, url_prefix="/api/v1")
-
-
-def iso_utc(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a "Z" (SQLite hands back naive datetimes, which are UTC here)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def json_response(payload, status: int = 200) -> Response:
-    """UTF-8 JSON in the order the payload was built (Flask's provider would sort the keys)."""
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
 
 
 def related_ids(case: CaseStudy) -> list[str]:

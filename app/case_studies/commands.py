@@ -20,8 +20,8 @@ from app.case_studies import services
 from app.case_studies.models import Answer
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import Question
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.services import ValidationFailed
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_CASES = DEMO_DIR / "case_studies.jsonl"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 
 TOPICS = {
@@ -64,8 +66,12 @@ SECTIONS = {
 }
 
 FIRST_YEAR = 1991  # independence: nothing earlier is a case study of Kazakhstan's akimats
-SLUG_PATTERN = r"^[a-z0-9-]{3,120}$"
+ID_PATTERN = re.compile(r"[a-z0-9-]{3,120}")  # a case study's id (slug), CONTRACTS.md §1
 MAX_SECTION_CHARS = 20_000
 MAX_SUMMARY_CHARS = 1_000
 MAX_TITLE_CHARS = 300
 
+
+def case_labels() -> dict:
+    """Translated labels of the case-study vocabularies, for templates."""
+    return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
@@ -25,27 +24,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app import mail
-from app.audit.models import utcnow
 from app.auth.models import User
 from app.case_studies.models import Answer
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
 from app.case_studies.models import Follow
 from app.case_studies.models import Question
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Region
+from app.urls import link_context
 
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 FIRST_WINDOW = timedelta(hours=24)  # what a first digest covers
 MAX_WINDOW = timedelta(days=7)  # a digest switched off for months does not come back with months of news
 MAX_ITEMS = 50  # per section of one e-mail
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """``value`` as an aware UTC datetime (SQLite returns naive ones, which are UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass
@@ -89,7 +81,7 @@ def collect(user: User, follows: list[Follow], since: datetime, until: datetime)
             sa.select(CaseStudy)
             .join(Region, CaseStudy.region_id == Region.id)
             .where(
-                CaseStudy.state == "published",
+                CaseStudy.is_published,
                 sa.or_(*matches),
                 sa.or_(
                     sa.and_(CaseStudy.published_at > since, CaseStudy.published_at <= until),
@@ -102,7 +94,7 @@ def collect(user: User, follows: list[Follow], since: datetime, until: datetime)
         )
         for case in cases:
             item = {"case": case, "url": url_for("case_studies.detail", slug=case.slug, _external=True)}
-            published = aware(case.published_at)
+            published = case.published_at
             is_new = published is not None and since < published <= until
             target = items.new_cases if is_new else items.updated_cases
             if len(target) < MAX_ITEMS:
@@ -115,7 +107,7 @@ def collect(user: User, follows: list[Follow], since: datetime, until: datetime)
             .join(CaseStudy, Question.case_study_id == CaseStudy.id)
             .where(
                 CaseStudy.slug.in_(slugs),
-                CaseStudy.state == "published",
+                CaseStudy.is_published,
                 Answer.created_at > since,
                 Answer.created_at <= until,
                 Answer.author_id != user.id,
@@ -142,11 +134,10 @@ def send_digests(now: datetime | None = None) -> DigestRun:
     e-mail could not be sent keeps the old ``last_digest_at`` and gets the news next time.
     """
     app = current_app._get_current_object()
-    now = aware(now) or utcnow()
+    now = now or utcnow()
     run = DigestRun()
     checked: list[int] = []
-    base_url = app.config.get("BASE_URL") or DEFAULT_BASE_URL
-    with app.test_request_context(base_url=base_url):
+    with link_context(app):
         has_follow = sa.select(Follow.id).where(Follow.user_id == User.id).exists()
         users = db.session.scalars(
             sa.select(User).where(User.digest_enabled.is_(True), User.active.is_(True), has_follow).order_by(User.id)
@@ -157,7 +148,7 @@ def send_digests(now: datetime | None = None) -> DigestRun:
                 follows[row.user_id].append(row)
         following_url = url_for("engagement.following", _external=True)
         for user in users:
-            since = max(aware(user.last_digest_at) or now - FIRST_WINDOW, now - MAX_WINDOW)
+            since = max(user.last_digest_at or now - FIRST_WINDOW, now - MAX_WINDOW)
             items = collect(user, follows[user.id], since, now)
             if items:
                 try:

@@ -8,7 +8,6 @@ study's own language in ``xml:lang``.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import UTC
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,14 +17,15 @@ from flask import abort
 from flask import url_for
 from flask_babel import gettext as _
 
-from app.audit.models import utcnow
 from app.case_studies import services
 from app.case_studies.constants import TOPICS
-from app.case_studies.markdown import plain_text
 from app.case_studies.models import CaseStudy
+from app.clock import iso_utc
+from app.clock import utcnow
 from app.extensions import db
+from app.i18n import current_language
+from app.markdown import plain_text
 from app.regions.models import Region
-from app.regions.models import current_language
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -37,11 +37,8 @@ SUMMARY_CHARS = 500
 
 
 def atom_time(value: datetime | None) -> str:
-    """An RFC 3339 timestamp in UTC (SQLite hands back naive datetimes, which are UTC)."""
-    value = value or utcnow()
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """An RFC 3339 timestamp in UTC, to the second (now for None)."""
+    return iso_utc(value or utcnow())
 
 
 def _el(parent: ET.Element, name: str, text: str | None = None, **attrs) -> ET.Element:

@@ -17,7 +17,6 @@ from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
-from app.auth.forms import coerce_optional_int
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import MAX_SECTION_CHARS
@@ -25,6 +24,7 @@ from app.case_studies.constants import MAX_SUMMARY_CHARS
 from app.case_studies.constants import MAX_TITLE_CHARS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
+from app.forms import coerce_optional_int
 
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
 YEAR_MESSAGE = _l("Enter a year as a number, such as 2019.")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -27,21 +26,24 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 
-from app.audit.models import utcnow
 from app.case_studies import services
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import FIRST_YEAR
+from app.case_studies.constants import ID_PATTERN
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import SECTIONS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.models import Adoption
+from app.case_studies.models import CaseState
 from app.case_studies.models import CaseStudy
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.services import ValidationFailed
+from app.regions.services import akimat_of
 
 # Every key of a line, in the order CONTRACTS.md §1 lists them (the order export writes).
 FIELDS = (
@@ -54,7 +56,6 @@ ADOPTION_FIELDS = ("region", "year", "note")
 OPTIONAL_TEXT = ("summary", "author_name", "author_position", *SECTIONS)
 # Text the services strip before storing (section texts are Markdown and are kept as written).
 STRIPPED_TEXT = ("title", "summary", "author_name", "author_position")
-ID_PATTERN = re.compile(r"[a-z0-9-]{3,120}")
 CENT = Decimal("0.01")
 # CaseData field → interchange field, for the messages of services.validate().
 SERVICE_FIELDS = {"region_id": "region", "municipality_id": "district"}
@@ -121,16 +122,6 @@ def find_municipality(region: Region, name_en: str) -> Municipality | None:
     return db.session.scalar(
         sa.select(Municipality).where(Municipality.region_id == region.id, Municipality.name_en == name_en)
     )
-
-
-def find_akimat(region: Region, municipality: Municipality | None) -> Akimat | None:
-    """The akimat of ``region`` (``municipality`` None) or of the municipality."""
-    select = sa.select(Akimat).where(Akimat.region_id == region.id)
-    if municipality is None:
-        select = select.where(Akimat.municipality_id.is_(None))
-    else:
-        select = select.where(Akimat.municipality_id == municipality.id)
-    return db.session.scalar(select)
 
 
 class _Checker:
@@ -238,7 +229,7 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
             check.fail("district", f"{_show(district)} is not a district or city of {iso} (use its English name)")
     akimat = None
     if region is not None and "district" not in check.bad:
-        akimat = find_akimat(region, municipality)
+        akimat = akimat_of(region, municipality)
         if akimat is None:
             check.fail("region", "no akimat is registered for this place")
 
@@ -347,7 +338,7 @@ def _check_adoptions(check: _Checker) -> list[dict]:
         region = find_region(iso) if isinstance(iso, str) else None
         if "region" in item and region is None:
             check.fail(f"{where}.region", f"unknown region {_show(iso)}")
-        elif region is not None and find_akimat(region, None) is None:
+        elif region is not None and akimat_of(region, None) is None:
             check.fail(f"{where}.region", "no akimat is registered for this region")
         elif region is not None and iso in seen:
             check.fail(f"{where}.region", f"{iso} is listed twice")
@@ -420,7 +411,7 @@ def import_file(path: str | os.PathLike, skip_invalid: bool = False) -> ImportRe
     for _number, record in records:
         outcome, case = apply_record(record)
         getattr(report, outcome).append(record["id"])
-        if case.state == "withdrawn":
+        if case.state == CaseState.WITHDRAWN:
             report.kept_withdrawn.append(record["id"])
     report.imported = True
     return report
@@ -439,7 +430,7 @@ def apply_record(record: dict) -> tuple[str, CaseStudy]:
     municipality = find_municipality(region, record["district"]) if record["district"] else None
     case = services.get_by_slug(record["id"])
     if case is None:
-        akimat = find_akimat(region, municipality)
+        akimat = akimat_of(region, municipality)
         case = services.create_case(None, akimat, _case_data(record, region, municipality), slug=record["id"])
         _replace_adoptions(case, record["adoptions"])
         services.publish(None, case)
@@ -451,7 +442,7 @@ def apply_record(record: dict) -> tuple[str, CaseStudy]:
     if _adoptions_out(case) != record["adoptions"]:
         _replace_adoptions(case, record["adoptions"])
         case.updated_at = utcnow()
-    if case.state == "draft":
+    if case.state == CaseState.DRAFT:
         services.publish(None, case)
     db.session.flush()
     return "updated", case
@@ -476,7 +467,7 @@ def _replace_adoptions(case: CaseStudy, wanted: list[dict]) -> None:
     akimat as "adopted". Abandoned adoptions (which the format does not carry) are kept."""
     targets: dict[int, tuple[Akimat, dict]] = {}
     for item in wanted:
-        akimat = find_akimat(find_region(item["region"]), None)
+        akimat = akimat_of(find_region(item["region"]), None)
         targets[akimat.id] = (akimat, item)
     for adoption in list(case.adoptions):
         if adoption.akimat_id not in targets and adoption.status not in NOT_EXPORTED_ADOPTIONS:
@@ -539,7 +530,7 @@ def dumps_cases() -> str:
     is the same on every database whatever its collation)."""
     cases = db.session.scalars(
         sa.select(CaseStudy)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .options(
             selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
             selectinload(CaseStudy.municipality),

@@ -3,22 +3,37 @@ adoptions and follows."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from app.audit.models import utcnow
 from app.auth.models import User
+from app.clock import UTCDateTime
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
 
-TIMESTAMP = sa.DateTime(timezone=True)
+TIMESTAMP = UTCDateTime()
+
+
+class CaseState(enum.StrEnum):
+    """Where a case study is in its lifecycle (``CaseStudy.state``)."""
+
+    DRAFT = "draft"  # its akimat is writing it; only they and admins see it
+    PUBLISHED = "published"  # public: lists, feeds, the API, search
+    WITHDRAWN = "withdrawn"  # unpublished with a reason; its akimat may publish it again
+
+
+UNPUBLISHED_STATES = frozenset({CaseState.DRAFT, CaseState.WITHDRAWN})
+"""States in which a case study is in no list, feed, API answer or search result."""
 
 
 class CaseStudy(db.Model):
@@ -29,7 +44,7 @@ class CaseStudy(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    state: Mapped[str] = mapped_column(sa.String(12), default="draft", index=True)  # draft|published|withdrawn
+    state: Mapped[str] = mapped_column(sa.String(12), default=CaseState.DRAFT, index=True)  # draft|published|withdrawn
     version: Mapped[int] = mapped_column(default=1)
 
     title: Mapped[str] = mapped_column(sa.String(300))
@@ -90,9 +105,10 @@ class CaseStudy(db.Model):
         """Topic slugs, sorted (also right after an edit, before the rows are reloaded in order)."""
         return sorted(row.topic for row in self.topic_rows)
 
-    @property
+    @hybrid_property
     def is_published(self) -> bool:
-        return self.state == "published"
+        """Published (public); on the class, the SQL condition: ``.where(CaseStudy.is_published)``."""
+        return self.state == CaseState.PUBLISHED
 
     def __repr__(self) -> str:
         return f"<CaseStudy {self.slug} {self.state}>"

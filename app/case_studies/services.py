@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
-from app.audit.models import utcnow
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import FIRST_YEAR
 from app.case_studies.constants import LEVELS
@@ -25,17 +24,19 @@ from app.case_studies.constants import MAX_SECTION_CHARS
 from app.case_studies.constants import MAX_SUMMARY_CHARS
 from app.case_studies.constants import MAX_TITLE_CHARS
 from app.case_studies.constants import SECTIONS
-from app.case_studies.constants import SLUG_PATTERN
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.models import CaseRevision
+from app.case_studies.models import CaseState
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.services import ValidationFailed
+from app.translit import ASCII_NAMES
 
 MAX_TOPICS = 5
 MAX_BUDGET = Decimal("1e15")
@@ -195,13 +196,7 @@ def _level_problem(level: str, region: Region, municipality: Municipality | None
 
 # --- slugs ------------------------------------------------------------------------------------------
 
-_TRANSLIT = str.maketrans({
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-    "з": "z", "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o",
-    "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "kh",
-    "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e",
-    "ю": "yu", "я": "ya",
-})
+_TRANSLIT = str.maketrans(ASCII_NAMES)
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -219,11 +214,6 @@ def unique_slug(title: str) -> str:
     while db.session.scalar(sa.select(CaseStudy.id).where(CaseStudy.slug == slug)) is not None:
         slug, n = f"{base}-{n}", n + 1
     return slug
-
-
-def is_valid_slug(slug: str) -> bool:
-    """Whether ``slug`` fits the interchange format's id pattern."""
-    return re.match(SLUG_PATTERN, slug or "") is not None
 
 
 # --- lifecycle --------------------------------------------------------------------------------------
@@ -311,7 +301,7 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     if expected_version is not None and expected_version != case.version:
         current, submitted = snapshot(case), _data_snapshot(data)
         raise EditConflict(case, [name for name in SNAPSHOT_FIELDS if current.get(name) != submitted.get(name)])
-    validate(data, for_publication=case.state == "published")
+    validate(data, for_publication=case.is_published)
     before = snapshot(case)
     _apply(case, data)
     db.session.flush()
@@ -321,7 +311,7 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     case.updated_at = utcnow()
     case.updated_by_id = user.id if user else None
     db.session.flush()
-    if case.state == "published":
+    if case.is_published:
         add_revision(case, user)
     return case
 
@@ -347,19 +337,19 @@ def publish(user, case: CaseStudy) -> None:
 
     :raise ValidationFailed: incomplete, or already published.
     """
-    if case.state == "published":
+    if case.is_published:
         raise ValidationFailed([(None, _l("This case study is already published."))])
     validate(data_from_case(case), for_publication=True)
     was = case.state
-    case.state = "published"
+    case.state = CaseState.PUBLISHED
     case.withdrawn_at = case.withdrawn_reason = None
     now = utcnow()
     case.published_at = case.published_at or now
     case.updated_at = now
     case.updated_by_id = user.id if user else None
     db.session.flush()
-    add_revision(case, user, note="published" if was == "draft" else "restored")
-    audit.record(user, "case.published" if was == "draft" else "case.restored", case, {"slug": case.slug})
+    add_revision(case, user, note="published" if was == CaseState.DRAFT else "restored")
+    audit.record(user, "case.published" if was == CaseState.DRAFT else "case.restored", case, {"slug": case.slug})
 
 
 def withdraw(user, case: CaseStudy, reason: str) -> None:
@@ -372,9 +362,9 @@ def withdraw(user, case: CaseStudy, reason: str) -> None:
         raise ValidationFailed([("reason", _l("Say why the case study is withdrawn."))])
     if len(reason) > 2000:
         raise ValidationFailed([("reason", _l("At most %(max)d characters.", max=2000))])
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Only a published case study can be withdrawn."))])
-    case.state = "withdrawn"
+    case.state = CaseState.WITHDRAWN
     case.withdrawn_at = utcnow()
     case.withdrawn_reason = reason
     db.session.flush()
@@ -393,13 +383,6 @@ def data_from_case(case: CaseStudy) -> CaseData:
 
 
 # --- reading ----------------------------------------------------------------------------------------
-
-
-def is_member(user, case: CaseStudy) -> bool:
-    """Whether ``user`` is a verified akim of the akimat that owns ``case``."""
-    return bool(
-        user.is_authenticated and user.active and user.role == "akim" and user.akimat_id == case.akimat_id
-    )
 
 
 def get_by_slug(slug: str) -> CaseStudy | None:
@@ -424,7 +407,7 @@ def published_query(filters: ListFilters | None = None):
     filters = filters or ListFilters()
     select = (
         sa.select(CaseStudy)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
                  selectinload(CaseStudy.municipality))
     )
@@ -450,7 +433,7 @@ def counts_by_region() -> dict[str, int]:
     rows = db.session.execute(
         sa.select(Region.iso_code, sa.func.count(CaseStudy.id))
         .join(CaseStudy, CaseStudy.region_id == Region.id)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .group_by(Region.iso_code)
     ).all()
     return dict(rows)

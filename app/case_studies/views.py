@@ -20,26 +20,31 @@ from wtforms.fields.choices import SelectChoice
 
 from app import policy
 from app.case_studies import services
+from app.case_studies.attachments.pages import attachment_ui
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import SECTIONS
-from app.case_studies.constants import STATES
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
+from app.case_studies.constants import case_labels
+from app.case_studies.engagement.pages import EngagementPage
 from app.case_studies.forms import CaseStudyForm
 from app.case_studies.forms import ConfirmForm
 from app.case_studies.forms import ReasonForm
-from app.case_studies.markdown import render
+from app.case_studies.models import CaseState
 from app.case_studies.models import CaseStudy
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.forms import flash_errors
+from app.forms import commit_or_flash
+from app.forms import flash_form_errors
 from app.forms import populate_errors
+from app.i18n import current_language
+from app.markdown import render
+from app.meetings.programme.pages import ProgrammePage
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.regions.models import current_language
 from app.regions.services import map_context
 from app.search.related import related as related_practices
-from app.services import ValidationFailed
 
 bp = Blueprint("case_studies", __name__, url_prefix="/cases")
 
@@ -101,7 +106,15 @@ def mine():
 @bp.route("/<slug>")
 def detail(slug: str):
     """The case page."""
-    case = get_case_or_404(slug)
+    return render_detail(get_case_or_404(slug))
+
+
+def render_detail(case: CaseStudy, submitted: dict | None = None) -> str:
+    """The case page of ``case`` with everything its partials show: attachments, meetings, questions,
+    adoptions, follow buttons.
+
+    :param submitted: forms refused in this request (see :class:`EngagementPage`), shown as they were sent.
+    """
     sections = [(name, label, render(getattr(case, name))) for name, label in SECTIONS.items()]
     adopted = [a for a in case.adoptions if a.status != "abandoned"]
     marked = {a.akimat.region.iso_code: "adopted" for a in adopted}
@@ -112,12 +125,8 @@ def detail(slug: str):
         **map_context(counts, "regions.profile", marked=marked),
         withdraw_form=ReasonForm(), confirm_form=ConfirmForm(), related=related_practices(case, limit=5),
         can=lambda action, obj=case: policy.can(current_user, action, obj),
+        attachment_ui=attachment_ui, engagement=EngagementPage(submitted), programme=ProgrammePage(),
     )
-
-
-def case_labels() -> dict:
-    """Translated labels of the case-study vocabularies, for templates."""
-    return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}
 
 
 def _region_choices() -> list[SelectChoice]:
@@ -243,7 +252,7 @@ def restore(slug: str):
     """Undo a withdrawal."""
     case = get_case_or_404(slug)
     require("publish_case", case)
-    if case.state != "withdrawn":
+    if case.state != CaseState.WITHDRAWN:
         abort(400, description=_("Only a withdrawn case study can be restored."))
     return _transition(case, lambda: services.publish(current_user, case), _("Restored and published again."))
 
@@ -255,23 +264,16 @@ def withdraw(slug: str):
     require("withdraw_case", case)
     form = ReasonForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
+        flash_form_errors(form)
         return redirect(url_for("case_studies.detail", slug=case.slug)), 303
     return _transition(case, lambda: services.withdraw(current_user, case, form.reason.data),
                        _("Withdrawn. It no longer appears in lists, feeds, the API or search."))
 
 
 def _transition(case: CaseStudy, action, success: str):
-    try:
-        action()
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash_errors(error)
-        return redirect(url_for("case_studies.edit" if case.state == "draft" else "case_studies.detail",
+    if not commit_or_flash(action):
+        return redirect(url_for("case_studies.edit" if case.state == CaseState.DRAFT else "case_studies.detail",
                                 slug=case.slug))
-    db.session.commit()
     flash(success, "success")
     return redirect(url_for("case_studies.detail", slug=case.slug))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from flask import Flask
-from flask import jsonify
 from flask import render_template
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -13,6 +12,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.api import STATUS_CODES
+from app.api import json_error
 from app.extensions import db
 from app.extensions import limiter
 
@@ -36,8 +37,6 @@ MESSAGES = {
     429: _l("Please wait a minute before trying again."),
     500: _l("The error has been logged. Please try again in a few minutes."),
 }
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         413: "too_large", 429: "too_many_requests", 500: "server_error"}
 HTTPS_MESSAGE = _l("This site works only over a secure connection. Open it by its https:// address and send the "
                    "form again.")
 CSRF_MESSAGE = _l("The form had expired or came from another site. Your data were not saved: please send it again.")
@@ -52,9 +51,7 @@ def render_error(status: int, detail: str | None = None):
     title = TITLES.get(status, TITLES[500 if status >= 500 else 400])
     message = detail or MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
     if _wants_json():
-        response = jsonify(error={"code": CODES.get(status, "error"), "message": str(message)})
-        response.status_code = status
-        return response
+        return json_error(status, STATUS_CODES.get(status, "error"), message)
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 

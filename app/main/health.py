@@ -6,12 +6,11 @@ Public and cheap: no personal data, no error details (those go to the log, with 
 from __future__ import annotations
 
 import logging
-from datetime import UTC
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 
+from app.clock import utcnow
 from app.extensions import db
 from app.search.models import SearchOutbox
 
@@ -40,8 +39,7 @@ def _outbox() -> dict:
         return {"status": "unavailable", "pending": None, "oldest_seconds": None}
     age = None
     if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)  # SQLite returns naive UTC
-        age = max(0, round((datetime.now(UTC) - oldest).total_seconds()))
+        age = max(0, round((utcnow() - oldest).total_seconds()))
     stalled = age is not None and age > current_app.config["HEALTH_OUTBOX_MAX_AGE"]
     return {"status": "stalled" if stalled else "ok", "pending": pending, "oldest_seconds": age}
 

@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.case_studies import services as case_services
+from app.case_studies.constants import case_labels
 from app.case_studies.models import CaseStudy
-from app.case_studies.views import case_labels
 from app.extensions import db
 from app.i18n import LANGUAGE_COOKIE
 from app.main import health
@@ -32,7 +32,7 @@ def home():
     region_count = db.session.scalar(sa.select(sa.func.count(Region.id)))
     latest = db.session.scalars(case_services.published_query().limit(6)).all()
     case_count = db.session.scalar(
-        sa.select(sa.func.count(CaseStudy.id)).where(CaseStudy.state == "published")
+        sa.select(sa.func.count(CaseStudy.id)).where(CaseStudy.is_published)
     )
     return render_template(
         "main/home.html", region_count=region_count, latest=latest, case_count=case_count, labels=case_labels(),

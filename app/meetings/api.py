@@ -11,7 +11,12 @@ from flask import abort
 from flask import request
 from flask import url_for
 
-from app.case_studies.api import json_response
+from app.api import BAD_PARAMETER
+from app.api import BAD_SCOPE
+from app.api import BAD_STATE
+from app.api import json_error
+from app.api import json_response
+from app.api import parse_int
 from app.extensions import db
 from app.meetings import hosts
 from app.meetings import services
@@ -34,7 +39,7 @@ def iso_local(moment) -> str | None:
 
 def bad_request(code: str, message: str):
     """A 400 JSON error."""
-    return json_response({"error": {"code": code, "message": message}}, status=400)
+    return json_error(400, code, message)
 
 
 def agenda_payload(meeting: Meeting) -> list[dict]:
@@ -50,7 +55,7 @@ def agenda_payload(meeting: Meeting) -> list[dict]:
             "presenter": item.presenter_name or None,
             "location": item.location or None,
             # Only published case studies exist in the API (a withdrawn one must not leak its id).
-            "case_study_id": case.slug if case is not None and case.state == "published" else None,
+            "case_study_id": case.slug if case is not None and case.is_published else None,
         })
     return items
 
@@ -103,9 +108,10 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    value = parse_int(raw)
+    if value is None or value < 1:
         raise ValueError(name)
-    return int(raw)
+    return value
 
 
 @bp.route("/meetings")
@@ -114,21 +120,21 @@ def list_meetings():
     scope = request.args.get("scope") or None
     state = request.args.get("state") or request.args.get("status") or None
     if scope is not None and not hosts.is_valid_scope(scope):
-        return bad_request("bad_scope", "scope must be 'national' or a region's ISO code such as KZ-61")
+        return bad_request(BAD_SCOPE, "scope must be 'national' or a region's ISO code such as KZ-61")
     if state is not None and state not in MEETING_STATES:
-        return bad_request("bad_state", f"state must be one of: {', '.join(MEETING_STATES)}")
+        return bad_request(BAD_STATE, f"state must be one of: {', '.join(MEETING_STATES)}")
     try:
         year = _int_arg("year")
         page = _int_arg("page", 1)
         per_page = _int_arg("per_page", DEFAULT_PER_PAGE)
     except ValueError as error:
-        return bad_request("bad_parameter", f"{error.args[0]} must be a positive whole number")
+        return bad_request(BAD_PARAMETER, f"{error.args[0]} must be a positive whole number")
     if page > MAX_PAGE:  # a huge offset would overflow the database's integer
-        return bad_request("bad_parameter", f"page must be at most {MAX_PAGE}")
+        return bad_request(BAD_PARAMETER, f"page must be at most {MAX_PAGE}")
     if per_page > MAX_PER_PAGE:
-        return bad_request("bad_parameter", f"per_page must be at most {MAX_PER_PAGE}")
+        return bad_request(BAD_PARAMETER, f"per_page must be at most {MAX_PER_PAGE}")
     if year is not None and not services.FIRST_YEAR <= year <= services.LAST_YEAR:
-        return bad_request("bad_parameter", f"year must be between {services.FIRST_YEAR} and {services.LAST_YEAR}")
+        return bad_request(BAD_PARAMETER, f"year must be between {services.FIRST_YEAR} and {services.LAST_YEAR}")
     result = db.paginate(services.meetings_query(scope, year, state), page=page, per_page=per_page,
                          error_out=False, count=True)
     return json_response({

@@ -19,6 +19,7 @@ sends nothing, and a meeting moved to a new date is reminded of again for its ne
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
@@ -36,21 +37,20 @@ from app.audit.models import AuditEntry
 from app.audit.services import record
 from app.auth.models import Role
 from app.auth.models import User
-from app.case_studies.digest import DEFAULT_BASE_URL
+from app.clock import utcnow
 from app.extensions import db
 from app.meetings import ical
 from app.meetings import services
+from app.meetings.models import REMINDED_STATES
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
 from app.meetings.models import Registration
 from app.meetings.timezone import KZ
-from app.meetings.timezone import as_utc
-from app.meetings.timezone import now_utc
 from app.meetings.timezone import to_local
+from app.urls import link_context
 
 REMINDER_ACTION = "meeting.reminder"
 CALL_REMINDER_ACTION = "meeting.call_reminder"
-REMINDED_STATES = ("planned", "registration_open", "registration_closed")  # not held, cancelled or postponed
 WEEK, DAY = 7, 1
 
 
@@ -66,13 +66,13 @@ class ReminderRun:
 
 def kz_today() -> date:
     """Today's date in Kazakhstan."""
-    return now_utc().astimezone(KZ).date()
+    return utcnow().astimezone(KZ).date()
 
 
 def local_midnight(day: date) -> datetime:
     """The start of ``day`` in Kazakhstan time, as an aware UTC datetime (SQLite compares stored UTC text, so
     query parameters must be in UTC too)."""
-    return as_utc(datetime.combine(day, time(), tzinfo=KZ))
+    return datetime.combine(day, time(), tzinfo=KZ).astimezone(UTC)
 
 
 def due_stage(days_left: int) -> int | None:
@@ -138,7 +138,7 @@ def _remind_attendees(run: ReminderRun, today: date, done: list[tuple]) -> None:
             if (registration.id, stage, start_day.isoformat()) in sent:
                 continue
             if registration.state == "registered":
-                seat_since = as_utc(registration.promoted_at or registration.updated_at or registration.created_at)
+                seat_since = registration.promoted_at or registration.updated_at or registration.created_at
                 if stage == WEEK and seat_since >= due_since:
                     continue  # the confirmation of a seat taken this week said it all
                 subject = (_l("Tomorrow: %(title)s", title=meeting.title) if stage == DAY
@@ -146,7 +146,7 @@ def _remind_attendees(run: ReminderRun, today: date, done: list[tuple]) -> None:
                 if _send(run, registration.user, "meeting_reminder", subject, attachments=attachments, **context):
                     run.reminders += 1
                     done.append((registration, stage, start_day))
-            elif stage == WEEK and as_utc(registration.waitlisted_at or registration.created_at) < due_since:
+            elif stage == WEEK and (registration.waitlisted_at or registration.created_at) < due_since:
                 subject = _l("Still on the waitlist: %(title)s", title=meeting.title)
                 if _send(run, registration.user, "meeting_waitlist_reminder", subject,
                          position=positions.get(registration.id), **context):
@@ -167,7 +167,7 @@ def _remind_organisers(run: ReminderRun, today: date, done: list[tuple]) -> None
     organisers = db.session.scalars(
         sa.select(User).where(User.role == Role.ORGANISER, User.active.is_(True)).order_by(User.id)).all()
     for meeting in meetings:
-        closes = as_utc(meeting.call_closes_at).isoformat()
+        closes = meeting.call_closes_at.isoformat()
         undecided = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(
             Proposal.meeting_id == meeting.id, Proposal.state == "proposed"))
         already = db.session.scalars(sa.select(AuditEntry.details).where(
@@ -177,7 +177,7 @@ def _remind_organisers(run: ReminderRun, today: date, done: list[tuple]) -> None
             continue
         recipients = list(organisers)
         creator = meeting.created_by
-        if creator is not None and creator.active and creator.has_role(Role.ORGANISER) and creator not in recipients:
+        if creator is not None and creator.is_organiser and creator not in recipients:
             recipients.append(creator)  # an administrator who created the meeting runs it too
         context = {"meeting": meeting, "undecided": undecided, **_meeting_urls(meeting),
                    "manage_url": url_for("programme.manage", meeting_id=meeting.id, _external=True)}
@@ -202,7 +202,7 @@ def send_reminders(today: date | None = None) -> ReminderRun:
     run = ReminderRun()
     reminded: list[tuple] = []
     calls: list[tuple] = []
-    with app.test_request_context(base_url=app.config.get("BASE_URL") or DEFAULT_BASE_URL):
+    with link_context(app):
         _remind_attendees(run, today, reminded)
         _remind_organisers(run, today, calls)
         done = [(r.id, r.meeting_id, r.state, days, start_day) for r, days, start_day in reminded]

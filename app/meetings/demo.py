@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -22,14 +21,15 @@ import sqlalchemy as sa
 from app.auth.models import User
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
+from app.clock import utcnow
 from app.extensions import db
-from app.meetings import rotation_services
 from app.meetings.hosts import resolve_host
 from app.meetings.models import NATIONAL
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
+from app.meetings.rotation import services as rotation_services
 from app.meetings.timezone import to_utc
 from app.regions.services import find_akimat
 
@@ -239,7 +239,7 @@ def _local(day: date, hhmm: str) -> datetime:
 def _case(slug: str | None) -> CaseStudy | None:
     if not slug:
         return None
-    return db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug, CaseStudy.state == "published"))
+    return db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug, CaseStudy.is_published))
 
 
 def _uid(scope: str, year: int, slot: int = 1) -> str:
@@ -326,7 +326,7 @@ def _next_meeting(scope: str, year: int, edition: int, organiser: User | None, p
     meeting = _create(spec, edition, organiser, problems)
     if meeting is None:
         return None
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     meeting.registration_opens_at = now - timedelta(days=1)
     meeting.registration_closes_at = meeting.starts_at - timedelta(days=14)
     meeting.call_open = True
@@ -356,7 +356,7 @@ def seed_demo_meetings() -> dict:
         return db.session.scalar(sa.select(Meeting.id).where(Meeting.uid == _uid(scope, year))) is not None
 
     this_year = rotation_services.this_year()
-    today = datetime.now(UTC).date()
+    today = utcnow().date()
     for scope, specs in ((NATIONAL, NATIONAL_MEETINGS), (REGIONAL_SCOPE, REGIONAL_MEETINGS)):
         edition = 0
         for spec in specs:

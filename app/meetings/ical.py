@@ -16,11 +16,10 @@ from icalendar import Calendar
 from icalendar import Event
 from icalendar import Timezone
 
+from app.clock import utcnow
 from app.meetings.models import Meeting
 from app.meetings.timezone import KZ
 from app.meetings.timezone import ZONE_NAME
-from app.meetings.timezone import as_utc
-from app.meetings.timezone import now_utc
 from app.meetings.timezone import to_local
 
 PRODID = "-//Akims' Experience Exchange//Meetings//EN"
@@ -53,7 +52,7 @@ def meeting_event(meeting: Meeting) -> Event:
     url = url_for("meetings.detail", meeting_id=meeting.id, _external=True)
     event = Event()
     event.add("uid", meeting.uid)
-    event.add("dtstamp", now_utc())
+    event.add("dtstamp", utcnow())
     event.add("dtstart", to_local(meeting.starts_at))
     event.add("dtend", to_local(meeting.ends_at))
     event.add("summary", meeting.title)
@@ -62,8 +61,8 @@ def meeting_event(meeting: Meeting) -> Event:
     event.add("description", description(meeting, url))
     event.add("sequence", meeting.sequence)
     event.add("status", STATUS.get(meeting.state, "CONFIRMED"))
-    event.add("last-modified", as_utc(meeting.updated_at or meeting.created_at))
-    event.add("created", as_utc(meeting.created_at))
+    event.add("last-modified", meeting.updated_at or meeting.created_at)
+    event.add("created", meeting.created_at)
     if meeting.contact_email:
         event.add("organizer", f"mailto:{meeting.contact_email}", parameters={"CN": meeting.contact_name or
                                                                                   meeting.contact_email})
@@ -81,7 +80,7 @@ def calendar(meetings: Iterable[Meeting], name: str | None = None) -> Calendar:
     if name:
         cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", ZONE_NAME)
-    first = min((to_local(m.starts_at).date() for m in meetings), default=now_utc().astimezone(KZ).date())
+    first = min((to_local(m.starts_at).date() for m in meetings), default=utcnow().astimezone(KZ).date())
     last = max((to_local(m.ends_at).date() for m in meetings), default=first)
     cal.add_component(Timezone.from_tzinfo(KZ, tzid=ZONE_NAME, first_date=date(first.year, 1, 1),
                                            last_date=date(last.year + 2, 1, 1)))

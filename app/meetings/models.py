@@ -7,6 +7,7 @@ All times are stored in UTC (timezone-aware columns) and shown in Kazakhstan tim
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 from datetime import datetime
 
@@ -15,21 +16,38 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from app.audit.models import utcnow
 from app.auth.models import User
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
+from app.clock import UTCDateTime
+from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
 
-TIMESTAMP = sa.DateTime(timezone=True)
+TIMESTAMP = UTCDateTime()
 
 NATIONAL = "national"
 """The national scope: the 20 first-level units host in turn. A regional scope is the region's ISO code."""
 
-MEETING_STATES = ("planned", "registration_open", "registration_closed", "held", "cancelled", "postponed")
+class MeetingState(enum.StrEnum):
+    """Where a meeting is (``Meeting.state``); the order is the order of the API's list of states."""
+
+    PLANNED = "planned"
+    REGISTRATION_OPEN = "registration_open"
+    REGISTRATION_CLOSED = "registration_closed"
+    HELD = "held"
+    CANCELLED = "cancelled"
+    POSTPONED = "postponed"
+
+
+MEETING_STATES = tuple(MeetingState)
+ACTIVE_STATES = frozenset({MeetingState.PLANNED, MeetingState.REGISTRATION_OPEN, MeetingState.REGISTRATION_CLOSED,
+                           MeetingState.POSTPONED})
+"""Still to happen: the waitlist moves up when seats are added or freed."""
+REMINDED_STATES = (MeetingState.PLANNED, MeetingState.REGISTRATION_OPEN, MeetingState.REGISTRATION_CLOSED)
+"""Reminders go out (not held, cancelled or postponed)."""
 MEETING_FORMATS = ("in_person", "online", "hybrid")
 REGISTRATION_STATES = ("registered", "waitlisted", "cancelled")
 PROPOSAL_STATES = ("proposed", "accepted", "declined", "withdrawn")

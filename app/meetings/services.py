@@ -2,7 +2,7 @@
 first-come waitlist, mark attendance, and the queries the pages and the API use.
 
 Functions add and flush, never commit (the view or command commits once). Every refusal is a
-:class:`~app.services.ValidationFailed` raised before anything changed, so a rollback loses nothing.
+:class:`~app.errors.ValidationFailed` raised before anything changed, so a rollback loses nothing.
 
 Seats are counted in ``meeting.registered_count`` and taken with a conditional update
 (``… SET registered_count = registered_count + 1 WHERE registered_count < capacity``): the database decides
@@ -24,16 +24,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
 from app.auth.models import User
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings import hosts
+from app.meetings.models import ACTIVE_STATES
 from app.meetings.models import MEETING_FORMATS
 from app.meetings.models import MEETING_STATES
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
 from app.meetings.models import Registration
-from app.meetings.timezone import as_utc
-from app.meetings.timezone import now_utc
-from app.services import ValidationFailed
 
 MAX_CAPACITY = 100_000
 FIRST_YEAR = 2000
@@ -70,7 +71,6 @@ TRANSITIONS = {
 }
 REASON_REQUIRED = frozenset({"cancelled", "postponed"})
 # States in which seats still matter: a cancellation hands its seat to the first on the waitlist.
-ACTIVE_STATES = frozenset({"planned", "registration_open", "registration_closed", "postponed"})
 
 
 @dataclass
@@ -143,7 +143,7 @@ def validate(data: MeetingData, meeting: Meeting | None = None) -> hosts.Host:
         host = hosts.resolve_host(data.scope, data.host)
         if host is None:
             errors.append(("host", _l("Choose a host from the list for this scope.")))
-    if (meeting is not None and meeting.state == "held" and host is not None
+    if (meeting is not None and meeting.state == MeetingState.HELD and host is not None
             and (data.scope != meeting.scope or host.code != hosts.host_code_of(meeting))):
         errors.append(("host", _l("This meeting has been held: its host can no longer be changed.")))
         host = None
@@ -154,8 +154,8 @@ def validate(data: MeetingData, meeting: Meeting | None = None) -> hosts.Host:
     if data.edition is not None and not 1 <= data.edition <= 10_000:
         errors.append(("edition", _l("The edition is a positive number, such as 7.")))
 
-    starts, ends = as_utc(data.starts_at), as_utc(data.ends_at)
-    opens, closes = as_utc(data.registration_opens_at), as_utc(data.registration_closes_at)
+    starts, ends = data.starts_at, data.ends_at
+    opens, closes = data.registration_opens_at, data.registration_closes_at
     if starts is None:
         errors.append(("starts_at", _l("Enter when the meeting starts.")))
     if ends is None:
@@ -208,15 +208,15 @@ def _apply(meeting: Meeting, data: MeetingData, host: hosts.Host) -> None:
     meeting.address = data.address
     meeting.format = data.format
     meeting.online_url = data.online_url
-    meeting.starts_at = as_utc(data.starts_at)
-    meeting.ends_at = as_utc(data.ends_at)
-    meeting.registration_opens_at = as_utc(data.registration_opens_at)
-    meeting.registration_closes_at = as_utc(data.registration_closes_at)
+    meeting.starts_at = data.starts_at
+    meeting.ends_at = data.ends_at
+    meeting.registration_opens_at = data.registration_opens_at
+    meeting.registration_closes_at = data.registration_closes_at
     meeting.capacity = data.capacity
     meeting.contact_name = data.contact_name
     meeting.contact_email = data.contact_email
     meeting.contact_phone = data.contact_phone
-    meeting.updated_at = now_utc()
+    meeting.updated_at = utcnow()
 
 
 def new_uid() -> str:
@@ -243,7 +243,7 @@ def create_meeting(actor: User | None, data: MeetingData) -> Meeting:
 def _snapshot(meeting: Meeting) -> dict:
     """The attendee-relevant facts of a meeting, to tell what an edit changed."""
     return {
-        "date": (as_utc(meeting.starts_at), as_utc(meeting.ends_at)),
+        "date": (meeting.starts_at, meeting.ends_at),
         "venue": (meeting.city, meeting.venue, meeting.address, meeting.format, meeting.online_url,
                   meeting.host_region_id, meeting.host_municipality_id),
     }
@@ -293,12 +293,12 @@ def change_state(actor: User | None, meeting: Meeting, target: str, reason: str 
         raise ValidationFailed([("reason", _l("Say why: the reason is shown to everyone."))])
     if len(reason) > 2000:
         raise ValidationFailed([("reason", _l("At most %(max)d characters.", max=2000))])
-    if target == "held" and as_utc(meeting.starts_at) > now_utc():
+    if target == "held" and meeting.starts_at > utcnow():
         raise ValidationFailed([("state", _l("A meeting can be marked as held only once it has started."))])
     previous = meeting.state
     meeting.state = target
     meeting.state_reason = reason if target in REASON_REQUIRED else None
-    meeting.updated_at = now_utc()
+    meeting.updated_at = utcnow()
     changes = Changes()
     if target in ("cancelled", "postponed"):
         changes.kinds.append(target)
@@ -312,12 +312,12 @@ def change_state(actor: User | None, meeting: Meeting, target: str, reason: str 
 
 def can_register_now(meeting: Meeting, at: datetime | None = None) -> bool:
     """Whether registration is open: the state says so and the time is inside the registration window."""
-    at = at or now_utc()
-    if meeting.state != "registration_open":
+    at = at or utcnow()
+    if meeting.state != MeetingState.REGISTRATION_OPEN:
         return False
-    if meeting.registration_opens_at is not None and at < as_utc(meeting.registration_opens_at):
+    if meeting.registration_opens_at is not None and at < meeting.registration_opens_at:
         return False
-    closes = as_utc(meeting.registration_closes_at) or as_utc(meeting.starts_at)
+    closes = meeting.registration_closes_at or meeting.starts_at
     return at < closes
 
 
@@ -365,7 +365,7 @@ def register(user: User, meeting: Meeting) -> Registration:
         raise ValidationFailed([(None, _l("You are already registered for this meeting.")
                                  if existing.state == "registered"
                                  else _l("You are already on the waitlist for this meeting."))])
-    now = now_utc()
+    now = utcnow()
     registration = existing
     if registration is None:
         registration = Registration(meeting_id=meeting.id, user_id=user.id, state="waitlisted", waitlisted_at=now,
@@ -405,10 +405,10 @@ def cancel_registration(user: User, meeting: Meeting, registration_id: int | Non
         registration = named
     if registration is None or registration.state == "cancelled":
         raise ValidationFailed([(None, _l("You are not registered for this meeting."))])
-    if meeting.state == "held" or as_utc(meeting.starts_at) <= now_utc():
+    if meeting.state == MeetingState.HELD or meeting.starts_at <= utcnow():
         raise ValidationFailed([(None, _l("This meeting has already started: registrations can no longer change."))])
     had_seat = registration.state == "registered"
-    now = now_utc()
+    now = utcnow()
     registration.state = "cancelled"
     registration.cancelled_at = now
     registration.updated_at = now
@@ -441,7 +441,7 @@ def _fill_seats(meeting: Meeting) -> list[Registration]:
         result = db.session.execute(
             sa.update(Registration)
             .where(Registration.id == candidate.id, Registration.state == "waitlisted")
-            .values(state="registered", promoted_at=now_utc(), updated_at=now_utc())
+            .values(state="registered", promoted_at=utcnow(), updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -495,7 +495,7 @@ def mark_attendance(actor: User | None, meeting: Meeting, attended_ids: set[int]
     :return: how many attended.
     :raise ValidationFailed: the meeting has not started yet, or an id is not a seat holder of the meeting.
     """
-    if meeting.state != "held" and as_utc(meeting.starts_at) > now_utc():
+    if meeting.state != MeetingState.HELD and meeting.starts_at > utcnow():
         raise ValidationFailed([(None, _l("Attendance can be marked once the meeting has started."))])
     seats = registrations(meeting)
     known = {r.id for r in seats}
@@ -509,11 +509,6 @@ def mark_attendance(actor: User | None, meeting: Meeting, attended_ids: set[int]
 
 
 # --- queries ----------------------------------------------------------------------------------------------
-
-
-def get_meeting(meeting_id: int) -> Meeting | None:
-    """The meeting with ``meeting_id`` (None when there is none)."""
-    return db.session.get(Meeting, meeting_id)
 
 
 def meetings_query(scope: str | None = None, year: int | None = None, state: str | None = None,
@@ -534,13 +529,13 @@ def meetings_query(scope: str | None = None, year: int | None = None, state: str
 def upcoming(scope: str | None = None) -> list[Meeting]:
     """Meetings that have not ended and were not held, soonest first (cancelled ones included, so the news is
     seen)."""
-    query = meetings_query(scope).where(Meeting.ends_at >= now_utc(), Meeting.state != "held")
+    query = meetings_query(scope).where(Meeting.ends_at >= utcnow(), Meeting.state != MeetingState.HELD)
     return list(db.session.scalars(query))
 
 
 def archive(scope: str | None = None, year: int | None = None, region_id: int | None = None) -> list[Meeting]:
     """Past meetings (held, or ended), newest first."""
-    query = sa.select(Meeting).where(sa.or_(Meeting.state == "held", Meeting.ends_at < now_utc()))
+    query = sa.select(Meeting).where(sa.or_(Meeting.state == MeetingState.HELD, Meeting.ends_at < utcnow()))
     if scope:
         query = query.where(Meeting.scope == scope)
     if year:

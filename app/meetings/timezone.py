@@ -16,6 +16,9 @@ from flask_babel import format_date
 from flask_babel import format_datetime
 from flask_babel import format_time
 
+from app.clock import as_utc
+from app.clock import utcnow
+
 ZONE_NAME = "Asia/Almaty"
 
 
@@ -28,17 +31,8 @@ def _load_zone() -> ZoneInfo:
 KZ = _load_zone()
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
-    """``moment`` as an aware UTC datetime (SQLite hands back naive datetimes, which are UTC here)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def to_local(moment: datetime | None) -> datetime | None:
-    """A stored (UTC) time as an aware datetime in Kazakhstan time."""
+    """A stored (UTC) time as an aware datetime in Kazakhstan time (a naive value is taken to be UTC)."""
     if moment is None:
         return None
     return as_utc(moment).astimezone(KZ)
@@ -52,11 +46,6 @@ def to_utc(local: datetime | None) -> datetime | None:
     if local.tzinfo is None:
         local = local.replace(tzinfo=KZ)
     return local.astimezone(UTC)
-
-
-def now_utc() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 def format_local(moment: datetime | None, format: str | None = None) -> str:
@@ -100,6 +89,6 @@ def input_value(moment: datetime | None) -> datetime | None:
 
 def offset_label(moment: datetime | None) -> str:
     """The UTC offset of Kazakhstan time at ``moment``: "+5" (or "+6" before March 2024)."""
-    offset = to_local(moment or now_utc()).utcoffset()
+    offset = to_local(moment or utcnow()).utcoffset()
     hours, rest = divmod(int(offset.total_seconds()), 3600)
     return f"{hours:+d}" + (f":{rest // 60:02d}" if rest else "")

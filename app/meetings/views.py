@@ -19,10 +19,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.models import Role
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.forms import flash_errors
+from app.forms import commit_or_flash
+from app.forms import flash_form_errors
 from app.forms import populate_errors
+from app.i18n import current_language
 from app.meetings import hosts
 from app.meetings import ical
 from app.meetings import notifications
@@ -34,9 +37,10 @@ from app.meetings.forms import RegistrationForm
 from app.meetings.forms import StateForm
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
+from app.meetings.programme.pages import ProgrammePage
+from app.policy import can
 from app.regions.models import Region
-from app.regions.models import current_language
-from app.services import ValidationFailed
 
 bp = Blueprint("meetings", __name__)
 
@@ -85,7 +89,7 @@ def get_meeting_or_404(meeting_id: int) -> Meeting:
 
 def is_organiser() -> bool:
     """Whether the current user may manage meetings (organisers and admins)."""
-    return current_user.is_authenticated and current_user.is_active and current_user.has_role(Role.ORGANISER)
+    return can(current_user, "manage_meetings")
 
 
 def labels() -> dict:
@@ -118,7 +122,6 @@ def index():
     return render_template(
         "meetings/index.html", upcoming=upcoming, by_year=by_year, years=years, scope=scope, year=year,
         region=region, regions=regions, scopes=scope_choices(), labels=labels(), can_manage=is_organiser(),
-        counts=services.counts,
     )
 
 
@@ -136,7 +139,7 @@ def detail(meeting_id: int):
         counts=services.counts(meeting), can_register=services.can_register_now(meeting), labels=labels(),
         can_manage=is_organiser(), transitions=services.allowed_transitions(meeting),
         scope_label=services.scope_label(meeting.scope), form=RegistrationForm(), state_form=StateForm(),
-        location=ical.location(meeting), started=timezone.as_utc(meeting.starts_at) <= timezone.now_utc(),
+        location=ical.location(meeting), started=meeting.starts_at <= utcnow(), programme=ProgrammePage(),
     )
 
 
@@ -255,18 +258,13 @@ def change_state(meeting_id: int):
     meeting = get_meeting_or_404(meeting_id)
     form = StateForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
+        flash_form_errors(form)
         return redirect(url_for("meetings.detail", meeting_id=meeting.id), 303)
-    try:
-        changes = services.change_state(current_user, meeting, form.state.data or "", form.reason.data)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash_errors(error)
+    done = commit_or_flash(lambda: services.change_state(current_user, meeting, form.state.data or "",
+                                                         form.reason.data))
+    if not done:
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
-    sent = notifications.changed(meeting, changes)
+    sent = notifications.changed(meeting, done.value)
     flash(_("The meeting is now: %(state)s.", state=services.STATE_LABELS[meeting.state])
           + (" " + _("%(count)d people were told by e-mail.", count=sent) if sent else ""), "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting.id), 303)
@@ -278,13 +276,10 @@ def register(meeting_id: int):
     meeting = get_meeting_or_404(meeting_id)
     if not RegistrationForm().validate_on_submit():
         abort(400)
-    try:
-        registration = services.register(current_user, meeting)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash_errors(error)
+    done = commit_or_flash(lambda: services.register(current_user, meeting))
+    if not done:
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
+    registration = done.value
     notifications.registration_confirmed(registration)
     if registration.state == "registered":
         flash(_("You are registered. The confirmation with a calendar file is in your e-mail."), "success")
@@ -304,14 +299,10 @@ def cancel(meeting_id: int):
     raw = (form.registration_id.data or "").strip()
     if raw and not raw.isdigit():
         abort(400)
-    try:
-        promoted = services.cancel_registration(current_user, meeting, int(raw) if raw else None)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash_errors(error)
+    done = commit_or_flash(lambda: services.cancel_registration(current_user, meeting, int(raw) if raw else None))
+    if not done:
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
-    notifications.promoted(promoted)
+    notifications.promoted(done.value)
     flash(_("Your registration is cancelled."), "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting.id), 303)
 
@@ -323,7 +314,7 @@ def registrations(meeting_id: int):
     return render_template(
         "meetings/registrations.html", meeting=meeting, seats=services.registrations(meeting),
         waitlist=services.waitlist(meeting), counts=services.counts(meeting), form=AttendanceForm(),
-        started=timezone.as_utc(meeting.starts_at) <= timezone.now_utc() or meeting.state == "held",
+        started=meeting.starts_at <= utcnow() or meeting.state == MeetingState.HELD,
         labels=labels(),
     )
 
@@ -370,14 +361,10 @@ def attendance(meeting_id: int):
     values = request.form.getlist("attended")
     if not all(value.isdigit() for value in values):
         abort(400)
-    try:
-        count = services.mark_attendance(current_user, meeting, {int(value) for value in values})
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash_errors(error)
+    done = commit_or_flash(lambda: services.mark_attendance(current_user, meeting, {int(value) for value in values}))
+    if not done:
         return redirect(url_for("meetings.registrations", meeting_id=meeting_id), 303)
-    flash(_("Attendance saved: %(count)d present.", count=count), "success")
+    flash(_("Attendance saved: %(count)d present.", count=done.value), "success")
     return redirect(url_for("meetings.registrations", meeting_id=meeting.id), 303)
 
 

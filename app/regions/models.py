@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from app.extensions import db
+from app.i18n import current_language
 
-LANGUAGES = ("kk", "ru", "en")
 AKIMAT_LEVELS = ("oblast", "city", "district", "rural")
-
-
-def current_language() -> str:
-    """Return the two-letter UI language of the request (``en`` outside one)."""
-    locale = get_locale()
-    return locale.language if locale is not None and locale.language in LANGUAGES else "en"
 
 
 class NamedMixin:

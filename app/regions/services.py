@@ -10,10 +10,10 @@ from sqlalchemy.engine import Connection
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
+from app.i18n import current_language
 from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
-from app.regions.models import current_language
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -125,6 +125,18 @@ def find_akimat(iso: str, municipality: str | None = None) -> Akimat:
             Municipality.name_en == municipality
         )
     return db.session.scalars(select).one()
+
+
+def akimat_of(region: Region, municipality: Municipality | None) -> Akimat | None:
+    """The akimat of ``region`` (``municipality`` None) or of the municipality; None when there is none.
+
+    The rows at hand, where :func:`find_akimat` takes codes and names."""
+    select = sa.select(Akimat).where(Akimat.region_id == region.id)
+    if municipality is None:
+        select = select.where(Akimat.municipality_id.is_(None))
+    else:
+        select = select.where(Akimat.municipality_id == municipality.id)
+    return db.session.scalar(select)
 
 
 def all_regions() -> list[Region]:

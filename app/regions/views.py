@@ -9,10 +9,12 @@ from flask import render_template
 
 from app.auth.models import Role
 from app.auth.models import User
-from app.case_studies import engagement
 from app.case_studies import services as case_services
-from app.case_studies.views import case_labels
+from app.case_studies.constants import case_labels
+from app.case_studies.engagement import services as engagement
+from app.case_studies.engagement.pages import EngagementPage
 from app.extensions import db
+from app.meetings.programme.pages import ProgrammePage
 from app.regions import services
 from app.regions.models import Akimat
 from app.regions.models import Region
@@ -62,6 +64,7 @@ def profile(iso_code: str):
         case_total=case_total,
         labels=case_labels(),
         taken=engagement.adoptions_by_region(region),
+        engagement=EngagementPage(), programme=ProgrammePage(),
     )
 
 

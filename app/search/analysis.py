@@ -91,6 +91,7 @@ from whoosh.analysis import Analyzer
 from whoosh.analysis import Token
 
 from app.search.synonyms import SYNONYM_GROUPS
+from app.translit import CYRILLIC_TO_LATIN
 
 __all__ = [
     "ALL_STOP_WORDS",
@@ -186,15 +187,7 @@ def normalize(token: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Transliteration
-
-_CYR_TO_LAT = {
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
-    "з": "z", "и": "i", "й": "i", "і": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n",
-    "о": "o", "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f",
-    "х": "kh", "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e",
-    "ю": "yu", "я": "ya",
-}  # fmt: skip
+# Transliteration (the table: app/translit.py)
 
 
 def to_latin(text: str) -> str:
@@ -207,7 +200,7 @@ def to_latin(text: str) -> str:
     out = []
     for ch in text:
         low = ch.lower()
-        latin = _CYR_TO_LAT.get(low)
+        latin = CYRILLIC_TO_LATIN.get(low)
         if latin is None:
             out.append(ch)
         elif ch != low:
@@ -276,7 +269,7 @@ _LATIN_SPECIAL = {
     "ş": "sh", "ç": "ch", "ğ": "g", "ı": "i", "ñ": "n", "ä": "a", "ö": "o", "ü": "u", "ū": "u", "ß": "ss",
     "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ħ": "h", "ŧ": "t",
 }  # fmt: skip
-_FOLD_TABLE = str.maketrans({**_CYR_TO_LAT, **_LATIN_SPECIAL})  # steps 2 and 3 at once (their keys differ)
+_FOLD_TABLE = str.maketrans({**CYRILLIC_TO_LATIN, **_LATIN_SPECIAL})  # steps 2 and 3 at once (their keys differ)
 _C_NOT_CH = re.compile(r"c(?!h)")
 # Step 4 after "c": plain replacements, in this order.
 _FOLD_REPLACEMENTS = (("kh", "h"), ("x", "ks"), ("q", "k"), ("y", "i"), ("j", "zh"), ("w", "v"))

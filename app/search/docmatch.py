@@ -9,13 +9,14 @@ difference. Anything else (phrases, which need positions) falls back to Whoosh's
 
 from __future__ import annotations
 
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And
 from whoosh.query import Every
 from whoosh.query import Not
 from whoosh.query import NullQuery
 from whoosh.query import Or
 from whoosh.query import Term
+
+from app.search.whoosh_internals import term_doc_ids
 
 
 def matching_docs(searcher, query) -> set[int]:
@@ -28,26 +29,9 @@ def matching_docs(searcher, query) -> set[int]:
     return found
 
 
-def _term_docs(reader, fieldname: str, text) -> set[int]:
-    if (fieldname, text) not in reader:
-        return set()
-    matcher = reader.postings(fieldname, text)
-    deleted = frozenset()
-    if isinstance(matcher, FilterMatcher) and matcher._exclude:  # the segment's deleted documents
-        deleted, matcher = matcher._ids, matcher.child
-    if not hasattr(matcher, "_read_ids"):  # not Whoosh 2.7.4's W3LeafMatcher: the slow way
-        return set(matcher.all_ids()) - deleted
-    ids: set[int] = set()
-    while matcher.is_active():  # a block at a time (the first is already positioned)
-        matcher._read_ids()
-        ids.update(matcher._ids)
-        matcher._next_block()
-    return ids - deleted if deleted else ids
-
-
 def _docs(subsearcher, reader, q) -> set[int]:
     if isinstance(q, Term):
-        return _term_docs(reader, q.fieldname, q.text)
+        return term_doc_ids(reader, q.fieldname, q.text)
     if isinstance(q, Or):
         found: set[int] = set()
         for sub in q.subqueries:

@@ -6,12 +6,12 @@ from the database, never from the index.
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import datetime
 
 from flask import current_app
 
 from app.case_studies.models import CaseStudy
+from app.clock import as_utc
 from app.search.analysis import weighted
 from app.search.extract import case_attachments_text
 from app.search.ranking import PRIOR_FIELD
@@ -29,25 +29,18 @@ PART_BOOSTS = {"summary": 2.0, "section": 1.0, "places": 1.0, "attachments": 0.5
 VARIANT_BOOSTS = {"exact": 1.5, "stem": 1.0, "fold": 0.7}
 
 
-def iso_utc(value: datetime | None) -> str:
-    """``value`` as an ISO 8601 UTC string with microseconds ("" for None).
+def updated_stamp(value: datetime | None) -> str:
+    """The ``updated_at`` stamp the index stores and ``flask search check`` compares ("" for None).
 
-    SQLite hands back naive datetimes for ``DateTime(timezone=True)``; they are UTC, as they were written.
+    Not :func:`app.clock.iso_utc`: it keeps microseconds and "+00:00", the form every existing index already
+    holds, so an index built before this function was named still checks clean.
     """
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_utc(value).isoformat(timespec="microseconds") if value is not None else ""
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
-    """Whoosh's DATETIME field wants naive datetimes; ours are UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    """Whoosh's DATETIME field wants naive datetimes; ours are aware UTC."""
+    return as_utc(value).replace(tzinfo=None) if value is not None else None
 
 
 def _names(place) -> list[str]:
@@ -75,7 +68,7 @@ def case_document(case: CaseStudy) -> dict:
     places = [*_names(case.region), *_names(case.municipality), case.author_name or "", *topics]
     doc = {
         "id": case.slug,
-        "updated_at": iso_utc(case.updated_at),
+        "updated_at": updated_stamp(case.updated_at),
         "region": case.region.iso_code if case.region else "",
         "district": str(case.municipality_id) if case.municipality_id else "",
         "level": case.level or "",

@@ -15,10 +15,14 @@ the rows done.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,8 +41,8 @@ from whoosh.fields import TEXT
 from whoosh.fields import Schema
 from whoosh.index import LockError
 
-from app.audit.models import utcnow
 from app.case_studies.models import CaseStudy
+from app.clock import utcnow
 from app.extensions import db
 from app.search import outbox
 from app.search.analysis import ANALYSIS_VERSION
@@ -48,7 +52,7 @@ from app.search.analysis import stem_analyzer
 from app.search.documents import FIELD_BOOSTS
 from app.search.documents import VARIANT_BOOSTS
 from app.search.documents import case_document
-from app.search.documents import iso_utc
+from app.search.documents import updated_stamp
 from app.search.models import SearchOutbox
 from app.search.ranking import PRIOR_FIELD
 from app.search.ranking import prior_column
@@ -124,7 +128,7 @@ def _published_cases(slugs: list[str] | None = None):
     """A select of published cases (optionally only ``slugs``), with what their documents need."""
     stmt = (
         sa.select(CaseStudy)
-        .where(CaseStudy.state == "published")
+        .where(CaseStudy.is_published)
         .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
                  selectinload(CaseStudy.municipality), selectinload(CaseStudy.adoptions),
                  selectinload(CaseStudy.attachments))
@@ -194,6 +198,16 @@ class SearchIndex:
                 n += 1
 
     # -- opening --------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def searcher(self):
+        """``with search.searcher() as s:`` the process's shared searcher of the current generation (refreshed
+        when the index changed), for the duration of the block; no other thread searches meanwhile.
+
+        :raise IndexUnavailable: there is no index, or it cannot be read.
+        """
+        with _in_use:
+            yield _shared_searcher(self)
 
     def open(self, create: bool = False):
         """Open the current generation.
@@ -292,7 +306,7 @@ class SearchIndex:
         started = utcnow()
         name, path = self._new_generation()
         ix = _create_index(path)
-        total = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.state == "published")) or 0
+        total = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.is_published)) or 0
         writer = ix.writer(**self._build_options(total))
         count = 0
         try:
@@ -358,10 +372,10 @@ class SearchIndex:
             return [f"index built with {age} analyzer (version {built}, this code {ANALYSIS_VERSION}): "
                     "run `flask search reindex`"]
         rows = db.session.execute(
-            sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.state == "published")
+            sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.is_published)
         ).all()
         db.session.rollback()
-        expected = {slug: iso_utc(updated) for slug, updated in rows}
+        expected = {slug: updated_stamp(updated) for slug, updated in rows}
         problems = [f"missing from index: {slug}" for slug in sorted(expected.keys() - indexed.keys())]
         problems += [f"in index but not published: {slug}" for slug in sorted(indexed.keys() - expected.keys())]
         problems += [
@@ -393,6 +407,84 @@ def _apply_on_teardown(exc: BaseException | None) -> None:
     """Outside requests (CLI, scripts), apply committed outbox rows when the app context ends."""
     if exc is None:
         _apply_now()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The searcher cache: one searcher per index root and process, lent out by SearchIndex.searcher()
+
+
+_lock = threading.Lock()
+_searchers: dict[str, tuple[str, object, object]] = {}  # index root → (generation dir, index, searcher)
+# Held from SearchIndex.searcher() until the caller's block ends: Whoosh 2.7.4 reads segment files through
+# shared file objects (seek, then read), so two threads searching at once read each other's positions (garbled
+# postings: a 500), and a thread switching to a new generation must not close the searcher another one is using.
+_in_use = threading.RLock()
+_MAX_ROOTS = 4
+
+
+def _shared_searcher(ext: SearchIndex):
+    """The process's searcher of ``ext``'s current generation, refreshed if the index changed (caller holds
+    ``_in_use``)."""
+    root = str(ext.root)
+    path = ext.current_dir()
+    if path is None or not path.is_dir():
+        raise IndexUnavailable(f"no search index in {root} (run `flask search reindex`)")
+    with _lock:
+        _close_retired()
+        cached = _searchers.get(root)
+        if cached is not None and cached[0] == str(path):
+            gen, ix, searcher = cached
+            try:
+                if not searcher.up_to_date():
+                    fresh = searcher.refresh()
+                    if fresh is not searcher:
+                        # Not searcher.close(): refresh() already closed one of its readers, and a request in
+                        # another thread may still be using it. Whoosh 2.7.4's refresh() never reuses a reader
+                        # (it looks them up by generation instead of segment id) and leaves the others open
+                        # until garbage collection: close them a little later (_retire).
+                        _retire(searcher)
+                        searcher = fresh
+                        _searchers[root] = (gen, ix, searcher)
+            except Exception as exc:
+                _searchers.pop(root, None)
+                raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+            return searcher
+        if cached is not None:
+            _close(cached)
+        ix = ext.open(create=False)
+        try:
+            searcher = ix.searcher()
+        except Exception as exc:
+            raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+        while len(_searchers) >= _MAX_ROOTS:
+            _close(_searchers.pop(next(iter(_searchers))))
+        _searchers[root] = (str(path), ix, searcher)
+        return searcher
+
+
+_retired: list[tuple[float, object]] = []  # (when, searcher) replaced by a refresh, closed after RETIRE_GRACE
+RETIRE_GRACE = 30.0  # seconds: longer than any request that may still be using a replaced searcher
+
+
+def _retire(searcher) -> None:
+    """Close the readers of a searcher replaced by a refresh once requests still using it are done."""
+    _retired.append((time.monotonic(), searcher))
+
+
+def _close_retired() -> None:
+    """Close retired searchers older than ``RETIRE_GRACE`` (caller holds ``_lock``)."""
+    now = time.monotonic()
+    while _retired and now - _retired[0][0] > RETIRE_GRACE:
+        _, old = _retired.pop(0)
+        for leaf, _offset in old.reader().leaf_readers():
+            with contextlib.suppress(Exception):  # the one refresh() closed raises ReaderClosed
+                leaf.close()
+
+
+def _close(entry) -> None:
+    with contextlib.suppress(Exception):  # closing a broken searcher must not break a request
+        entry[2].close()
+
 
 
 search = SearchIndex()

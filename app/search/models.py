@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from app.audit.models import utcnow
+from app.clock import UTCDateTime
+from app.clock import utcnow
 from app.extensions import db
 
 
@@ -27,8 +28,8 @@ class SearchOutbox(db.Model):
     doc_type: Mapped[str] = mapped_column(sa.String(20))
     doc_key: Mapped[str] = mapped_column(sa.String(120))
     op: Mapped[str] = mapped_column(sa.String(10))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    done_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
 
     def __repr__(self) -> str:

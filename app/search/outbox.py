@@ -52,7 +52,7 @@ def _changes(session: Session) -> dict[str, str]:
         if case is None or not case.slug:
             return
         gone = deleted or case in session.deleted
-        found[case.slug] = "upsert" if (case.state == "published" and not gone) else "delete"
+        found[case.slug] = "upsert" if (case.is_published and not gone) else "delete"
         # A changed slug leaves the old document behind: delete it too.
         for old in inspect(case).attrs.slug.history.deleted or ():
             if old and old != case.slug:

@@ -11,7 +11,6 @@ nothing), ``"quoted phrases"`` match exact word forms in sequence, ``-word`` exc
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import re
@@ -35,6 +34,7 @@ from whoosh.query import Or
 from whoosh.query import Term
 from whoosh.support.levenshtein import distance as levenshtein_distance
 
+from app.api import parse_int
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import STATUSES
@@ -105,9 +105,8 @@ def _int(args, name: str, problems: list[BadParam], minimum: int | None = None) 
     raw = args.get(name, "").strip()
     if not raw:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
+    value = parse_int(raw)
+    if value is None:
         problems.append(BadParam(name, f"{name} must be an integer"))
         return None
     if minimum is not None and value < minimum:
@@ -176,83 +175,6 @@ class SearchResult:
         return max(1, -(-self.total // self.per_page))
 
 
-# --------------------------------------------------------------------------------------------------------------
-# The searcher cache
-
-
-_lock = threading.Lock()
-_searchers: dict[str, tuple[str, object, object]] = {}  # index root → (generation dir, index, searcher)
-# Held from _searcher() until the caller is done with the searcher: Whoosh 2.7.4 reads segment files through
-# shared file objects (seek, then read), so two threads searching at once read each other's positions (garbled
-# postings: a 500), and a thread switching to a new generation must not close the searcher another one is using.
-in_use = threading.RLock()
-_MAX_ROOTS = 4
-
-
-def _searcher():
-    """The process's searcher of the current generation, refreshed if the index changed."""
-    ext = current_app.extensions["search"]
-    root = str(ext.root)
-    path = ext.current_dir()
-    if path is None or not path.is_dir():
-        raise IndexUnavailable(f"no search index in {root} (run `flask search reindex`)")
-    with _lock:
-        _close_retired()
-        cached = _searchers.get(root)
-        if cached is not None and cached[0] == str(path):
-            gen, ix, searcher = cached
-            try:
-                if not searcher.up_to_date():
-                    fresh = searcher.refresh()
-                    if fresh is not searcher:
-                        # Not searcher.close(): refresh() already closed one of its readers, and a request in
-                        # another thread may still be using it. Whoosh 2.7.4's refresh() never reuses a reader
-                        # (it looks them up by generation instead of segment id) and leaves the others open
-                        # until garbage collection: close them a little later (_retire).
-                        _retire(searcher)
-                        searcher = fresh
-                        _searchers[root] = (gen, ix, searcher)
-            except Exception as exc:
-                _searchers.pop(root, None)
-                raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
-            return searcher
-        if cached is not None:
-            _close(cached)
-        ix = ext.open(create=False)
-        try:
-            searcher = ix.searcher()
-        except Exception as exc:
-            raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
-        while len(_searchers) >= _MAX_ROOTS:
-            _close(_searchers.pop(next(iter(_searchers))))
-        _searchers[root] = (str(path), ix, searcher)
-        return searcher
-
-
-_retired: list[tuple[float, object]] = []  # (when, searcher) replaced by a refresh, closed after RETIRE_GRACE
-RETIRE_GRACE = 30.0  # seconds: longer than any request that may still be using a replaced searcher
-
-
-def _retire(searcher) -> None:
-    """Close the readers of a searcher replaced by a refresh once requests still using it are done."""
-    _retired.append((time.monotonic(), searcher))
-
-
-def _close_retired() -> None:
-    """Close retired searchers older than ``RETIRE_GRACE`` (caller holds ``_lock``)."""
-    now = time.monotonic()
-    while _retired and now - _retired[0][0] > RETIRE_GRACE:
-        _, old = _retired.pop(0)
-        for leaf, _offset in old.reader().leaf_readers():
-            with contextlib.suppress(Exception):  # the one refresh() closed raises ReaderClosed
-                leaf.close()
-
-
-def _close(entry) -> None:
-    with contextlib.suppress(Exception):  # closing a broken searcher must not break a request
-        entry[2].close()
-
-
 def _apply_pending() -> None:
     """Read-your-writes: apply committed outbox rows before searching (short lock timeout)."""
     ext = current_app.extensions["search"]
@@ -278,7 +200,7 @@ def _stale_slugs() -> tuple[str, ...]:
     are still hidden by the database re-check of the shown page (and subtracted from ``total``), and
     ``flask search check`` reports them.
     """
-    published = sa.select(CaseStudy.slug).where(CaseStudy.state == "published")
+    published = sa.select(CaseStudy.slug).where(CaseStudy.is_published)
     return tuple(db.session.scalars(
         sa.select(SearchOutbox.doc_key).where(SearchOutbox.done_at.is_(None), SearchOutbox.doc_type == DOC_CASE,
                                               SearchOutbox.doc_key.not_in(published))
@@ -715,21 +637,18 @@ def _facet_counts(searcher, matches: set[int], allowed: dict[str, object]) -> di
     return facets
 
 
-def search(q: str, filters: SearchParams | None = None, sort: str | None = None, page: int | None = None,
-           per_page: int | None = None) -> SearchResult:
-    """Run a search. ``filters`` is a :class:`SearchParams` (its q/sort/page/per_page are overridden by the
-    other arguments when given).
+def search(q: str, filters: SearchParams | None = None) -> SearchResult:
+    """Run a search for ``q`` with the filters, sort order and page of ``filters`` (a :class:`SearchParams`).
 
     :raise IndexUnavailable: the index is missing or unreadable.
     """
     params = filters or SearchParams()
     params = SearchParams(q=q or "", filters=dict(params.filters), year_from=params.year_from,
-                          year_to=params.year_to, sort=sort or params.sort, page=max(1, page or params.page),
-                          per_page=min(MAX_PER_PAGE, max(1, per_page or params.per_page)))
+                          year_to=params.year_to, sort=params.sort, page=max(1, params.page),
+                          per_page=min(MAX_PER_PAGE, max(1, params.per_page)))
     _apply_pending()
     params.exclude = _stale_slugs()
-    with in_use:
-        searcher = _searcher()
+    with current_app.extensions["search"].searcher() as searcher:
         schema = searcher.schema
         try:
             return _run(searcher, schema, params)
@@ -789,7 +708,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     if shown:
         cases = {c.slug: c for c in db.session.scalars(
             sa.select(CaseStudy).where(CaseStudy.slug.in_([s for s, _ in shown]),
-                                       CaseStudy.state == "published")
+                                       CaseStudy.is_published)
             .options(selectinload(CaseStudy.region)))}
         marker = _Marker(_query_terms(clauses), _query_phrases(clauses))
         for slug, score in shown:

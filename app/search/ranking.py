@@ -32,8 +32,6 @@ import sys
 from array import array
 from collections.abc import Sequence
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-from whoosh.codec.whoosh3 import _lenfield
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN
 from whoosh.query import WeightingQuery
@@ -41,6 +39,9 @@ from whoosh.scoring import BM25F
 from whoosh.scoring import BaseScorer
 from whoosh.scoring import BM25FScorer
 from whoosh.util.numeric import byte_to_length
+
+from app.search.whoosh_internals import has_length_columns
+from app.search.whoosh_internals import length_column
 
 PRIOR_FIELD = "prior"
 BASE_PRIOR = 100
@@ -152,8 +153,7 @@ def _segment_arrays(searcher, fieldname: str):
     """(priors, field lengths or None) of the segment ``searcher`` reads, as arrays indexed by document number,
     loaded once per segment reader and field; None when the reader is not a plain segment reader."""
     reader = searcher.reader()
-    perdoc = getattr(reader, "_perdoc", None)
-    if PRIOR_FIELD not in searcher.schema or perdoc is None or not hasattr(perdoc, "_cached_reader"):
+    if PRIOR_FIELD not in searcher.schema or not has_length_columns(reader):
         return None
     cache = getattr(reader, "_aeex_arrays", None)
     if cache is None:
@@ -163,7 +163,7 @@ def _segment_arrays(searcher, fieldname: str):
         if "" not in cache:
             cache[""] = _numeric_values(reader.column_reader(PRIOR_FIELD, translate=False), count, BASE_PRIOR)
         lengths = None
-        column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        column = length_column(reader, fieldname)
         if column is not None:
             # Whoosh stores a length as one byte (length_to_byte); a document without the field reads 0.
             lengths = [_BYTE_LENGTHS[b] if b else 1 for b in _numeric_values(column, count, 0)]

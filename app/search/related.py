@@ -83,15 +83,13 @@ def related(case: CaseStudy | str, limit: int = 5) -> list[CaseStudy]:
 
     Never the case itself; [] when the case is unknown, nothing is alike, or the index is missing or unreadable.
     """
-    from app.search import query as search_query  # the process's shared searcher lives there
-
     if isinstance(case, str):
         case = db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == case))
         if case is None:
             return []
     try:
-        with search_query.in_use:  # the searcher is shared by the process's threads
-            slugs = _candidates(search_query._searcher(), case, limit * 3 + 5)
+        with current_app.extensions["search"].searcher() as searcher:
+            slugs = _candidates(searcher, case, limit * 3 + 5)
     except IndexUnavailable:
         return []
     except Exception:  # a broken index must not break the case page
@@ -101,7 +99,7 @@ def related(case: CaseStudy | str, limit: int = 5) -> list[CaseStudy]:
     if not slugs:
         return []
     found = {c.slug: c for c in db.session.scalars(
-        sa.select(CaseStudy).where(CaseStudy.slug.in_(slugs), CaseStudy.state == "published")
+        sa.select(CaseStudy).where(CaseStudy.slug.in_(slugs), CaseStudy.is_published)
         .options(selectinload(CaseStudy.region)))}
     return [found[s] for s in slugs if s in found][:limit]
 

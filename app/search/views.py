@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 from flask import Blueprint
-from flask import Response
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.api import BAD_REQUEST
+from app.api import SEARCH_UNAVAILABLE
+from app.api import json_error
+from app.api import json_response
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import STATUSES
@@ -28,25 +29,17 @@ bp = Blueprint("search", __name__)
 api_bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
 
 
-def _json(payload, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return _json({"error": {"code": code, "message": message}}, status)
-
-
 @api_bp.route("/search")
 def search():
     """``GET /api/v1/search``: exactly the shape of CONTRACTS.md §2."""
     params, problems = parse_params(request.args)
     if problems:
-        return _error(400, "bad_request", problems[0].message)
+        return json_error(400, BAD_REQUEST, problems[0].message)
     try:
         result = run_search(params.q, params)
     except IndexUnavailable:
-        return _error(503, "search_unavailable", "The search index is unavailable; try again later.")
-    return _json({
+        return json_error(503, SEARCH_UNAVAILABLE, "The search index is unavailable; try again later.")
+    return json_response({
         "query": result.query,
         "total": result.total,
         "page": result.page,

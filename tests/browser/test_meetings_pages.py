@@ -34,7 +34,7 @@ from app.meetings.models import Proposal
 from app.meetings.models import Registration
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
-from app.meetings.rotation_services import this_year
+from app.meetings.rotation.services import this_year
 from tests.browser.helpers import PHONE
 from tests.browser.helpers import assert_no_horizontal_scroll
 from tests.browser.helpers import follow

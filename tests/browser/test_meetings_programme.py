@@ -27,7 +27,7 @@ from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
-from app.meetings.rotation_services import this_year
+from app.meetings.rotation.services import this_year
 from tests.browser.helpers import PHONE
 from tests.browser.helpers import assert_no_horizontal_scroll
 from tests.browser.helpers import follow

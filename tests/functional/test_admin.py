@@ -19,8 +19,13 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEntry
 from app.auth.models import ClaimStatus
-from app.auth.models import User
-from app.regions.services import find_akimat
+from tests.helpers import akimat_id
+from tests.helpers import columns
+from tests.helpers import field_error
+from tests.helpers import flashes
+from tests.helpers import page_text
+from tests.helpers import text
+from tests.helpers import user_row
 
 ADMIN_GET_PAGES = ["/admin/users", "/admin/users?status=all", "/admin/audit", "/admin/users/{id}"]
 ADMIN_POSTS = [
@@ -33,51 +38,14 @@ ADMIN_POSTS = [
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def columns(obj) -> SimpleNamespace:
-    return SimpleNamespace(**{attr.key: getattr(obj, attr.key) for attr in sa.inspect(type(obj)).column_attrs})
-
-
-def user_row(in_db, user_id: int) -> SimpleNamespace:
-    with in_db() as session:
-        return columns(session.get(User, user_id))
-
-
-def user_count(in_db) -> int:
-    with in_db() as session:
-        return session.scalar(sa.select(sa.func.count(User.id)))
-
-
 def audit_rows(in_db, **filters) -> list[SimpleNamespace]:
     with in_db() as session:
         return [columns(e) for e in session.scalars(sa.select(AuditEntry).filter_by(**filters).order_by(AuditEntry.id))]
 
 
-def akimat_id(in_db, iso: str, municipality: str | None = None) -> int:
-    """The id of region ``iso``'s akimat (or of its municipality named ``municipality`` in English)."""
-    with in_db():
-        return find_akimat(iso, municipality).id
-
-
-def text(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
-def page_text(response) -> str:
-    return text(response.get_data(as_text=True))
-
-
 def form_errors(page: str) -> list[str]:
     """Texts of every form-wide error box on the page."""
     return [text(m) for m in re.findall(r'<div class="form-errors" role="alert">(.*?)</div>', page, re.S)]
-
-
-def field_error(page: str, field_id: str) -> str:
-    found = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', page, re.S)
-    return text(found.group(1)) if found else ""
-
-
-def flashes(page: str) -> list[str]:
-    return [text(m) for m in re.findall(r'<div class="flash flash-\w+" role="\w+">(.*?)</div>', page, re.S)]
 
 
 def path_of(response) -> str:

@@ -21,7 +21,7 @@ from markupsafe import escape
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
-from app.case_studies import attachments as services
+from app.case_studies.attachments import services
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
 from app.extensions import db

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import html
 import re
-from types import SimpleNamespace
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
-import sqlalchemy as sa
-from flask_babel import force_locale
-from flask_babel import gettext
 from werkzeug.security import check_password_hash
 
 from app.auth.models import ClaimStatus
-from app.auth.models import User
-from app.regions.services import find_akimat
+from tests.helpers import akimat_id
+from tests.helpers import field_error
+from tests.helpers import flashes
+from tests.helpers import text
+from tests.helpers import translated
+from tests.helpers import user_count
+from tests.helpers import user_row
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "Балқаш көлі жазда өте әдемі"
@@ -35,58 +36,15 @@ LOGIN_ERROR = "The e-mail or password is not correct."
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def user_row(in_db, user_id: int | None = None, *, email: str | None = None) -> SimpleNamespace | None:
-    """The user's columns as read from the database now (None when there is no such row)."""
-    with in_db() as session:
-        select = sa.select(User)
-        select = select.where(User.id == user_id) if user_id is not None else select.where(User.email == email)
-        user = session.scalars(select).one_or_none()
-        if user is None:
-            return None
-        return SimpleNamespace(**{attr.key: getattr(user, attr.key) for attr in sa.inspect(User).column_attrs})
-
-
-def user_count(in_db) -> int:
-    with in_db() as session:
-        return session.scalar(sa.select(sa.func.count(User.id)))
-
-
-def akimat_id(in_db, iso: str, municipality: str | None = None) -> int:
-    """The id of region ``iso``'s akimat (or of its municipality named ``municipality`` in English)."""
-    with in_db():
-        return find_akimat(iso, municipality).id
-
-
-def translated(app, message: str, language: str, **variables) -> str:
-    """``message`` translated by the app's own catalog for ``language``."""
-    with app.test_request_context(), force_locale(language):
-        return gettext(message, **variables)
-
-
-def text(fragment: str) -> str:
-    """Markup-free, unescaped, whitespace-collapsed text."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
 def form_errors(page: str) -> str:
     """The text of the form-wide error box ('' when there is none)."""
     found = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', page, re.S)
     return text(found.group(1)) if found else ""
 
 
-def field_error(page: str, field_id: str) -> str:
-    """The error text shown under field ``field_id`` ('' when there is none)."""
-    found = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', page, re.S)
-    return text(found.group(1)) if found else ""
-
-
 def without_tokens(page: str) -> str:
     """``page`` with its per-session CSRF token values blanked out."""
     return re.sub(r'(name="csrf_token"[^>]*value=")[^"]*"', r'\1"', page)
-
-
-def flashes(page: str) -> list[str]:
-    return [text(m) for m in re.findall(r'<div class="flash flash-\w+" role="\w+">(.*?)</div>', page, re.S)]
 
 
 def location(response) -> tuple[str, str, str, dict]:

@@ -212,13 +212,13 @@ def seed_everything(application) -> dict:
     with agenda items, a proposal and commitments, audit entries) plus what it lacks: attachments (real files),
     another revision, a withdrawn case, follows, registrations, rotation pins and exclusions, a local region
     name. Returns slugs and titles to look for afterwards."""
-    from app.case_studies import engagement
     from app.case_studies import services as case_services
-    from app.case_studies.attachments import store_attachment
+    from app.case_studies.attachments.services import store_attachment
+    from app.case_studies.engagement import services as engagement
     from app.case_studies.models import CaseStudy
-    from app.meetings import rotation_services
     from app.meetings import services as meeting_services
     from app.meetings.models import Meeting
+    from app.meetings.rotation import services as rotation_services
 
     result = cli(application, "seed-demo")
     assert result.exit_code == 0, result.output
@@ -263,7 +263,7 @@ def seed_everything(application) -> dict:
 def insert_more(application) -> None:
     """New rows after a restore get fresh ids (on PostgreSQL only if the sequences were reset)."""
     from app.case_studies import services as case_services
-    from app.case_studies.attachments import store_attachment
+    from app.case_studies.attachments.services import store_attachment
     from app.case_studies.models import Attachment
     from app.case_studies.models import CaseStudy
     from app.regions.services import find_akimat
@@ -409,7 +409,7 @@ def test_restore_into_a_migrated_empty_database_replaces_the_reference_rows(app,
 @pytest.mark.parametrize("damage", ["changed byte", "truncated", "unknown revision", "path traversal"])
 def test_restore_refuses_a_damaged_or_tampered_archive_before_writing_anything(app, database_url, make_user,
                                                                                make_case, tmp_path, damage):
-    from app.case_studies.attachments import store_attachment
+    from app.case_studies.attachments.services import store_attachment
     from app.case_studies.models import CaseStudy
 
     make_user()

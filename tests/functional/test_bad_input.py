@@ -8,22 +8,22 @@ pushed during requests is reused by every test-client request, sharing Flask-Log
 
 from __future__ import annotations
 
-import html
 import re
 import time
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
-from flask_babel import gettext
 
 from app.audit.models import AuditEntry
 from app.auth.models import ClaimStatus
-from app.auth.models import User
 from app.regions.models import Akimat
 from app.regions.models import Region
+from tests.helpers import field_error
+from tests.helpers import page_text
+from tests.helpers import translated
+from tests.helpers import user_count
+from tests.helpers import user_row
 
 PASSWORD = "correct horse battery staple"
 CSRF_MESSAGE = "The form had expired or came from another site. Your data were not saved: please send it again."
@@ -33,20 +33,9 @@ FORM = "application/x-www-form-urlencoded"
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def user_count(in_db) -> int:
-    with in_db() as session:
-        return session.scalar(sa.select(sa.func.count(User.id)))
-
-
 def audit_count(in_db) -> int:
     with in_db() as session:
         return session.scalar(sa.select(sa.func.count(AuditEntry.id)))
-
-
-def user_row(in_db, user_id: int) -> SimpleNamespace:
-    with in_db() as session:
-        user = session.get(User, user_id)
-        return SimpleNamespace(**{attr.key: getattr(user, attr.key) for attr in sa.inspect(User).column_attrs})
 
 
 def region_akimat_id(in_db, iso: str) -> int:
@@ -56,26 +45,6 @@ def region_akimat_id(in_db, iso: str) -> int:
             .join(Region, Akimat.region_id == Region.id)
             .where(Region.iso_code == iso, Akimat.municipality_id.is_(None))
         ).one()
-
-
-def translated(app, message: str, language: str) -> str:
-    """``message`` as the app's catalog for ``language`` has it."""
-    with app.test_request_context(), force_locale(language):
-        return gettext(message)
-
-
-def text(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
-def page_text(response) -> str:
-    return text(response.get_data(as_text=True))
-
-
-def field_error(response, field_id: str) -> str:
-    page = response.get_data(as_text=True)
-    found = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', page, re.S)
-    return text(found.group(1)) if found else ""
 
 
 def register_data(**fields) -> dict:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEntry
 from app.auth.models import User
-from app.case_studies import engagement
+from app.case_studies.engagement import services as engagement
 from app.case_studies.models import Adoption
 from app.case_studies.models import Answer
 from app.case_studies.models import CaseStudy

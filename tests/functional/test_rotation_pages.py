@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.audit.models import AuditEntry
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
-from app.meetings.rotation_services import this_year
+from app.meetings.rotation.services import this_year
 
 YEAR = this_year()
 

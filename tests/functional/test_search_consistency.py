@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from app.case_studies import services
 from app.case_studies.models import CaseStudy
-from app.search.documents import iso_utc
+from app.search.documents import updated_stamp as iso_utc
 from app.search.models import SearchOutbox
 from tests.functional.test_search_index import index_dir
 from tests.functional.test_search_index import indexed

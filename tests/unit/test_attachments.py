@@ -1,4 +1,4 @@
-"""Unit tests for attachment type detection and file-name handling (app/case_studies/attachments.py), on real
+"""Unit tests for attachment type detection and file-name handling (app/case_studies/attachments/services.py), on real
 bytes built here: a hand-written PDF, PNG/JPEG/WebP images, and DOCX/XLSX/PPTX/ODT packages made with zipfile.
 No Flask app is needed. The builders are also used by tests/functional/test_attachments.py.
 """
@@ -14,8 +14,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from app.case_studies import attachments
-from app.services import ValidationFailed
+from app.case_studies.attachments import services as attachments
+from app.errors import ValidationFailed
 
 # --- real files --------------------------------------------------------------------------------------
 

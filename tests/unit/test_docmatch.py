@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
+import whoosh
 from whoosh import index as whoosh_index
 
 from app.search.analysis import weighted
@@ -14,6 +15,7 @@ from app.search.docmatch import matching_docs
 from app.search.index import case_schema
 from app.search.query import build_query
 from app.search.query import parse_query
+from app.search.whoosh_internals import WHOOSH_VERSION
 
 WORDS = ("общественный", "совет", "совета", "қоғамдық", "кеңес", "public", "council", "councils", "ЦОН", "Onay",
          "Онай", "автобус", "bus", "card", "и", "the", "Шымкент", "Shymkentte", "2019")
@@ -56,3 +58,8 @@ def test_matching_docs_agrees_with_whoosh(index, seed):
                 if query is None:
                     continue
                 assert matching_docs(searcher, query) == set(searcher.docs_for_query(query)), (q, mode)
+
+
+def test_whoosh_is_the_version_the_private_api_adapter_was_written_for():
+    """app/search/whoosh_internals.py uses Whoosh privates: an upgrade must be read against it first."""
+    assert whoosh.__version__ == WHOOSH_VERSION

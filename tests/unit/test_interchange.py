@@ -18,8 +18,8 @@ import pytest
 
 from app.case_studies import interchange
 from app.case_studies import services
-from app.case_studies.api import iso_utc
 from app.case_studies.constants import FIRST_YEAR
+from app.clock import iso_utc
 from app.extensions import db
 from tests.conftest import create_schema
 from tests.conftest import make_app

@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.case_studies.markdown import plain_text
-from app.case_studies.markdown import render
+from app.markdown import plain_text
+from app.markdown import render
 
 XSS_CORPUS = [
     "<script>alert(1)</script>",

@@ -1,4 +1,4 @@
-"""Unit tests for app/meetings/rotation.py, the pure host rotation planner (no Flask app, no database).
+"""Unit tests for app/meetings/rotation/engine.py, the pure host rotation planner (no Flask app, no database).
 
 The property tests generate random hosts, histories, pins and exclusions and check every plan with
 ``check_plan``, an independent checker written from the rules of CONTRACTS.md §3 (it does not call the
@@ -18,11 +18,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from app.meetings.rotation import Exclusion
-from app.meetings.rotation import HeldMeeting
-from app.meetings.rotation import Pin
-from app.meetings.rotation import build_plan
-from app.meetings.rotation import validate_pins
+from app.meetings.rotation.engine import Exclusion
+from app.meetings.rotation.engine import HeldMeeting
+from app.meetings.rotation.engine import Pin
+from app.meetings.rotation.engine import build_plan
+from app.meetings.rotation.engine import validate_pins
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS_CSV = ROOT / "app" / "regions" / "data" / "regions.csv"

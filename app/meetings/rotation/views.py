@@ -20,22 +20,20 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.models import Role
 from app.extensions import db
-from app.forms import flash_errors
-from app.forms import populate_errors
-from app.meetings import rotation_services as services
+from app.forms import commit_or_flash
 from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
 from app.meetings.hosts import is_valid_scope
 from app.meetings.models import NATIONAL
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
-from app.meetings.rotation_forms import ExclusionForm
-from app.meetings.rotation_forms import PinForm
-from app.meetings.rotation_forms import UndoForm
+from app.meetings.rotation import services
+from app.meetings.rotation.forms import ExclusionForm
+from app.meetings.rotation.forms import PinForm
+from app.meetings.rotation.forms import UndoForm
+from app.policy import can
 from app.regions.services import map_context
-from app.services import ValidationFailed
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotation")
 
@@ -82,7 +80,7 @@ NAMED_PARAMS = ("host", "held_host")  # params that hold one host code, shown by
 
 def can_edit() -> bool:
     """Whether the current user may change the rotation (organisers and administrators)."""
-    return current_user.is_authenticated and current_user.has_role(Role.ORGANISER)
+    return can(current_user, "manage_meetings")
 
 
 def meeting_url(meeting) -> str | None:
@@ -175,27 +173,15 @@ def _back(scope: str, anchor: str):
                             _anchor=anchor), 303)
 
 
-def _refused(scope: str, error: ValidationFailed, **forms):
-    """Show the page again (400) with the form as sent and the service's messages on its fields."""
-    db.session.rollback()
-    for form in forms.values():
-        populate_errors(form, error)
-    return _page(scope, _per_year_arg(), status=400, **forms)
-
-
 @bp.route("/pins", methods=["POST"])
 def add_pin():
     """Pin a host to a (year, slot) of the plan."""
     scope = _scope_arg()
     form = PinForm()
     _prepare(form, scope, eligible_hosts(scope))
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() and commit_or_flash(lambda: services.add_pin(
+            current_user, scope, form.year.data, form.slot.data, form.host.data, form.reason.data), form)):
         return _page(scope, _per_year_arg(), pin_form=form, status=400)
-    try:
-        services.add_pin(current_user, scope, form.year.data, form.slot.data, form.host.data, form.reason.data)
-    except ValidationFailed as error:
-        return _refused(scope, error, pin_form=form)
-    db.session.commit()
     flash(_("The host is pinned. The plan has been recalculated."), "success")
     return _back(scope, "plan")
 
@@ -215,13 +201,9 @@ def add_exclusion():
     scope = _scope_arg()
     form = ExclusionForm()
     _prepare(form, scope, eligible_hosts(scope))
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() and commit_or_flash(lambda: services.add_exclusion(
+            current_user, scope, form.host.data, form.until_year.data, form.reason.data), form)):
         return _page(scope, _per_year_arg(), exclusion_form=form, status=400)
-    try:
-        services.add_exclusion(current_user, scope, form.host.data, form.until_year.data, form.reason.data)
-    except ValidationFailed as error:
-        return _refused(scope, error, exclusion_form=form)
-    db.session.commit()
     flash(_("The host is excluded. It keeps its place and hosts as soon as the exclusion ends."), "success")
     return _back(scope, "exclusions")
 
@@ -239,13 +221,6 @@ def _undo(form: UndoForm, action, target, anchor: str, *, done: str, no_reason: 
     """Remove a pin or lift an exclusion (``action(user, target, reason)``), then back to the rotation page."""
     if not form.validate_on_submit():
         flash(no_reason, "error")
-    else:
-        try:
-            action(current_user, target, form.reason.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
-            db.session.commit()
-            flash(done, "success")
+    elif commit_or_flash(lambda: action(current_user, target, form.reason.data)):
+        flash(done, "success")
     return _back(target.scope, anchor)

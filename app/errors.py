@@ -1,4 +1,4 @@
-"""What every feature's services share: the domain validation error."""
+"""The domain errors every feature's services raise."""
 
 from __future__ import annotations
 

@@ -12,39 +12,31 @@ Bad parameters (an unknown scope, a non-integer, ``years`` outside 1..50, ``per_
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint
 from flask import Response
 from flask import request
 
-from app.meetings import rotation_services as services
+from app.api import BAD_REQUEST
+from app.api import json_error
+from app.api import json_response
+from app.api import parse_int
 from app.meetings.hosts import is_valid_scope
 from app.meetings.models import NATIONAL
+from app.meetings.rotation import services
 
 bp = Blueprint("rotation_api", __name__, url_prefix="/api/v1")
 
 FIRST_YEAR, LAST_YEAR = 1991, 2200  # independent Kazakhstan; and far enough ahead for any plan
 
 
-def _json(payload, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
-
-
 def _bad(message: str) -> Response:
-    return _json({"error": {"code": "bad_request", "message": message}}, 400)
+    return json_error(400, BAD_REQUEST, message)
 
 
 def _integer(name: str, default: int) -> int | None:
     """The integer query parameter ``name`` (``default`` when absent); None when it is not an integer."""
     raw = request.args.get(name)
-    if raw is None:
-        return default
-    raw = raw.strip()
-    digits = raw[1:] if raw[:1] in "+-" else raw
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 6:
-        return None
-    return int(raw)
+    return default if raw is None else parse_int(raw)
 
 
 @bp.route("/rotation/plan")
@@ -66,7 +58,7 @@ def plan():
     if two is not None:
         return _bad(f"Two meetings were held in {two}: ask for per_year=2 to see this window.")
     result = services.build(scope, start_year=start, years=years, per_year=per_year)
-    return _json({
+    return json_response({
         "scope": scope,
         "plan": [{"year": s.year, "slot": s.slot, "host": s.host, "reason": s.reason} for s in result.slots],
     })

@@ -23,10 +23,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from app.audit.models import utcnow
 from app.audit.services import record
+from app.clock import parse_year
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.meetings import rotation
 from app.meetings.hosts import Host
 from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
@@ -34,11 +35,12 @@ from app.meetings.hosts import is_valid_scope
 from app.meetings.hosts import resolve_host
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
+from app.meetings.rotation import engine as rotation
 from app.meetings.timezone import KZ
 from app.regions.models import Region
-from app.services import ValidationFailed
 
 PLAN_YEARS = 10  # the organisers' page shows, and pins may fall in, this many years from the current one
 MAX_YEARS = 50  # the API's upper bound for ``years``
@@ -87,7 +89,7 @@ def held_meetings(scope: str) -> list[Meeting]:
     return list(
         db.session.scalars(
             sa.select(Meeting)
-            .where(Meeting.scope == scope, Meeting.state == "held")
+            .where(Meeting.scope == scope, Meeting.state == MeetingState.HELD)
             .order_by(Meeting.year, Meeting.slot, Meeting.starts_at)
         )
     )
@@ -226,15 +228,6 @@ def _clean_reason(reason: str | None, errors: list, empty_message) -> str:
     return text
 
 
-def _int(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 4 else None
-
-
 def _check_scope(scope: str | None) -> str:
     if not is_valid_scope(scope):
         raise ValidationFailed([("scope", _l("Choose a rotation from the list."))])
@@ -256,11 +249,11 @@ def add_pin(actor, scope: str, year, slot, host_code: str | None, reason: str | 
     scope = _check_scope(scope)
     errors: list[tuple[str | None, object]] = []
     years = plan_range()
-    number = _int(year)
+    number = parse_year(year)
     if number is None or number not in years:
         errors.append(("year", _l("Choose a year from %(first)s to %(last)s: pins can only be set inside the "
                                   "plan.", first=years.start, last=years.stop - 1)))
-    slot_number = _int(slot)
+    slot_number = parse_year(slot)
     if slot_number not in PER_YEAR_CHOICES:
         errors.append(("slot", _l("Choose the first or the second meeting of the year.")))
     host: Host | None = resolve_host(scope, (host_code or "").strip())
@@ -332,7 +325,7 @@ def add_exclusion(actor, scope: str, host_code: str | None, until_year, reason: 
     if host is None:
         errors.append(("host", _l("Choose a host from the list: this one is not a host of this rotation.")))
     first, last = this_year() + 1, this_year() + MAX_EXCLUSION_YEARS
-    number = _int(until_year)
+    number = parse_year(until_year)
     if number is None or not first <= number <= last:
         errors.append(("until_year", _l("Enter a year from %(first)s to %(last)s.", first=first, last=last)))
     text = _clean_reason(reason, errors, _l("Say why this host is excluded: the reason is kept in the audit log."))

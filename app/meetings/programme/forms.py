@@ -15,16 +15,16 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
-from app.auth.forms import coerce_optional_int
+from app.forms import coerce_optional_int
 from app.meetings.forms import LocalDateTimeField
-from app.meetings.programme import AGENDA_KIND_LABELS
-from app.meetings.programme import COMMITMENT_ACTIONS
-from app.meetings.programme import MAX_MINUTES_CHARS
-from app.meetings.programme import MAX_NAME_CHARS
-from app.meetings.programme import MAX_NOTE_CHARS
-from app.meetings.programme import MAX_PITCH_CHARS
-from app.meetings.programme import MAX_TEXT_CHARS
-from app.meetings.programme import MAX_TITLE_CHARS
+from app.meetings.programme.services import AGENDA_KIND_LABELS
+from app.meetings.programme.services import COMMITMENT_ACTIONS
+from app.meetings.programme.services import MAX_MINUTES_CHARS
+from app.meetings.programme.services import MAX_NAME_CHARS
+from app.meetings.programme.services import MAX_NOTE_CHARS
+from app.meetings.programme.services import MAX_PITCH_CHARS
+from app.meetings.programme.services import MAX_TEXT_CHARS
+from app.meetings.programme.services import MAX_TITLE_CHARS
 
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
 

@@ -1,4 +1,4 @@
-"""Markdown → safe HTML for the long case-study fields.
+"""Markdown → safe HTML for long text fields (case-study sections, meeting programmes and outcomes).
 
 markdown-it-py parses CommonMark (raw HTML disabled, tables on); nh3 (Ammonia) then keeps only an
 allowlist of tags and attributes, so no script, no event handler and no ``javascript:`` link ever

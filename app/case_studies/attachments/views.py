@@ -11,36 +11,23 @@ from flask import redirect
 from flask import send_file
 from flask import url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import SubmitField
 
 from app import policy
-from app.case_studies import attachments as services
+from app.case_studies.attachments import services
+from app.case_studies.attachments.forms import AttachmentDeleteForm
+from app.case_studies.attachments.forms import AttachmentForm
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
 from app.case_studies.views import get_case_or_404
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.services import ValidationFailed
 
 bp = Blueprint("attachments", __name__, url_prefix="/cases")
 
 # Downloads are never rendered by the browser as part of our site (attachment + nosniff); this CSP makes sure
 # that even a file opened directly cannot run scripts or load anything.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
-
-
-class AttachmentForm(FlaskForm):
-    """Upload one file. The checks (type from content, size, count, name) are in the service."""
-
-    file = FileField(_l("Add a file"))
-    submit = SubmitField(_l("Upload"))
-
-
-class AttachmentDeleteForm(FlaskForm):
-    """Delete a file (CSRF only)."""
 
 
 def _case_page(case: CaseStudy):
@@ -126,28 +113,3 @@ def delete(slug: str, attachment_id: int):
     db.session.commit()
     flash(_("File “%(name)s” deleted.", name=name), "success")
     return _case_page(case)
-
-
-@bp.app_context_processor
-def _attachment_context() -> dict:
-    """``attachment_ui(case)`` for the case page's partial: forms, limits and display helpers."""
-
-    def attachment_ui(case: CaseStudy) -> dict:
-        count = len(case.attachments)
-        limit = services.max_bytes()
-        request_limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        if request_limit:
-            limit = min(limit, int(request_limit))
-        return {
-            "form": AttachmentForm(formdata=None),
-            "count": count,
-            "max_files": services.max_files(),
-            "full": count >= services.max_files(),
-            "max_size": services.format_size(limit),
-            "types": services.ALLOWED_TYPES_TEXT,
-            "accept": services.ACCEPT,
-            "label": services.label_for,
-            "size": services.format_size,
-        }
-
-    return {"attachment_ui": attachment_ui}

@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
-from app.audit.models import utcnow
 from app.auth.models import Role
 from app.auth.models import User
 from app.case_studies.constants import ADOPTION_STATUSES
@@ -24,12 +23,15 @@ from app.case_studies.models import CaseStudy
 from app.case_studies.models import Follow
 from app.case_studies.models import Question
 from app.case_studies.services import get_by_slug
-from app.case_studies.services import is_member
 from app.case_studies.services import last_allowed_year
+from app.clock import parse_year
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
+from app.policy import can
+from app.policy import is_member
 from app.regions.models import Akimat
 from app.regions.models import Region
-from app.services import ValidationFailed
 
 MAX_QUESTION_CHARS = 5_000
 MAX_ANSWER_CHARS = 10_000
@@ -61,7 +63,7 @@ def ask_question(user: User, case: CaseStudy, body: str) -> Question:
 
     :raise ValidationFailed: empty or too long (1–5000 characters), or the case study is not published.
     """
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Questions can only be asked about a published case study."))])
     text = _clean_body(body, MAX_QUESTION_CHARS, _l("Write your question."))
     question = Question(case_study=case, asker_id=user.id, body=text)
@@ -79,7 +81,7 @@ def answer_question(user: User, question: Question, body: str) -> Answer:
     case = question.case_study
     if not is_member(user, case):
         raise ValidationFailed([(None, _l("Only members of the akimat that wrote the case study can answer."))])
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Questions can only be answered on a published case study."))])
     text = _clean_body(body, MAX_ANSWER_CHARS, _l("Write your answer."))
     answer = Answer(question=question, author_id=user.id, body=text)
@@ -157,15 +159,6 @@ def notify_question_answered(answer: Answer) -> int:
 # --- adoptions ------------------------------------------------------------------------------------------
 
 
-def _parse_year(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 4 else None
-
-
 def record_adoption(user: User, case: CaseStudy, year, status: str, note: str | None = "",
                     reason: str | None = None) -> Adoption:
     """Record (or update: one record per akimat and case study) that the user's akimat took the practice over.
@@ -175,15 +168,15 @@ def record_adoption(user: User, case: CaseStudy, year, status: str, note: str | 
     :param status: one of ADOPTION_STATUSES; "abandoned" needs a ``reason``.
     :raise ValidationFailed: every problem found, field by field.
     """
-    if not (user.is_authenticated and user.active and user.role == Role.AKIM and user.akimat_id):
+    if not can(user, "create_case"):  # a verified akim
         raise ValidationFailed([(None, _l("Only a verified akim can record an adoption for their akimat."))])
     if user.akimat_id == case.akimat_id:
         raise ValidationFailed([(None, _l("Your akimat wrote this case study: it cannot adopt its own practice."))])
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Only a published case study can be adopted."))])
 
     errors: list[tuple[str | None, object]] = []
-    number = _parse_year(year)
+    number = parse_year(year)
     last = last_allowed_year()
     first = max(FIRST_YEAR, case.started or FIRST_YEAR)
     if number is None or not first <= number <= last:
@@ -226,17 +219,11 @@ def delete_adoption(user: User, adoption: Adoption) -> None:
 
     :raise ValidationFailed: the user is not a verified akim of the adopting akimat.
     """
-    if not can_delete_adoption(user, adoption):
+    if not can(user, "delete_adoption", adoption):
         raise ValidationFailed([(None, _l("Only members of the adopting akimat can remove this record."))])
     audit.record(user, "adoption.deleted", adoption, {"case": adoption.case_study.slug, "status": adoption.status})
     db.session.delete(adoption)
     db.session.flush()
-
-
-def can_delete_adoption(user, adoption: Adoption) -> bool:
-    """Whether ``user`` is an active verified akim of the akimat that recorded ``adoption``."""
-    return bool(user.is_authenticated and user.active and user.role == Role.AKIM
-                and user.akimat_id is not None and user.akimat_id == adoption.akimat_id)
 
 
 def adoptions_of(case: CaseStudy) -> list[Adoption]:
@@ -293,7 +280,7 @@ def adoptions_by_region(region: Region) -> list[TakenPractice]:
         sa.select(Adoption)
         .join(Akimat, Adoption.akimat_id == Akimat.id)
         .join(CaseStudy, Adoption.case_study_id == CaseStudy.id)
-        .where(Akimat.region_id == region.id, CaseStudy.state == "published")
+        .where(Akimat.region_id == region.id, CaseStudy.is_published)
         .options(
             selectinload(Adoption.akimat).selectinload(Akimat.municipality),
             selectinload(Adoption.case_study).selectinload(CaseStudy.akimat).selectinload(Akimat.region),
@@ -336,7 +323,7 @@ def validate_follow(kind: str, key: str):
             raise ValidationFailed([("key", _l("Unknown topic: %(topic)s.", topic=key))])
         return TOPICS[key]
     case = get_by_slug(key)
-    if case is None or case.state != "published":
+    if case is None or not case.is_published:
         raise ValidationFailed([("key", _l("There is no published case study at this address."))])
     return case
 
@@ -419,7 +406,7 @@ def describe_follows(follows: list[Follow]) -> list[dict]:
             url = url_for("case_studies.index", topic=row.key)
         elif row.kind == "case" and row.key in cases:
             label = cases[row.key].title
-            if cases[row.key].state == "published":
+            if cases[row.key].is_published:
                 url = url_for("case_studies.detail", slug=row.key)
         described.append({"follow": row, "label": label, "url": url})
     return described

@@ -46,8 +46,9 @@ from sqlalchemy import event
 from app.audit import services as audit
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.services import ValidationFailed
+from app.translit import ASCII_NAMES
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_FILES = 10
@@ -257,14 +258,8 @@ def name_for(name: str, kind: FileKind) -> str:
     return _cap(f"{name}.{kind.extension}")
 
 
-# Latin letters for the ASCII fallback name of old browsers (Kazakh and Russian Cyrillic).
-_TRANSLIT = {
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-    "з": "z", "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o",
-    "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "kh",
-    "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e",
-    "ю": "yu", "я": "ya",
-}
+# Latin letters for the ASCII fallback name of old browsers.
+_TRANSLIT = ASCII_NAMES
 _FALLBACK_UNSAFE = set('"\\%;')
 
 

@@ -1,7 +1,7 @@
 """Forms of the rotation page: pin a host, exclude a host, and the reason asked when undoing either.
 
 Field-level checks only (lengths); every rule (the plan's years, known hosts, one host a slot…) is checked by
-:mod:`app.meetings.rotation_services`, which the view maps back onto these fields.
+:mod:`app.meetings.rotation.services`, which the view maps back onto these fields.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from wtforms import SubmitField
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from app.meetings.rotation_services import MAX_REASON_CHARS
+from app.meetings.rotation.services import MAX_REASON_CHARS
 
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
 

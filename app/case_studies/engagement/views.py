@@ -2,9 +2,9 @@
 the case page (PRG), and the "following" page.
 
 The partials on the case page (``_questions.html``, ``_adoptions.html``, ``_follow.html``) read what they
-need through the ``engagement`` template helper that this blueprint injects into every template. When a
-form is refused, the case page is rendered again (status 400) with the form as the user sent it, so no
-text is lost; the messages are flashed too.
+need through the ``engagement`` object (:class:`~app.case_studies.engagement.pages.EngagementPage`) that the
+case page's view passes. When a form is refused, the case page is rendered again (status 400) with the form
+as the user sent it, so no text is lost; the messages are flashed too.
 """
 
 from __future__ import annotations
@@ -13,167 +13,38 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
-from wtforms import SelectField
-from wtforms import StringField
-from wtforms import TextAreaField
-from wtforms.fields.choices import SelectChoice
 
-from app.case_studies import engagement
+from app import policy
 from app.case_studies import views as case_views
-from app.case_studies.constants import ADOPTION_STATUSES
-from app.case_studies.constants import TOPICS
-from app.case_studies.markdown import render
+from app.case_studies.engagement import services as engagement
+from app.case_studies.engagement.forms import ADOPTION_PREFIX
+from app.case_studies.engagement.forms import QUESTION_PREFIX
+from app.case_studies.engagement.forms import AdoptionForm
+from app.case_studies.engagement.forms import AnswerForm
+from app.case_studies.engagement.forms import QuestionForm
+from app.case_studies.engagement.forms import answer_prefix
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import Question
-from app.case_studies.services import last_allowed_year
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.extensions import limiter
 from app.forms import flash_errors
 from app.forms import populate_errors
-from app.services import ValidationFailed
 from app.urls import is_safe_next
 
 bp = Blueprint("engagement", __name__, url_prefix="/cases")
 
 
-# --- forms (rendered by the partials; CSRF is checked for every POST by CSRFProtect) ---------------------
-
-
-class QuestionForm(FlaskForm):
-    """Ask a question (field name ``question-body``)."""
-
-    body = TextAreaField(
-        _l("Your question"),
-        description=_l("Up to %(max)d characters. Markdown allowed.", max=engagement.MAX_QUESTION_CHARS),
-        render_kw={"rows": 4, "maxlength": engagement.MAX_QUESTION_CHARS},
-    )
-
-
-class AnswerForm(FlaskForm):
-    """Answer a question (field name ``answer-<question id>-body``)."""
-
-    body = TextAreaField(
-        _l("Your answer"), description=_l("Markdown allowed."),
-        render_kw={"rows": 4, "maxlength": engagement.MAX_ANSWER_CHARS},
-    )
-
-
-class AdoptionForm(FlaskForm):
-    """Record or update an adoption (field names ``adoption-year``, ``adoption-status``…)."""
-
-    year = StringField(_l("Year your akimat started"), render_kw={"inputmode": "numeric", "maxlength": 4})
-    status = SelectField(
-        _l("Status"), choices=[SelectChoice(key, label) for key, label in ADOPTION_STATUSES.items()],
-        validate_choice=False,
-    )
-    note = TextAreaField(
-        _l("What you changed and how it went"), render_kw={"rows": 4, "maxlength": engagement.MAX_NOTE_CHARS},
-    )
-    reason = TextAreaField(
-        _l("Why it was abandoned"), description=_l("Required when the status is “Abandoned”."),
-        render_kw={"rows": 3, "maxlength": engagement.MAX_REASON_CHARS},
-    )
-
-
-QUESTION_PREFIX = "question"
 DEFAULT_QUESTION_LIMIT = "10 per hour; 30 per day"  # each question e-mails every akim of an akimat
-ADOPTION_PREFIX = "adoption"
-
-
-def answer_prefix(question_id: int) -> str:
-    return f"answer-{question_id}"
-
-
-# --- what the partials read -----------------------------------------------------------------------------
-
-
-class TemplateHelper:
-    """The ``engagement`` object in templates: queries and forms for the case-page partials. Forms refused
-    in this request come back as the user sent them, with their errors."""
-
-    statuses = ADOPTION_STATUSES
-    topics = TOPICS
-
-    @staticmethod
-    def _submitted(key):
-        return (g.get("engagement_forms") or {}).get(key)
-
-    def question_form(self) -> QuestionForm:
-        return self._submitted("ask") or QuestionForm(formdata=None, prefix=QUESTION_PREFIX)
-
-    def answer_form(self, question: Question) -> AnswerForm:
-        return self._submitted(("answer", question.id)) or AnswerForm(
-            formdata=None, prefix=answer_prefix(question.id)
-        )
-
-    def submitted(self, key) -> bool:
-        """Whether the form ``key`` ("ask", "adopt" or ("answer", id)) was refused in this request."""
-        return self._submitted(key) is not None
-
-    def adoption_form(self, case: CaseStudy) -> AdoptionForm:
-        form = self._submitted("adopt")
-        if form is not None:
-            return form
-        own = engagement.own_adoption(current_user, case)
-        if own is not None:
-            data = {"year": str(own.year), "status": own.status, "note": own.note, "reason": own.reason or ""}
-        else:  # this year, unless the practice itself starts next year
-            data = {"year": str(max(case.started, last_allowed_year() - 1)), "status": "adopted"}
-        return AdoptionForm(formdata=None, prefix=ADOPTION_PREFIX, data=data)
-
-    @staticmethod
-    def questions(case: CaseStudy):
-        return engagement.questions_of(case)
-
-    @staticmethod
-    def unanswered_count(case: CaseStudy) -> int:
-        return engagement.unanswered_count(case)
-
-    @staticmethod
-    def adoptions(case: CaseStudy):
-        return engagement.adoptions_of(case)
-
-    @staticmethod
-    def adoption_summary(case: CaseStudy):
-        return engagement.adoption_summary(case)
-
-    @staticmethod
-    def own_adoption(case: CaseStudy):
-        return engagement.own_adoption(current_user, case)
-
-    @staticmethod
-    def can_delete(adoption: Adoption) -> bool:
-        return engagement.can_delete_adoption(current_user, adoption)
-
-    @staticmethod
-    def adoptions_by_region(region):
-        return engagement.adoptions_by_region(region)
-
-    @staticmethod
-    def is_following(kind: str, key: str) -> bool:
-        if "engagement_follow_keys" not in g:
-            g.engagement_follow_keys = engagement.follow_keys(current_user)
-        return (kind, key) in g.engagement_follow_keys
-
-    @staticmethod
-    def markdown(text: str):
-        return render(text)
-
-
-@bp.app_context_processor
-def _inject_helper():
-    return {"engagement": TemplateHelper()}
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -189,8 +60,7 @@ def _refused(case: CaseStudy, key, form: FlaskForm, error: ValidationFailed):
     db.session.rollback()
     flash_errors(error)
     populate_errors(form, error)
-    g.engagement_forms = {key: form}
-    return case_views.detail(case.slug), 400
+    return case_views.render_detail(case, submitted={key: form}), 400
 
 
 def _notify(send, obj) -> None:
@@ -286,7 +156,7 @@ def delete_adoption(slug: str, adoption_id: int):
     adoption = db.session.get(Adoption, adoption_id)
     if adoption is None or adoption.case_study_id != case.id:
         abort(404)
-    if not engagement.can_delete_adoption(current_user, adoption):
+    if not policy.can(current_user, "delete_adoption", adoption):
         abort(403)
     engagement.delete_adoption(current_user, adoption)
     db.session.commit()

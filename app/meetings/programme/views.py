@@ -5,7 +5,7 @@ printable agenda, and the one-click adoption of a commitment.
 The meeting page (``templates/meetings/detail.html``) shows the timetable, the call and the outcomes through
 ``templates/meetings/_programme.html``; case-study pages and region profiles show presentations and
 commitments through ``_case_meetings.html`` and ``_region_commitments.html``. They reach the data through the
-``programme`` helper injected into every template here.
+``programme`` object (:class:`app.meetings.programme.pages.ProgrammePage`) that each of those views passes.
 """
 
 from __future__ import annotations
@@ -23,74 +23,32 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.case_studies.markdown import render
 from app.case_studies.models import CaseStudy
+from app.errors import ValidationFailed
 from app.extensions import db
-from app.forms import flash_errors
+from app.forms import commit_or_flash
 from app.forms import populate_errors
-from app.meetings import programme
+from app.i18n import current_language
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
-from app.meetings.programme_forms import AgendaItemForm
-from app.meetings.programme_forms import CallForm
-from app.meetings.programme_forms import CommitmentForm
-from app.meetings.programme_forms import ConfirmForm
-from app.meetings.programme_forms import DecisionForm
-from app.meetings.programme_forms import MinutesForm
-from app.meetings.programme_forms import ProposalForm
+from app.meetings.programme import services as programme
+from app.meetings.programme.forms import AgendaItemForm
+from app.meetings.programme.forms import CallForm
+from app.meetings.programme.forms import CommitmentForm
+from app.meetings.programme.forms import ConfirmForm
+from app.meetings.programme.forms import DecisionForm
+from app.meetings.programme.forms import MinutesForm
+from app.meetings.programme.forms import ProposalForm
+from app.meetings.programme.pages import ProgrammePage
 from app.meetings.timezone import input_value
 from app.meetings.timezone import to_utc
+from app.policy import can
 from app.regions.models import Region
-from app.regions.models import current_language
 from app.regions.services import akimat_choices
-from app.services import ValidationFailed
 
 bp = Blueprint("programme", __name__, url_prefix="/meetings/<int:meeting_id>")
-
-
-class TemplateHelper:
-    """What the programme partials call (``programme.timetable(meeting)`` …)."""
-
-    kinds = programme.AGENDA_KIND_LABELS
-    actions = programme.COMMITMENT_ACTIONS
-    proposal_states = programme.PROPOSAL_STATE_LABELS
-
-    timetable = staticmethod(programme.timetable)
-    call_is_open = staticmethod(programme.call_is_open)
-    presentations_of = staticmethod(programme.presentations_of)
-    commitments_for_case = staticmethod(programme.commitments_for_case)
-    commitments_for_region = staticmethod(programme.commitments_for_region)
-
-    @staticmethod
-    def markdown(text: str):
-        return render(text)
-
-    @staticmethod
-    def my_proposals(meeting: Meeting) -> list[Proposal]:
-        return programme.proposals_of(meeting, current_user) if programme.is_verified_akim(current_user) else []
-
-    @staticmethod
-    def can_propose(meeting: Meeting) -> bool:
-        return programme.is_verified_akim(current_user) and programme.call_is_open(meeting)
-
-    @staticmethod
-    def is_organiser() -> bool:
-        return programme.is_organiser(current_user)
-
-    @staticmethod
-    def can_convert(commitment: Commitment) -> bool:
-        return commitment.adoption_id is None and programme.can_convert(current_user, commitment)
-
-    @staticmethod
-    def confirm_form() -> ConfirmForm:
-        return ConfirmForm(formdata=None)
-
-
-@bp.app_context_processor
-def _inject_helper():
-    return {"programme": TemplateHelper()}
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -101,7 +59,7 @@ def _meeting(meeting_id: int) -> Meeting:
 
 
 def _organiser_only() -> None:
-    if not programme.is_organiser(current_user):
+    if not can(current_user, "manage_meetings"):
         abort(403)
 
 
@@ -123,7 +81,7 @@ def _case_choices(cases) -> list[SelectChoice]:
 def _published_cases() -> list[CaseStudy]:
     """Every published case study, by region name and title (the choices of agenda items and commitments)."""
     cases = db.session.scalars(sa.select(CaseStudy).join(Region, CaseStudy.region_id == Region.id)
-                               .where(CaseStudy.state == "published")).all()
+                               .where(CaseStudy.is_published)).all()
     return sorted(cases, key=lambda c: (c.region.name(), c.title))
 
 
@@ -138,7 +96,7 @@ def _manage_page(meeting: Meeting, status: int = 200, **forms):
                              else DecisionForm(formdata=None, prefix=f"p{p.id}"))
                       for p in meeting.proposals}
     return render_template(
-        "meetings/programme.html", meeting=meeting, days=programme.timetable(meeting),
+        "meetings/programme.html", meeting=meeting, days=programme.timetable(meeting), programme=ProgrammePage(),
         call_form=forms.get("call_form") or CallForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
         decision_forms=decision_forms, minutes_form=minutes_form, commitment_form=commitment_form,
         is_over=programme.is_over(meeting), call_is_open=programme.call_is_open(meeting),
@@ -189,14 +147,7 @@ def close_call(meeting_id: int):
     """Close the call for presentations."""
     _organiser_only()
     meeting = _meeting(meeting_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            programme.close_call(current_user, meeting)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
-            return _manage(meeting, "call")
-        db.session.commit()
+    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: programme.close_call(current_user, meeting)):
         flash(_("The call for presentations is closed."), "success")
     return _manage(meeting, "call")
 
@@ -208,7 +159,7 @@ def close_call(meeting_id: int):
 def propose(meeting_id: int):
     """An akim proposes one of their akimat's published case studies."""
     meeting = _meeting(meeting_id)
-    if not programme.is_verified_akim(current_user):
+    if not can(current_user, "propose"):
         abort(403)
     form = ProposalForm()
     form.case_study.choices = _case_choices(programme.proposable_cases(current_user))
@@ -216,17 +167,12 @@ def propose(meeting_id: int):
         form.presenter_name.data = current_user.full_name
     if form.validate_on_submit():
         case = db.session.get(CaseStudy, form.case_study.data) if form.case_study.data else None
-        try:
-            programme.propose(current_user, meeting, case, form.pitch.data, form.presenter_name.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
+        if commit_or_flash(lambda: programme.propose(current_user, meeting, case, form.pitch.data,
+                                                     form.presenter_name.data), form):
             flash(_("Your proposal is sent. The organisers will accept or decline it with a note."), "success")
             return _detail(meeting, "programme")
     status = 400 if request.method == "POST" else 200
-    return render_template("meetings/propose.html", meeting=meeting, form=form,
+    return render_template("meetings/propose.html", meeting=meeting, form=form, programme=ProgrammePage(),
                            call_is_open=programme.call_is_open(meeting),
                            proposals=programme.proposals_of(meeting, current_user)), status
 
@@ -235,14 +181,8 @@ def propose(meeting_id: int):
 def withdraw(meeting_id: int, proposal_id: int):
     """The proposing akimat withdraws its proposal."""
     proposal = db.first_or_404(sa.select(Proposal).where(Proposal.id == proposal_id, Proposal.meeting_id == meeting_id))
-    if ConfirmForm().validate_on_submit():
-        try:
-            programme.withdraw_proposal(current_user, proposal)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
-            return _detail(proposal.meeting, "programme")
-        db.session.commit()
+    if ConfirmForm().validate_on_submit() and commit_or_flash(
+            lambda: programme.withdraw_proposal(current_user, proposal)):
         flash(_("Your proposal is withdrawn."), "success")
     return _detail(proposal.meeting, "programme")
 
@@ -298,15 +238,10 @@ def new_item(meeting_id: int):
         form.starts_at.data = input_value(meeting.starts_at)
         form.ends_at.data = input_value(meeting.starts_at)
     if form.validate_on_submit():
-        try:
-            item = programme.add_item(current_user, meeting, _agenda_data(form))
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_flash(lambda: programme.add_item(current_user, meeting, _agenda_data(form)), form)
+        if done:
             flash(_("The item is in the agenda."), "success")
-            return _manage(meeting, f"item-{item.id}")
+            return _manage(meeting, f"item-{done.value.id}")
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=None,
                            days=programme.meeting_days(meeting)), status
@@ -323,16 +258,10 @@ def edit_item(meeting_id: int, item_id: int):
         form.starts_at.data = input_value(item.starts_at)
         form.ends_at.data = input_value(item.ends_at)
         form.case_study_id.data = item.case_study_id or 0
-    if form.validate_on_submit():
-        try:
-            programme.update_item(current_user, item, _agenda_data(form))
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The item is saved."), "success")
-            return _manage(meeting, f"item-{item.id}")
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: programme.update_item(current_user, item, _agenda_data(form)), form):
+        flash(_("The item is saved."), "success")
+        return _manage(meeting, f"item-{item.id}")
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=item,
                            days=programme.meeting_days(meeting)), status
@@ -355,7 +284,8 @@ def delete_item(meeting_id: int, item_id: int):
 def print_agenda(meeting_id: int):
     """The agenda as a page to print (public, like the meeting page)."""
     meeting = _meeting(meeting_id)
-    return render_template("meetings/agenda_print.html", meeting=meeting, days=programme.timetable(meeting))
+    return render_template("meetings/agenda_print.html", meeting=meeting, days=programme.timetable(meeting),
+                           programme=ProgrammePage())
 
 
 # --- outcomes -----------------------------------------------------------------------------------------------
@@ -420,17 +350,14 @@ def delete_commitment(meeting_id: int, commitment_id: int):
 def adopt_commitment(meeting_id: int, commitment_id: int):
     """Turn a commitment into the akimat's adoption record (organisers, or akims of the committed akimat)."""
     commitment = _commitment(meeting_id, commitment_id)
-    if not programme.can_convert(current_user, commitment):
+    if not can(current_user, "convert_commitment", commitment):
         abort(403)
     case = commitment.case_study
     if ConfirmForm().validate_on_submit():
-        try:
-            _adoption, created = programme.commitment_to_adoption(current_user, commitment)
-        except ValidationFailed as error:
-            db.session.rollback()
-            flash_errors(error)
+        done = commit_or_flash(lambda: programme.commitment_to_adoption(current_user, commitment))
+        if not done:
             return redirect(url_for("case_studies.detail", slug=case.slug, _anchor="meetings"), 303)
-        db.session.commit()
+        _adoption, created = done.value
         flash(_("Recorded as an adoption (piloting).") if created
               else _("The akimat already had an adoption record for this practice: the commitment is linked to it."),
               "success")

@@ -11,7 +11,7 @@
   practice Y by date D"), which appear on the case study and on the akimat's region profile and can be turned
   into an adoption record (status "piloting") with one click.
 
-Functions add and flush, never commit; every refusal is a :class:`~app.services.ValidationFailed` raised before
+Functions add and flush, never commit; every refusal is a :class:`~app.errors.ValidationFailed` raised before
 anything changed.
 """
 
@@ -30,25 +30,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app import mail
-from app.audit.models import utcnow
 from app.audit.services import record
-from app.auth.models import Role
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.case_studies.services import last_allowed_year
+from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings import ical
 from app.meetings.models import AGENDA_KINDS
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
+from app.meetings.models import MeetingState
 from app.meetings.models import Proposal
-from app.meetings.timezone import as_utc
-from app.meetings.timezone import now_utc
 from app.meetings.timezone import to_local
 from app.meetings.timezone import to_utc
+from app.policy import can
 from app.regions.models import Akimat
-from app.services import ValidationFailed
 
 MAX_PITCH_CHARS = 1_000
 MAX_NOTE_CHARS = 2_000
@@ -83,27 +82,16 @@ def _too_long(errors: list, field: str, text: str, limit: int) -> None:
         errors.append((field, _l("At most %(max)d characters.", max=limit)))
 
 
-def is_organiser(user) -> bool:
-    """Whether ``user`` runs meetings (organisers and administrators)."""
-    return bool(user is not None and user.is_authenticated and user.active and user.has_role(Role.ORGANISER))
-
-
-def is_verified_akim(user) -> bool:
-    """Whether ``user`` is an active akim with a verified akimat."""
-    return bool(user is not None and user.is_authenticated and user.active and user.role == Role.AKIM
-                and user.akimat_id is not None)
-
-
 # --- call for presentations ---------------------------------------------------------------------------------
 
 
 def call_is_open(meeting: Meeting, now: datetime | None = None) -> bool:
     """Whether the meeting accepts proposals now: the call is open, its closing time (if any) has not passed,
     and the meeting is neither held nor cancelled."""
-    now = now or now_utc()
+    now = now or utcnow()
     if not meeting.call_open or meeting.state in CLOSED_STATES:
         return False
-    return meeting.call_closes_at is None or now < as_utc(meeting.call_closes_at)
+    return meeting.call_closes_at is None or now < meeting.call_closes_at
 
 
 def open_call(actor, meeting: Meeting, closes_at: datetime | None) -> None:
@@ -116,9 +104,9 @@ def open_call(actor, meeting: Meeting, closes_at: datetime | None) -> None:
     if meeting.state in CLOSED_STATES:
         errors.append((None, _l("The meeting is held or cancelled: its call for presentations cannot open.")))
     if closes_at is not None:
-        if closes_at <= now_utc():
+        if closes_at <= utcnow():
             errors.append(("closes_at", _l("Choose a closing time in the future.")))
-        elif closes_at > as_utc(meeting.starts_at):
+        elif closes_at > meeting.starts_at:
             errors.append(("closes_at", _l("The call must close before the meeting starts.")))
     if errors:
         raise ValidationFailed(errors)
@@ -144,10 +132,10 @@ def close_call(actor, meeting: Meeting) -> None:
 
 def proposable_cases(user) -> list[CaseStudy]:
     """The published case studies of the user's akimat, by title (what an akim may propose)."""
-    if not is_verified_akim(user):
+    if not can(user, "propose"):
         return []
     return list(db.session.scalars(
-        sa.select(CaseStudy).where(CaseStudy.akimat_id == user.akimat_id, CaseStudy.state == "published")
+        sa.select(CaseStudy).where(CaseStudy.akimat_id == user.akimat_id, CaseStudy.is_published)
         .order_by(CaseStudy.title)
     ))
 
@@ -160,7 +148,7 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
         draft or withdrawn, or another akimat's; it has been proposed for this meeting already; an empty or too
         long pitch.
     """
-    if not is_verified_akim(user):
+    if not can(user, "propose"):
         raise ValidationFailed([(None, _l("Only a verified akim can propose a case study of their akimat."))])
     if not call_is_open(meeting):
         raise ValidationFailed([(None, _l("The call for presentations of this meeting is closed."))])
@@ -169,7 +157,7 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
         errors.append(("case_study", _l("Choose one of your akimat's published case studies.")))
     elif case.akimat_id != user.akimat_id:
         errors.append(("case_study", _l("You can only propose a case study of your own akimat.")))
-    elif case.state != "published":
+    elif not case.is_published:
         errors.append(("case_study", _l("Only a published case study can be presented: publish it first.")))
     text = _text(pitch)
     if not text:
@@ -213,7 +201,7 @@ def withdraw_proposal(user, proposal: Proposal) -> None:
 
     :raise ValidationFailed: not a member of the proposing akimat, or already decided.
     """
-    if not (is_verified_akim(user) and user.akimat_id == proposal.case_study.akimat_id):
+    if not can(user, "withdraw_proposal", proposal):
         raise ValidationFailed([(None, _l("Only the akimat that made the proposal can withdraw it."))])
     if proposal.state != "proposed":
         raise ValidationFailed([(None, _l("Only a proposal waiting for a decision can be withdrawn."))])
@@ -234,7 +222,7 @@ def decide(actor, proposal: Proposal, decision: str | None, note: str | None) ->
     errors: list = []
     if proposal.state != "proposed":
         errors.append((None, _l("This proposal has already been decided or withdrawn.")))
-    if proposal.meeting.state == "cancelled":
+    if proposal.meeting.state == MeetingState.CANCELLED:
         errors.append((None, _l("The meeting is cancelled.")))
     if decision not in ("accept", "decline"):
         errors.append(("decision", _l("Choose to accept or to decline.")))
@@ -274,14 +262,14 @@ def decide(actor, proposal: Proposal, decision: str | None, note: str | None) ->
 def _next_free_time(meeting: Meeting) -> tuple[datetime, datetime]:
     """Where an accepted presentation goes: right after the last agenda item (or at the meeting's start), for
     PRESENTATION_MINUTES, moved back to the start when that would run past the meeting's end."""
-    start = as_utc(meeting.starts_at)
-    ends = [as_utc(item.ends_at) for item in meeting.agenda_items]
+    start = meeting.starts_at
+    ends = [item.ends_at for item in meeting.agenda_items]
     if ends:
         start = max(start, max(ends))
     end = start + timedelta(minutes=PRESENTATION_MINUTES)
-    if end > as_utc(meeting.ends_at):
-        start = as_utc(meeting.starts_at)
-        end = min(start + timedelta(minutes=PRESENTATION_MINUTES), as_utc(meeting.ends_at))
+    if end > meeting.ends_at:
+        start = meeting.starts_at
+        end = min(start + timedelta(minutes=PRESENTATION_MINUTES), meeting.ends_at)
     return start, end
 
 
@@ -323,7 +311,7 @@ def _validate_item(meeting: Meeting, data: AgendaData) -> tuple[list, dict]:
     presenter = _text(data.presenter_name)
     _too_long(errors, "presenter_name", presenter, MAX_NAME_CHARS)
     case = db.session.get(CaseStudy, data.case_study_id) if data.case_study_id else None
-    if data.case_study_id and (case is None or case.state != "published"):
+    if data.case_study_id and (case is None or not case.is_published):
         errors.append(("case_study_id", _l("Choose a published case study from the list.")))
         case = None
     if kind == "presentation" and data.case_study_id is None:
@@ -358,7 +346,7 @@ def add_item(actor, meeting: Meeting, data: AgendaData) -> AgendaItem:
     :raise ValidationFailed: an unknown kind, no title, a presentation without a case study, a site visit to
         another region's case, an end before the start, times outside the meeting's days, too long texts.
     """
-    if meeting.state == "cancelled":
+    if meeting.state == MeetingState.CANCELLED:
         raise ValidationFailed([(None, _l("The meeting is cancelled."))])
     errors, values = _validate_item(meeting, data)
     if errors:
@@ -408,11 +396,11 @@ class AgendaDay:
 
 def timetable(meeting: Meeting) -> list[AgendaDay]:
     """The agenda as days → time slots → items (Kazakhstan time)."""
-    items = sorted(meeting.agenda_items, key=lambda i: (as_utc(i.starts_at), as_utc(i.ends_at), i.position, i.id))
+    items = sorted(meeting.agenda_items, key=lambda i: (i.starts_at, i.ends_at, i.position, i.id))
     days = []
     for day, day_items in groupby(items, key=lambda i: to_local(i.starts_at).date()):
         slots = [TimeSlot(to_local(s), to_local(e), list(group))
-                 for (s, e), group in groupby(day_items, key=lambda i: (as_utc(i.starts_at), as_utc(i.ends_at)))]
+                 for (s, e), group in groupby(day_items, key=lambda i: (i.starts_at, i.ends_at))]
         days.append(AgendaDay(day, slots))
     return days
 
@@ -422,7 +410,9 @@ def timetable(meeting: Meeting) -> list[AgendaDay]:
 
 def is_over(meeting: Meeting) -> bool:
     """Whether the meeting has taken place (held, or its end has passed and it was not cancelled)."""
-    return meeting.state == "held" or (meeting.state != "cancelled" and as_utc(meeting.ends_at) <= now_utc())
+    if meeting.state == MeetingState.HELD:
+        return True
+    return meeting.state != MeetingState.CANCELLED and meeting.ends_at <= utcnow()
 
 
 def publish_outcomes(actor, meeting: Meeting, minutes: str | None) -> None:
@@ -462,7 +452,7 @@ def add_commitment(actor, meeting: Meeting, akimat_id, case_study_id, action: st
     if akimat is None:
         errors.append(("akimat_id", _l("Choose the akimat that made the commitment.")))
     case = db.session.get(CaseStudy, case_study_id) if case_study_id else None
-    if case is None or case.state != "published":
+    if case is None or not case.is_published:
         errors.append(("case_study_id", _l("Choose a published case study from the list.")))
     elif akimat is not None and case.akimat_id == akimat.id:
         errors.append(("case_study_id", _l("An akimat cannot commit to take over its own practice.")))
@@ -493,11 +483,6 @@ def remove_commitment(actor, commitment: Commitment) -> None:
     db.session.flush()
 
 
-def can_convert(user, commitment: Commitment) -> bool:
-    """Who may turn a commitment into an adoption: organisers, and verified akims of the committed akimat."""
-    return is_organiser(user) or (is_verified_akim(user) and user.akimat_id == commitment.akimat_id)
-
-
 def commitment_to_adoption(actor, commitment: Commitment) -> tuple[Adoption, bool]:
     """Turn a commitment into the akimat's adoption record (status "piloting") and link the two.
 
@@ -507,12 +492,12 @@ def commitment_to_adoption(actor, commitment: Commitment) -> tuple[Adoption, boo
     :return: the adoption and whether it was created.
     :raise ValidationFailed: not allowed, already turned into an adoption, or the case study is not published.
     """
-    if not can_convert(actor, commitment):
+    if not can(actor, "convert_commitment", commitment):
         raise ValidationFailed([(None, _l("Only organisers and the committed akimat can record this adoption."))])
     if commitment.adoption_id is not None:
         raise ValidationFailed([(None, _l("This commitment is already recorded as an adoption."))])
     case = commitment.case_study
-    if case.state != "published":
+    if not case.is_published:
         raise ValidationFailed([(None, _l("Only a published case study can be adopted."))])
     adoption = db.session.scalar(
         sa.select(Adoption).where(Adoption.case_study_id == case.id, Adoption.akimat_id == commitment.akimat_id)
@@ -566,7 +551,7 @@ def presentations_of(case: CaseStudy) -> list[Presentation]:
     """The meetings whose agenda presents (or visits) ``case``, newest first; cancelled meetings left out."""
     items = db.session.scalars(
         sa.select(AgendaItem).join(Meeting, AgendaItem.meeting_id == Meeting.id)
-        .where(AgendaItem.case_study_id == case.id, Meeting.state != "cancelled")
+        .where(AgendaItem.case_study_id == case.id, Meeting.state != MeetingState.CANCELLED)
         .options(selectinload(AgendaItem.meeting))
         .order_by(Meeting.starts_at.desc(), AgendaItem.starts_at)
     )
@@ -594,7 +579,7 @@ def commitments_for_region(region) -> list[Commitment]:
         sa.select(Commitment).join(Meeting, Commitment.meeting_id == Meeting.id)
         .join(Akimat, Commitment.akimat_id == Akimat.id)
         .join(CaseStudy, Commitment.case_study_id == CaseStudy.id)
-        .where(Akimat.region_id == region.id, CaseStudy.state == "published")
+        .where(Akimat.region_id == region.id, CaseStudy.is_published)
         .options(selectinload(Commitment.case_study), selectinload(Commitment.meeting))
         .order_by(Meeting.starts_at.desc(), Commitment.id)
     ))
@@ -602,8 +587,8 @@ def commitments_for_region(region) -> list[Commitment]:
 
 def proposals_of(meeting: Meeting, user=None) -> list[Proposal]:
     """The proposals of a meeting: all of them for organisers, the user's akimat's for an akim, else none."""
-    if is_organiser(user):
+    if can(user, "manage_meetings"):
         return list(meeting.proposals)
-    if is_verified_akim(user):
+    if can(user, "propose"):
         return [p for p in meeting.proposals if p.case_study.akimat_id == user.akimat_id]
     return []
