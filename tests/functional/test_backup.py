@@ -568,3 +568,14 @@ def test_help_explains_both_commands_in_the_operators_terms(app):
     assert "SHA-256" in backup_help and "UPLOAD_DIR" in backup_help and "--overwrite" in backup_help
     restore_help = cli(app, "restore", "--help").output
     assert "empty database" in restore_help and "search index" in restore_help
+
+
+def test_manifest_columns_keep_the_stored_datetime_type():
+    """``UTCDateTime`` columns are recorded as what the database stores: timezone-aware datetimes."""
+    from app.backup.services import columns_of
+    from app.search.models import SearchOutbox
+
+    columns = {c.name: c for c in columns_of(SearchOutbox.__table__)}
+    assert columns["created_at"].kind == "datetime"
+    assert columns["created_at"].timezone is True
+    assert columns["doc_key"].timezone is None
