@@ -16,10 +16,10 @@ from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.regions.services import find_akimat
-from app.search.query import _Marker
-from app.search.query import _query_phrases
-from app.search.query import _query_terms
-from app.search.query import parse_query
+from app.search.matching import _Marker
+from app.search.matching import _query_phrases
+from app.search.matching import _query_terms
+from app.search.matching import parse_query
 from app.search.ranking import MAX_PRIOR
 from app.search.ranking import case_prior
 
@@ -159,7 +159,7 @@ def test_a_multi_word_synonym_is_highlighted_only_as_a_whole(client, make_case):
 
 def test_scores_from_the_per_segment_arrays_equal_whooshs_own_bm25f(client, make_case, monkeypatch):
     """The fast scorer (field lengths and priors loaded once per segment) gives Whoosh's BM25F × prior exactly."""
-    from app.search import query as search_query
+    from app.search import matching as search_query
     from app.search import ranking
 
     make_case("published", **neutral(title="Snowplough tracking", status="scaled"))
@@ -179,7 +179,7 @@ def test_a_filtered_or_newest_search_ranks_and_counts_as_the_unfiltered_one_does
     """Filtered searches score only the documents the filters let through (``_score_docs``), unfiltered ones
     every match (``_score_all``): the same order and scores, restricted to the filter; sorting by date keeps
     the same match set."""
-    from app.search import query as search_query
+    from app.search import matching as search_query
 
     texts = ["Snowplough tracking", "Snowplough routes and snowplough depots", "Snowplough", "Street lighting"]
     for n, title in enumerate(texts * 2):
