@@ -20,10 +20,10 @@ from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.extensions import db
 from app.regions.models import Region
-from app.search.matching import DEFAULT_PER_PAGE
-from app.search.matching import IndexUnavailable
-from app.search.matching import parse_params
-from app.search.matching import search as run_search
+from app.search.query import DEFAULT_PER_PAGE
+from app.search.query import IndexUnavailable
+from app.search.query import parse_params
+from app.search.query import search as run_search
 
 bp = Blueprint("search", __name__)
 api_bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
