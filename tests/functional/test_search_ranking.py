@@ -16,10 +16,10 @@ from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.regions.services import find_akimat
-from app.search.query import _Marker
-from app.search.query import _query_phrases
-from app.search.query import _query_terms
-from app.search.query import parse_query
+from app.search.highlighting import Marker
+from app.search.highlighting import query_phrases
+from app.search.highlighting import query_terms
+from app.search.parsing import parse_query
 from app.search.ranking import MAX_PRIOR
 from app.search.ranking import case_prior
 
@@ -139,7 +139,7 @@ def test_total_and_pages_are_exact_while_a_withdrawal_waits_for_the_index(app, c
 ])
 def test_highlights_mark_the_word_and_nothing_around_it(text, marked):
     clauses = parse_query("Онай")
-    marker = _Marker(_query_terms(clauses), _query_phrases(clauses))
+    marker = Marker(query_terms(clauses), query_phrases(clauses))
     html = str(marker.mark(text))
     assert re.findall(r"<mark>(.*?)</mark>", html) == marked
     assert re.sub(r"</?mark>", "", html) == str(escape(text))
@@ -159,7 +159,7 @@ def test_a_multi_word_synonym_is_highlighted_only_as_a_whole(client, make_case):
 
 def test_scores_from_the_per_segment_arrays_equal_whooshs_own_bm25f(client, make_case, monkeypatch):
     """The fast scorer (field lengths and priors loaded once per segment) gives Whoosh's BM25F × prior exactly."""
-    from app.search import query as search_query
+    from app.search import matching
     from app.search import ranking
 
     make_case("published", **neutral(title="Snowplough tracking", status="scaled"))
@@ -167,7 +167,7 @@ def test_scores_from_the_per_segment_arrays_equal_whooshs_own_bm25f(client, make
     make_case("published", **neutral(problem=FILLER + " A snowplough, and another snowplough, and a third."))
     fast = {r["id"]: r["score"] for r in results(client, "snowplough tracking routes", per_page=50)}
     assert len(fast) == 3
-    search_query._scored_cache.clear()
+    matching._scored_cache.clear()
     monkeypatch.setattr(ranking, "_segment_arrays", lambda searcher, fieldname: None)  # Whoosh's per-posting reads
     slow = {r["id"]: r["score"] for r in results(client, "snowplough tracking routes", per_page=50)}
     assert fast.keys() == slow.keys()
@@ -179,17 +179,17 @@ def test_a_filtered_or_newest_search_ranks_and_counts_as_the_unfiltered_one_does
     """Filtered searches score only the documents the filters let through (``_score_docs``), unfiltered ones
     every match (``_score_all``): the same order and scores, restricted to the filter; sorting by date keeps
     the same match set."""
-    from app.search import query as search_query
+    from app.search import matching
 
     texts = ["Snowplough tracking", "Snowplough routes and snowplough depots", "Snowplough", "Street lighting"]
     for n, title in enumerate(texts * 2):
         make_case("published", **neutral(title=title, problem=FILLER + " snowplough" * (n % 3), status="pilot",
                                          region="KZ-75" if n % 2 else "KZ-71"))
-    search_query._scored_cache.clear()
+    matching._scored_cache.clear()
     filtered = {r["id"]: r["score"] for r in results(client, "snowplough", region="KZ-75", per_page=50)}
-    search_query._scored_cache.clear()
+    matching._scored_cache.clear()
     newest = [r["id"] for r in results(client, "snowplough", region="KZ-75", sort="newest", per_page=50)]
-    search_query._scored_cache.clear()
+    matching._scored_cache.clear()
     everything = results(client, "snowplough", per_page=50)
     in_almaty = {r["id"]: r["score"] for r in everything if r["region"] == "KZ-75"}
     assert list(filtered) == list(in_almaty) and len(filtered) == 3

@@ -13,8 +13,8 @@ from whoosh import index as whoosh_index
 from app.search.analysis import weighted
 from app.search.docmatch import matching_docs
 from app.search.index import case_schema
-from app.search.query import build_query
-from app.search.query import parse_query
+from app.search.matching import build_query
+from app.search.parsing import parse_query
 from app.search.whoosh_internals import WHOOSH_VERSION
 
 WORDS = ("общественный", "совет", "совета", "қоғамдық", "кеңес", "public", "council", "councils", "ЦОН", "Onay",

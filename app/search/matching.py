@@ -1,0 +1,272 @@
+"""Which documents match a search, and in what order: the Whoosh query built from the parsed clauses (field
+variants, synonyms, exact phrases, exclusions, the OR relaxation), the filters as document sets, one scored pass
+over the postings (remembered per searcher, cut at ``SEARCH_TIME_LIMIT``), totals, the top of the ranking for the
+requested page, and the facet counts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+import weakref
+from collections import OrderedDict
+
+from flask import current_app
+from whoosh.query import And
+from whoosh.query import Every
+from whoosh.query import Not
+from whoosh.query import Or
+from whoosh.query import Term
+
+from app.search import docsets
+from app.search.analysis import TOKEN_PATTERN
+from app.search.analysis import expand_synonyms
+from app.search.analysis import normalize
+from app.search.analysis import phrase_key
+from app.search.analysis import query_positions
+from app.search.docmatch import matching_docs
+from app.search.parsing import Clause
+from app.search.parsing import SearchParams
+from app.search.phrase import ExactPhrase
+from app.search.ranking import ranked
+
+TEXT_FIELDS = ("title", "text")  # the title, and the rest of a case's text (parts weighted: documents.PART_BOOSTS)
+TITLE_FIELDS = ("title",)  # `title:` queries
+VARIANTS = ("exact", "stem", "fold")
+FILTER_FIELDS = {"region": "region", "topic": "topics", "level": "level", "language": "language",
+                 "status": "status"}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Whoosh queries
+
+
+def _analyze(schema, fieldname: str, text: str) -> list[str]:
+    return list(dict.fromkeys(t.text for t in schema[fieldname].analyzer(text)))
+
+
+def _synonym_query(fields, phrase) -> object:
+    """One synonym (a phrase of ``expand_synonyms()``) in the fold variant of ``fields``: a word as any of its
+    folded terms; several words only where they are adjacent, i.e. where the index has the member's phrase key."""
+    parts = []
+    for f in fields:
+        positions = [Or([Term(f"{f}_fold", t) for t in alts]) for alts in phrase]
+        if len(positions) == 1:
+            parts.append(positions[0])
+        else:
+            # The key decides the match (the fold fields have no positions: "a public report … a council" has both
+            # words and is no public council); the words still score, so a text that goes on to say "the council"
+            # ranks as it did.
+            parts.append(And([Term(f"{f}_fold", phrase_key(phrase)), *positions]))
+    return Or(parts)
+
+
+def _word_query(schema, clause: Clause):
+    """An OR over the field variants of one word (exact boosted by the schema), plus its synonyms."""
+    fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
+    parts = []
+    for f in fields:
+        for variant in VARIANTS:
+            name = f"{f}_{variant}"
+            terms = _analyze(schema, name, clause.text)
+            parts.extend(Term(name, t) for t in terms)
+    for phrase in expand_synonyms(clause.text):
+        parts.append(_synonym_query(fields, phrase))
+    return Or(parts) if parts else None
+
+
+def _phrase_query(schema, clause: Clause):
+    fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
+    words = [normalize(w) for w in TOKEN_PATTERN.findall(clause.text)]
+    return Or([ExactPhrase(f"{f}_exact", words) for f in fields])
+
+
+def _is_stop_word(schema, text: str) -> bool:
+    return not _analyze(schema, "text_stem", text)
+
+
+def build_query(schema, clauses: list[Clause], mode: str = "and"):
+    """The Whoosh query of ``clauses`` (None: match everything). ``mode`` "or" relaxes the positive words."""
+    positive = [c for c in clauses if not c.negated]
+    negative = [c for c in clauses if c.negated]
+    content = [c for c in positive if c.phrase or not _is_stop_word(schema, c.text)]
+    if not content:
+        content = positive  # only stop words: match them as they are (exact fields keep them)
+    subs = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in content) if q]
+    excluded = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in negative
+                            if c.phrase or not _is_stop_word(schema, c.text)) if q]
+    if subs:
+        query = Or(subs) if mode == "or" and len(subs) > 1 else And(subs)
+        if mode == "and" and len(subs) > 1:
+            # a synonym of the whole query is an alternative, one word or several ("bus card" → "транспортная
+            # карта", "Onay"; "Нур-Султан" → "Астана"; "one-stop shop" → "ЦОН")
+            text = " ".join(c.text for c in content if not c.phrase)
+            whole = query_positions(text)
+            syn = expand_synonyms(text)
+            covers = any(len(p) == len(whole) and all(set(a) & set(b) for a, b in zip(p, whole, strict=True))
+                         for p in syn)
+            multi = list(syn) if covers and len(whole) == len(content) else []
+            if multi:
+                fields = TEXT_FIELDS
+                query = Or([query, *(_synonym_query(fields, p) for p in multi)])
+    elif excluded:
+        query = Every()
+    else:
+        return None
+    if excluded:
+        query = And([query, *(Not(q) for q in excluded)])
+    return query
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Filters, scores, ranking, facets
+
+
+FACET_FIELDS = {"region": "region", "topic": "topics", "level": "level", "year": "year"}
+
+
+def allowed_docs(searcher, params: SearchParams) -> dict[str, object]:
+    """{filter name: the document numbers it allows} (several values of one filter mean OR)."""
+    sets = docsets.value_sets(searcher)
+    parts: dict[str, object] = {}
+    for name, values in params.filters.items():
+        fieldname = FILTER_FIELDS[name]
+        parts[name] = docsets.union(sets.get(fieldname, {}), [v.lower() if name == "topic" else v for v in values])
+    if params.year_from is not None or params.year_to is not None:
+        low = params.year_from if params.year_from is not None else -1
+        high = params.year_to if params.year_to is not None else 10**9
+        parts["year"] = docsets.union(sets.get("year", {}), [y for y in sets.get("year", {}) if low <= int(y) <= high])
+    return parts
+
+
+def _masked(searcher, docs, params: SearchParams) -> set[int]:
+    """``docs`` (document numbers) without the stale slugs of ``params.exclude``."""
+    docs = set(docs)
+    for slug in params.exclude:
+        docnum = searcher.document_number(id=slug)
+        if docnum is not None:
+            docs.discard(docnum)
+    return docs
+
+
+_scored_cache: OrderedDict[str, tuple[object, dict[int, float]]] = OrderedDict()
+_scored_lock = threading.Lock()
+SCORED_CACHE_DOCS = 300_000  # document numbers kept in all cached score maps together (~30 MB)
+
+
+def _cached_scores(searcher, query) -> dict[int, float] | None:
+    """The score map of ``query`` that ``_score_all`` remembered for this searcher, if any."""
+    with _scored_lock:
+        cached = _scored_cache.get(repr(query))
+        if cached is not None and cached[0]() is searcher:
+            _scored_cache.move_to_end(repr(query))
+            return cached[1]
+    return None
+
+
+def _score_all(searcher, query, minimum: int) -> dict[int, float]:
+    """{document number: score} of every document matching ``query`` (deleted ones never): the match set (totals,
+    facets) and the ranking in one pass over the postings, where a match set and a separate top-k search took
+    two. Remembered per searcher (a changed index means a new searcher, so a stale answer cannot come back), so
+    the next page, another sort or a facet click on the same words cost no search at all.
+
+    Scoring stops at ``SEARCH_TIME_LIMIT`` seconds (never before ``minimum`` documents are scored): the rest of
+    the matches are still collected, with score 0, so the total and the facets stay exact and only the order of
+    a huge result list is approximate. Such a partial answer is not remembered.
+    """
+    cached = _cached_scores(searcher, query)
+    if cached is not None:
+        return cached
+    q = ranked(query)
+    context = searcher.context(needs_current=False)
+    deadline = time.monotonic() + current_app.config.get("SEARCH_TIME_LIMIT", 0.5)
+    scores: dict[int, float] = {}
+    late = False
+    for subsearcher, offset in searcher.leaf_searchers():
+        matcher = q.matcher(subsearcher, context)
+        while matcher.is_active():
+            if late:
+                scores[offset + matcher.id()] = 0.0
+            else:
+                scores[offset + matcher.id()] = matcher.score()
+                if not len(scores) & 255 and len(scores) >= minimum and time.monotonic() > deadline:
+                    late = True
+            matcher.next()
+    if late:
+        current_app.logger.info("search time limit reached: %r", query)
+        return scores
+    with _scored_lock:
+        _scored_cache[repr(query)] = (weakref.ref(searcher), scores)  # weak: an old searcher must be free to go
+        total = sum(len(s) for _, s in _scored_cache.values())
+        while total > SCORED_CACHE_DOCS and len(_scored_cache) > 1:
+            total -= len(_scored_cache.popitem(last=False)[1][1])
+    return scores
+
+
+def _score_docs(searcher, query, docs: set[int]) -> dict[int, float]:
+    """{document number: score} of ``query`` for ``docs`` only (documents known to match), found by skipping
+    through the postings: a filtered search scores the few documents the filters let through, not every match.
+    (A tree of union matchers, which can skip, rather than the array matcher that scores everything.)"""
+    q = ranked(query)
+    context = searcher.context(needs_current=True)
+    scores: dict[int, float] = {}
+    wanted = sorted(docs)
+    for subsearcher, offset in searcher.leaf_searchers():
+        end = offset + subsearcher.doc_count_all()
+        local = [d - offset for d in wanted if offset <= d < end]
+        if not local:
+            continue
+        matcher = q.matcher(subsearcher, context)
+        for docnum in local:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                scores[offset + docnum] = matcher.score()
+    return scores
+
+
+def _newest_first(searcher, docs) -> list[int]:
+    """``docs`` ordered by publication date, newest first (then by document number)."""
+    published = searcher.reader().column_reader("published", translate=False)
+    return sorted(docs, key=lambda d: (-published[d], d))
+
+
+def facet_counts(searcher, matches: set[int], allowed: dict[str, object]) -> dict[str, dict[str, int]]:
+    """Facet counts over ``matches``; each facet honours the other facets' filters, not its own."""
+    sets = docsets.value_sets(searcher)
+    facets: dict[str, dict[str, int]] = {}
+    for name, fieldname in FACET_FIELDS.items():
+        others = docsets.intersect([docs for other, docs in allowed.items() if other != name])
+        base = matches if others is None else matches & others
+        counts = docsets.count(base, sets.get(fieldname, {})) if base else {}
+        counts = {key: n for key, n in counts.items() if key not in ("", "0")}
+        facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return facets
+
+
+def find(searcher, query, params: SearchParams, restriction, limit: int):
+    """(every match, those the filters allow, the allowed ones in order, {document number: score}) of ``query``
+    (None: browsing, every document, newest first); ``restriction`` is the intersection of the filters' document
+    sets (None: unfiltered), ``limit`` the number of ranked documents needed for the requested page."""
+    newest = params.sort == "newest"
+    if query is None:  # browsing: no words, every document, newest first
+        matches = _masked(searcher, searcher.reader().all_doc_ids(), params)
+        found = matches if restriction is None else matches & restriction
+        return matches, found, _newest_first(searcher, found), {}
+    scores = _cached_scores(searcher, query)
+    if scores is None and restriction is None and not newest:
+        scores = _score_all(searcher, query, minimum=limit)  # every match is a candidate: score them all at once
+    if scores is not None:
+        matches = _masked(searcher, scores, params)
+    else:  # filtered, or newest first: the match set unscored, then scores only where they are needed
+        matches = _masked(searcher, matching_docs(searcher, query), params)
+    found = matches if restriction is None else matches & restriction
+    if newest:
+        return matches, found, _newest_first(searcher, found), scores or {}
+    if scores is None:
+        scores = (_score_all(searcher, query, minimum=limit) if len(found) * 2 > len(matches)
+                  else _score_docs(searcher, query, found))
+    return matches, found, heapq.nsmallest(limit, found, key=lambda d: (-scores.get(d, 0.0), d)), scores
