@@ -6,6 +6,8 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
+from flask.cli import AppGroup
+from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from app.auth import services as auth_services
@@ -66,66 +68,71 @@ def _require_schema() -> None:
         raise click.ClickException("The database has no tables yet: run `flask --app wsgi db upgrade` first.")
 
 
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load the regions and the demo content (idempotent; refused in production)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException(
+            "seed-demo refuses to run with APP_ENV=production: a production instance has no demo accounts. "
+            "Use `flask users create-admin`."
+        )
+    _require_schema()
+    counts = sync_reference_data(db.session.connection())
+    accounts = seed_demo_accounts()
+    content = seed_demo_content()
+    meetings = seed_demo_meetings()
+    db.session.commit()
+    click.echo(f"Regions: {counts['region']} new, municipalities: {counts['municipality']} new, "
+               f"akimats: {counts['akimat']} new.")
+    click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+    for email, role, created in accounts:
+        click.echo(f"  {role:<10} {email}{'' if created else '  (already there)'}")
+    report = content["report"]
+    if report is not None:
+        click.echo(f"Demo case studies: {report.summary()}")
+    click.echo(f"Demo questions: {content['questions']} new, answers: {content['answers']} new.")
+    click.echo(f"Demo meetings: {meetings['meetings']} new.")
+    for problem in meetings["problems"]:
+        click.echo(f"  {problem}", err=True)
+    for problem in content["problems"]:
+        click.echo(f"  {problem}", err=True)
+
+
+regions_cli = AppGroup("regions", help="Reference data of regions, districts and akimats.")
+
+
+@regions_cli.command("sync")
+def regions_sync():
+    """Insert or update the regions and districts from app/regions/data (idempotent)."""
+    _require_schema()
+    counts = sync_reference_data(db.session.connection())
+    db.session.commit()
+    click.echo(f"Inserted: {counts}")
+
+
+users_cli = AppGroup("users", help="Account administration.")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", "full_name", prompt="Full name")
+@click.password_option(help="At least 12 characters; asked for when not given.")
+def create_admin(email: str, full_name: str, password: str):
+    """Create an administrator account (the way to the first admin in production)."""
+    try:
+        user = auth_services.create_admin(email, full_name, password)
+    except ValidationFailed as error:
+        db.session.rollback()
+        with force_locale("en"):  # the command's help and output are in English
+            message = "; ".join(str(text) for _field, text in error.errors)
+        raise click.ClickException(message) from None
+    db.session.commit()
+    click.echo(f"Administrator {user.email} created.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli``."""
-
-    @app.cli.command("seed-demo")
-    def seed_demo():
-        """Load the regions and the demo content (idempotent; refused in production)."""
-        if current_app.config["APP_ENV"] == "production":
-            raise click.ClickException(
-                "seed-demo refuses to run with APP_ENV=production: a production instance has no demo accounts. "
-                "Use `flask users create-admin`."
-            )
-        _require_schema()
-        counts = sync_reference_data(db.session.connection())
-        accounts = seed_demo_accounts()
-        content = seed_demo_content()
-        meetings = seed_demo_meetings()
-        db.session.commit()
-        click.echo(f"Regions: {counts['region']} new, municipalities: {counts['municipality']} new, "
-                   f"akimats: {counts['akimat']} new.")
-        click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
-        for email, role, created in accounts:
-            click.echo(f"  {role:<10} {email}{'' if created else '  (already there)'}")
-        report = content["report"]
-        if report is not None:
-            click.echo(f"Demo case studies: {report.summary()}")
-        click.echo(f"Demo questions: {content['questions']} new, answers: {content['answers']} new.")
-        click.echo(f"Demo meetings: {meetings['meetings']} new.")
-        for problem in meetings["problems"]:
-            click.echo(f"  {problem}", err=True)
-        for problem in content["problems"]:
-            click.echo(f"  {problem}", err=True)
-
-    @app.cli.group("regions")
-    def regions_group():
-        """Reference data of regions, districts and akimats."""
-
-    @regions_group.command("sync")
-    def regions_sync():
-        """Insert or update the regions and districts from app/regions/data (idempotent)."""
-        _require_schema()
-        counts = sync_reference_data(db.session.connection())
-        db.session.commit()
-        click.echo(f"Inserted: {counts}")
-
-    @app.cli.group("users")
-    def users_group():
-        """Account administration."""
-
-    @users_group.command("create-admin")
-    @click.option("--email", prompt=True)
-    @click.option("--name", "full_name", prompt="Full name")
-    @click.password_option(help="At least 12 characters; asked for when not given.")
-    def create_admin(email: str, full_name: str, password: str):
-        """Create an administrator account (the way to the first admin in production)."""
-        try:
-            user = auth_services.create_admin(email, full_name, password)
-        except ValidationFailed as error:
-            db.session.rollback()
-            with force_locale("en"):  # the command's help and output are in English
-                message = "; ".join(str(text) for _field, text in error.errors)
-            raise click.ClickException(message) from None
-        db.session.commit()
-        click.echo(f"Administrator {user.email} created.")
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(regions_cli)
+    app.cli.add_command(users_cli)
