@@ -29,9 +29,7 @@ class ExchangeFlask(Flask):
                                    _external=_external, **values)
         path = super().url_for(endpoint, _anchor=_anchor, _method=_method, _external=False, **values)
         origin = urlsplit(base)
-        if path.startswith("/"):  # outside a request, Flask may still answer with a full URL
-            return f"{_scheme or origin.scheme}://{origin.netloc}{path}"
-        return path
+        return f"{_scheme or origin.scheme}://{origin.netloc}{path}"
 
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
