@@ -38,7 +38,7 @@ Because a token may yield several terms at one position, a Whoosh field using ``
 so that a query word matches any of them; the default ("and") would demand all. For the same reason Whoosh's
 ``"quoted phrase"`` syntax does not work on those fields (it strings all alternatives into one phrase): run
 phrases against the exact field, or build ``whoosh.query.Sequence([Or([Term(f, t) for t in alts]) ...])`` from
-``query_positions()``, as ``expand_synonyms()`` results are meant to be used.
+``query_positions()``, as ``app.search.expansion`` does.
 
 Folded skeleton (``fold()``), used for matching only — never shown to users:
 
@@ -56,17 +56,17 @@ Folded skeleton (``fold()``), used for matching only — never shown to users:
 So Онай, Оңай and Onay → "onai"; Шымкент, Shymkent, Şymkent → "shimkent"; Қостанай, Kostanay, Qostanai →
 "kostanai"; қала and кала → "kala"; әкім and аким → "akim". Known gaps: Russian "е" after a vowel is romanised
 "ye" by some (Баев/Bayev → "baev"/"baiev"); spellings with different consonants (Oral/Uralsk, Chimkent) are
-synonyms, not folds — see ``app.search.synonyms``; Russian Snowball itself splits some place names
+other names, not folds — see ``app.search.gazetteer``; Russian Snowball itself splits some place names
 ("Костанай" → "костана", "Костаная" → "костан").
 
-Synonyms are expanded at query time (``expand_synonyms()``): the index holds no member's synonyms. It only marks
-where a multi-word member occurs: ``fold_analyzer()`` adds one phrase key term (``phrase_key()``, "§publik_kounkil")
-after its adjacent words ("общественного совета", "қоғамдық кеңестің", "public councils"), so that the fold
-fields, which have no positions, can tell "public council" from "public" and "council" apart; the query layer
-searches a multi-word synonym as its key.
+Thesaurus labels (``app.search.thesaurus``) are expanded at query time (``app.search.expansion``): the index holds
+no label's translations. It only marks where a multi-word label occurs: ``fold_analyzer()`` adds one phrase key
+term (``phrase_key()``, "§publik_kounkil") after its adjacent words ("общественного совета", "қоғамдық кеңестің",
+"public councils"), so that the fold fields, which have no positions, can tell "public council" from "public" and
+"council" apart; the query layer searches a multi-word label as its key.
 
 ``ANALYSIS_VERSION`` names the terms this module indexes for a text: bump it when a change here or in
-``app.search.synonyms`` changes them. ``flask search check`` reports an index built with another version.
+the thesaurus's multi-word labels changes them. ``flask search check`` reports an index built with another version.
 
 One field value may hold texts of different weights (``weighted()``: title ×4, summary ×2, …): each token
 carries its part's weight as its boost, and parts are ``PART_GAP`` positions apart.
@@ -90,7 +90,7 @@ import Stemmer
 from whoosh.analysis import Analyzer
 from whoosh.analysis import Token
 
-from app.search.synonyms import SYNONYM_GROUPS
+from app.search.thesaurus import load_concepts
 from app.translit import CYRILLIC_TO_LATIN
 
 __all__ = [
@@ -99,10 +99,10 @@ __all__ = [
     "KAZAKH_LETTERS",
     "PHRASE_KEY_MARK",
     "STOP_WORDS",
+    "concept_phrases",
     "detect_script",
     "english_stem",
     "exact_analyzer",
-    "expand_synonyms",
     "fold",
     "fold_analyzer",
     "guess_language",
@@ -121,7 +121,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------------------
 # Scripts
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 """The version of the indexed terms (1: before phrase keys; 2: Whoosh's Snowball; 3: PyStemmer, weighted parts in
 three merged fields); stored with each index generation."""
 
@@ -597,7 +597,7 @@ class TextAnalyzer(Analyzer):
     * ``"stem"``: the same without stop words, each word replaced by its stem candidates (``stems()``), extra
       candidates at the same position;
     * ``"fold"``: like "stem" with each stem folded (``_folded_candidates()``), plus a phrase key after every
-      multi-word synonym member ("public councils" → "§publik_kounkil", at the position of the member's first
+      multi-word thesaurus label ("public councils" → "§publik_kounkil", at the position of the member's first
       word; stop words between its words are skipped), so that the fold field, which has no positions, can tell
       "public council" from "public" and "council" apart.
 
@@ -675,7 +675,7 @@ class TextAnalyzer(Analyzer):
 
 def _phrase_keys(t: Token, window: deque, fold_terms: tuple[str, ...], here: int, startchar: int, endchar: int,
                  boost: float) -> Iterator[Token]:
-    """The phrase keys of the multi-word synonym members that end at this word (``window``: the words before it
+    """The phrase keys of the multi-word thesaurus labels that end at this word (``window``: the words before it
     in this part, as (folded alternatives, position, start))."""
     alts, ends = _phrase_step(fold_terms)
     if not alts:  # no position for it in query_positions() either
@@ -707,19 +707,19 @@ def stem_analyzer() -> TextAnalyzer:
 
 def fold_analyzer() -> TextAnalyzer:
     """Like ``stem_analyzer()``, then each stem (and the surface form) folded to its Latin skeleton; plus a phrase
-    key wherever a multi-word synonym member occurs."""
+    key wherever a multi-word thesaurus label occurs."""
     return TextAnalyzer("fold")
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Query-time synonyms
+# Query positions and thesaurus labels
 
 Position = tuple[str, ...]
 """The alternative folded terms at one position (any of them may match)."""
 Phrase = tuple[Position, ...]
 """A phrase of positions, e.g. (("tsentr",), ("obsluzhivan", "obsluzhivania"), ...)."""
 
-# Without phrase keys: the synonym table is built from query_positions(), and keys are no word alternatives.
+# Without phrase keys: the label table is built from query_positions(), and keys are no word alternatives.
 _FOLD_ANALYZER = TextAnalyzer("fold", phrase_keys=False)
 
 
@@ -735,8 +735,18 @@ def query_positions(text: str) -> list[Position]:
 
 
 @lru_cache(maxsize=1)
-def _synonym_phrases() -> tuple[tuple[Phrase, ...], ...]:
-    return tuple(tuple(tuple(query_positions(member)) for member in group) for group in SYNONYM_GROUPS)
+def concept_phrases() -> tuple[tuple[Phrase, ...], ...]:
+    """Per concept of the thesaurus (``app.search.thesaurus.load_concepts()``, same order), its labels in all
+    three languages through ``query_positions()``, without duplicates or empty ones."""
+    out = []
+    for concept in load_concepts():
+        phrases: list[Phrase] = []
+        for label in concept.all_labels():
+            phrase = tuple(query_positions(label))
+            if phrase and phrase not in phrases:
+                phrases.append(phrase)
+        out.append(tuple(phrases))
+    return tuple(out)
 
 
 PHRASE_KEY_MARK = "§"
@@ -744,20 +754,20 @@ PHRASE_KEY_MARK = "§"
 
 
 def phrase_key(phrase: Phrase) -> str:
-    """The index term of a multi-word synonym member (as returned by ``expand_synonyms()``): ``PHRASE_KEY_MARK``
+    """The index term of a multi-word thesaurus label (a phrase of ``concept_phrases()``): ``PHRASE_KEY_MARK``
     and the first alternative of each position joined by "_" ("one-stop shop" → "§one_stop_shop"). Only members
-    of ``app.search.synonyms`` are indexed with a key (``TextAnalyzer("fold")``)."""
+    of the thesaurus are indexed with a key (``TextAnalyzer("fold")``)."""
     return PHRASE_KEY_MARK + "_".join(alts[0] for alts in phrase)
 
 
 @lru_cache(maxsize=1)
 def _phrase_table() -> tuple[int, dict[str, tuple[tuple[tuple[frozenset[str], ...], str], ...]]]:
-    """(the most words of a multi-word member, {folded term: the multi-word members whose last position has that
-    term, each as (its positions as sets, its key)}): a token without an entry here ends no member."""
+    """(the most words of a multi-word label, {folded term: the multi-word labels whose last position has that
+    term, each as (its positions as sets, its key)}): a token without an entry here ends no label."""
     by_last: dict[str, dict[str, tuple[frozenset[str], ...]]] = {}
     width = 0
-    for group in _synonym_phrases():
-        for member in group:
+    for phrases in concept_phrases():
+        for member in phrases:
             if len(member) < 2:
                 continue
             width = max(width, len(member))
@@ -781,36 +791,3 @@ def _phrase_step(candidates: tuple[str, ...]) -> tuple[frozenset[str], tuple[_Me
         for member, key in by_last.get(term, ()):
             ends.setdefault(key, member)
     return frozenset(candidates), tuple((member, key) for key, member in ends.items())
-
-
-def _occurs(phrase: Phrase, positions: Sequence[Position]) -> bool:
-    if not phrase:
-        return False
-    width = len(phrase)
-    for start in range(len(positions) - width + 1):
-        if all(set(phrase[k]) & set(positions[start + k]) for k in range(width)):
-            return True
-    return False
-
-
-def expand_synonyms(query: str | Sequence[str]) -> list[Phrase]:
-    """Synonym phrases for a query, for the query layer to OR with the query itself. Query time only.
-
-    ``query`` is the raw query text (or its words). Every synonym group (``app.search.synonyms``) one of whose
-    members occurs in the query, as a phrase of consecutive positions, contributes all its members. Each returned
-    phrase is a tuple of positions, each position a tuple of alternative folded terms, ready for the ``fold``
-    field: a one-position phrase is ``Or([Term(f, t) for t in alts])``; a longer one is
-    ``Sequence([Or(...) for alts in phrase])`` (``whoosh.query.Sequence``), or ``Phrase(f, [alts[0] ...])`` when
-    every position has a single term. The order is deterministic (groups, then members, as listed); duplicates
-    are removed. Example: ``expand_synonyms("ЦОН Алматы")`` includes ``(("psc",),)`` and
-    ``(("one",), ("stop",), ("shop",))``.
-    """
-    text = query if isinstance(query, str) else " ".join(query)
-    positions = query_positions(text)
-    found: list[Phrase] = []
-    for group in _synonym_phrases():
-        if any(_occurs(member, positions) for member in group):
-            for member in group:
-                if member and member not in found:
-                    found.append(member)
-    return found

@@ -1,7 +1,7 @@
 """A gazetteer of Kazakhstan's places: regions, districts and cities, under every name people search them by.
 
 Pure: standard library only (no Flask, no SQLAlchemy, no Whoosh), so it can be used by the indexer, the query
-layer and offline tools alike. It is not wired into search yet (issue 13, item 2).
+layer and offline tools alike. Query-time use: :mod:`app.search.expansion`.
 
 Sources read from the package, relative to this file:
 
@@ -41,6 +41,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -798,11 +799,28 @@ def match_places(text: str) -> list[Place]:
     Tselinograd, Zhambyl, Semipalatinsk).
     """
     places = _load()
+    found: list[int] = []
+    for _start, _length, candidates in _name_matches(text):
+        found.extend(p for p in candidates if p not in found)
+    return [places[p] for p in found]
+
+
+def whole_name(text: str) -> list[Place]:
+    """The places whose name ``text`` is, as a whole (not a name and more words): ``match_places()`` read of
+    the entire text as one name, or [] ("Усть-Каменогорск" → Oskemen; "Усть-Каменогорск снег" → [])."""
+    count = len(_cased_tokens(text))
+    places = _load()
+    for start, length, candidates in _name_matches(text):
+        return [places[p] for p in candidates] if start == 0 and length == count else []
+    return []
+
+
+def _name_matches(text: str) -> Iterator[tuple[int, int, list[int]]]:
+    """(first token, number of tokens, candidate place numbers) of each name in ``text``, left to right."""
     index = _index()
     cased = _cased_tokens(text)
     words = [token for token, _ in cased]
     readings = [_readings(token, index) for token in words]
-    found: list[int] = []
     i = 0
     while i < len(words):
         # The longest name starting here, and among those the ones read with the fewest endings taken off.
@@ -824,7 +842,5 @@ def match_places(text: str) -> list[Place]:
             i += 1
             continue
         official = {p for e in best for p in e.official}
-        candidates = sorted({p for e in best for p in e.places}, key=lambda p: (p not in official, p))
-        found.extend(p for p in candidates if p not in found)
+        yield i, best_rank[0], sorted({p for e in best for p in e.places}, key=lambda p: (p not in official, p))
         i += best_rank[0]
-    return [places[p] for p in found]

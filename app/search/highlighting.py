@@ -1,7 +1,7 @@
 """Highlights of a search hit, built from the database text (never from the index): the title with the query's
 words marked, and a snippet around the first marked word. A word is marked where any of its analysed forms (exact,
-stem, folded) is a term of the query or of a one-word synonym; a multi-word synonym only where the whole phrase
-occurs.
+stem, folded) is a term of the query or of a one-word expansion (a thesaurus label or a place's other spelling:
+:mod:`app.search.expansion`); a multi-word one only where the whole phrase occurs.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from markupsafe import escape
 
 from app.search.analysis import ALL_STOP_WORDS
 from app.search.analysis import TOKEN_PATTERN
-from app.search.analysis import expand_synonyms
 from app.search.analysis import fold
 from app.search.analysis import normalize
 from app.search.analysis import query_positions
+from app.search.expansion import expand
 from app.search.parsing import Clause
 
 SNIPPET_CHARS = 240
@@ -25,12 +25,18 @@ SCAN_CHARS = 40_000
 
 
 def _query_synonyms(clauses: list[Clause]) -> list[tuple[tuple[str, ...], ...]]:
-    """Synonyms of the query's words and of the query as a whole ("bus card" → "Onay", "транспортная карта")."""
-    return expand_synonyms(" ".join(c.text for c in clauses if not c.negated))
+    """The other ways of saying the query's words and phrases ("bus card" → "Onay", "транспортная карта")."""
+    phrases: list[tuple[tuple[str, ...], ...]] = []
+    words = [c.text for c in clauses if not c.negated and not c.phrase]
+    groups = [words, *(TOKEN_PATTERN.findall(c.text) for c in clauses if c.phrase and not c.negated)]
+    for group in groups:
+        for expansion in expand(group):
+            phrases.extend(p for p in expansion.phrases if p not in phrases)
+    return phrases
 
 
 def query_terms(clauses: list[Clause]) -> set[str]:
-    """The folded terms that mark a single word: the query's own words and its one-word synonyms."""
+    """The folded terms that mark a single word: the query's own words and its one-word expansions."""
     terms: set[str] = set()
     for c in clauses:
         if c.negated:
@@ -44,7 +50,7 @@ def query_terms(clauses: list[Clause]) -> set[str]:
 
 
 def query_phrases(clauses: list[Clause]) -> list[tuple[tuple[str, ...], ...]]:
-    """Multi-word synonyms of the query ("Онай" → "bus card"): marked only where the whole phrase occurs."""
+    """Multi-word expansions of the query ("Онай" → "bus card"): marked only where the whole phrase occurs."""
     return [p for p in _query_synonyms(clauses) if len(p) > 1]
 
 

@@ -1,7 +1,7 @@
 """Which documents match a search, and in what order: the Whoosh query built from the parsed clauses (field
-variants, synonyms, exact phrases, exclusions, the OR relaxation), the filters as document sets, one scored pass
-over the postings (remembered per searcher, cut at ``SEARCH_TIME_LIMIT``), totals, the top of the ranking for the
-requested page, and the facet counts.
+variants, thesaurus concepts and places (:mod:`~app.search.expansion`), exact phrases, exclusions, the OR
+relaxation), the filters as document sets, one scored pass over the postings (remembered per searcher, cut at
+``SEARCH_TIME_LIMIT``), totals, the top of the ranking for the requested page, and the facet counts.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from whoosh.query import Term
 
 from app.search import docsets
 from app.search.analysis import TOKEN_PATTERN
-from app.search.analysis import expand_synonyms
 from app.search.analysis import normalize
 from app.search.analysis import phrase_key
-from app.search.analysis import query_positions
 from app.search.docmatch import matching_docs
+from app.search.expansion import CONCEPT
+from app.search.expansion import PLACE
+from app.search.expansion import Expansion
+from app.search.expansion import expand
 from app.search.parsing import Clause
 from app.search.parsing import SearchParams
 from app.search.phrase import ExactPhrase
@@ -34,6 +36,9 @@ from app.search.ranking import ranked
 TEXT_FIELDS = ("title", "text")  # the title, and the rest of a case's text (parts weighted: documents.PART_BOOSTS)
 TITLE_FIELDS = ("title",)  # `title:` queries
 VARIANTS = ("exact", "stem", "fold")
+# An expansion's weight against the query's own words (matched in all three variants, it only in the fold one):
+# a concept's labels in other languages well below, another spelling of the same place nearly level.
+EXPANSION_BOOSTS = {CONCEPT: 0.5, PLACE: 0.8}
 FILTER_FIELDS = {"region": "region", "topic": "topics", "level": "level", "language": "language",
                  "status": "status"}
 
@@ -46,24 +51,27 @@ def _analyze(schema, fieldname: str, text: str) -> list[str]:
     return list(dict.fromkeys(t.text for t in schema[fieldname].analyzer(text)))
 
 
-def _synonym_query(fields, phrase) -> object:
-    """One synonym (a phrase of ``expand_synonyms()``) in the fold variant of ``fields``: a word as any of its
-    folded terms; several words only where they are adjacent, i.e. where the index has the member's phrase key."""
+def _alternative_query(fields, phrase, keyed: bool) -> object:
+    """One alternative phrase of an expansion in the fold variant of ``fields``: a word as any of its folded
+    terms; several words, for a thesaurus label (``keyed``), only where they are adjacent, i.e. where the index
+    has the label's phrase key; for a place spelling, all its words."""
     parts = []
     for f in fields:
         positions = [Or([Term(f"{f}_fold", t) for t in alts]) for alts in phrase]
         if len(positions) == 1:
             parts.append(positions[0])
-        else:
+        elif keyed:
             # The key decides the match (the fold fields have no positions: "a public report … a council" has both
             # words and is no public council); the words still score, so a text that goes on to say "the council"
             # ranks as it did.
             parts.append(And([Term(f"{f}_fold", phrase_key(phrase)), *positions]))
+        else:
+            parts.append(And(positions))
     return Or(parts)
 
 
 def _word_query(schema, clause: Clause):
-    """An OR over the field variants of one word (exact boosted by the schema), plus its synonyms."""
+    """An OR over the field variants of one word (exact boosted by the schema)."""
     fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
     parts = []
     for f in fields:
@@ -71,19 +79,49 @@ def _word_query(schema, clause: Clause):
             name = f"{f}_{variant}"
             terms = _analyze(schema, name, clause.text)
             parts.extend(Term(name, t) for t in terms)
-    for phrase in expand_synonyms(clause.text):
-        parts.append(_synonym_query(fields, phrase))
     return Or(parts) if parts else None
 
 
 def _phrase_query(schema, clause: Clause):
     fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
     words = [normalize(w) for w in TOKEN_PATTERN.findall(clause.text)]
-    return Or([ExactPhrase(f"{f}_exact", words) for f in fields])
+    query = Or([ExactPhrase(f"{f}_exact", words) for f in fields])
+    if clause.negated:
+        return query
+    # A phrase that is a thesaurus label as a whole also finds the concept's labels in the other languages.
+    named = [e for e in expand(words) if e.kind == CONCEPT and e.start == 0 and e.end == len(words)]
+    if named:
+        query = Or([query, _expansion_query(fields, named[0])])
+    return query
+
+
+def _expansion_query(fields, expansion: Expansion):
+    """The other ways of saying an expansion's words, scored below the words themselves (``EXPANSION_BOOSTS``)."""
+    return Or([_alternative_query(fields, p, expansion.keyed) for p in expansion.phrases],
+              boost=EXPANSION_BOOSTS[expansion.kind])
 
 
 def _is_stop_word(schema, text: str) -> bool:
     return not _analyze(schema, "text_stem", text)
+
+
+def _units(schema, clauses: list[Clause]) -> list:
+    """One query per unit of meaning: a word, or the words that name a concept or a place together with the other
+    ways of saying it (a label in another language, another spelling or a former name of the place)."""
+    words = [c for c in clauses if not c.phrase and not c.title_only]
+    others = [c for c in clauses if c.phrase or c.title_only]
+    units = []
+    done = 0
+    for expansion in expand([c.text for c in words]):
+        units.extend(_word_query(schema, c) for c in words[done:expansion.start])
+        own = [q for q in (_word_query(schema, c) for c in words[expansion.start:expansion.end]) if q]
+        own_query = own[0] if len(own) == 1 else And(own) if own else None
+        alternatives = _expansion_query(TEXT_FIELDS, expansion) if expansion.phrases else None
+        units.append(Or([q for q in (own_query, alternatives) if q]) if alternatives else own_query)
+        done = expansion.end
+    units.extend(_word_query(schema, c) for c in words[done:])
+    units.extend(_phrase_query(schema, c) if c.phrase else _word_query(schema, c) for c in others)
+    return [q for q in units if q is not None]
 
 
 def build_query(schema, clauses: list[Clause], mode: str = "and"):
@@ -93,23 +131,11 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
     content = [c for c in positive if c.phrase or not _is_stop_word(schema, c.text)]
     if not content:
         content = positive  # only stop words: match them as they are (exact fields keep them)
-    subs = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in content) if q]
+    subs = _units(schema, content)
     excluded = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in negative
                             if c.phrase or not _is_stop_word(schema, c.text)) if q]
     if subs:
-        query = Or(subs) if mode == "or" and len(subs) > 1 else And(subs)
-        if mode == "and" and len(subs) > 1:
-            # a synonym of the whole query is an alternative, one word or several ("bus card" → "транспортная
-            # карта", "Onay"; "Нур-Султан" → "Астана"; "one-stop shop" → "ЦОН")
-            text = " ".join(c.text for c in content if not c.phrase)
-            whole = query_positions(text)
-            syn = expand_synonyms(text)
-            covers = any(len(p) == len(whole) and all(set(a) & set(b) for a, b in zip(p, whole, strict=True))
-                         for p in syn)
-            multi = list(syn) if covers and len(whole) == len(content) else []
-            if multi:
-                fields = TEXT_FIELDS
-                query = Or([query, *(_synonym_query(fields, p) for p in multi)])
+        query = Or(subs) if mode == "or" and len(subs) > 1 else And(subs) if len(subs) > 1 else subs[0]
     elif excluded:
         query = Every()
     else:

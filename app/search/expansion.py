@@ -1,0 +1,135 @@
+"""Query expansion: the concepts (:mod:`app.search.thesaurus`) and places (:mod:`app.search.gazetteer`) a query's
+words name, each with the other ways of saying it, for the query layer to OR with the words themselves.
+
+Pure: no Flask, no database, no Whoosh queries (those are :mod:`app.search.matching`'s job).
+
+A query's words are read left to right. At each word, a place name (as a whole: "Усть-Каменогорск", "Alma-Ata",
+"Нұр-Сұлтан") is taken first; otherwise the longest thesaurus label that starts there, compared through the fold
+analyzer (so "бездомных собак" names the label "бездомные собаки", "қаңғыбас иттерді" names "қаңғыбас иттер").
+Spans never overlap. Each span gives an :class:`Expansion`: the alternative phrases (each a tuple of positions,
+each position the folded terms any of which may stand there: :data:`app.search.analysis.Phrase`) of every label
+of the concept(s) in all three languages, or of every known spelling of the place(s), without the phrase the
+query's own words make (they are searched as they are, and score higher).
+
+Multi-word concept labels are marked in the index by a phrase key (``keyed``), so that "public council" is told
+from "public … council"; place spellings are not (their words, rare as they are, are matched together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from app.search import gazetteer
+from app.search.analysis import Phrase
+from app.search.analysis import Position
+from app.search.analysis import concept_phrases
+from app.search.analysis import query_positions
+from app.search.thesaurus import load_concepts
+
+MAX_PLACE_WORDS = 4  # the most words of a place name looked for (Ust-Kamenogorsk City of … is not typed)
+CONCEPT = "concept"
+PLACE = "place"
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """Words ``start``..``end`` (exclusive) of the query name ``ids`` (concepts or place keys); ``phrases`` are the
+    other ways of saying it. ``keyed``: multi-word phrases have phrase keys in the index."""
+
+    start: int
+    end: int
+    kind: str
+    ids: tuple[str, ...]
+    phrases: tuple[Phrase, ...]
+
+    @property
+    def keyed(self) -> bool:
+        return self.kind == CONCEPT
+
+
+@lru_cache(maxsize=1)
+def _by_first_term() -> dict[str, tuple[tuple[Phrase, int], ...]]:
+    """{folded term: the (label phrase, concept number) pairs whose first position has that term}."""
+    table: dict[str, list[tuple[Phrase, int]]] = {}
+    for number, phrases in enumerate(concept_phrases()):
+        for phrase in phrases:
+            for term in phrase[0]:
+                table.setdefault(term, []).append((phrase, number))
+    return {term: tuple(pairs) for term, pairs in table.items()}
+
+
+def _matches(phrase: Phrase, positions: Sequence[Position], start: int) -> bool:
+    return start + len(phrase) <= len(positions) and all(
+        set(alts) & set(positions[start + k]) for k, alts in enumerate(phrase))
+
+
+@lru_cache(maxsize=512)
+def _place_phrases(keys: tuple[str, ...]) -> tuple[Phrase, ...]:
+    places = {p.key: p for p in gazetteer.load_places()}
+    phrases: list[Phrase] = []
+    for key in keys:
+        place = places[key]
+        for variant in sorted({*place.names.values(), *place.variants}):
+            if "'" in variant or gazetteer._bare(variant) != variant or " of " in f" {variant} ":
+                continue  # the apostrophe spelling has an apostrophe-free twin; generic words are not the name
+            phrase = tuple(query_positions(variant))
+            if phrase and phrase not in phrases:
+                phrases.append(phrase)
+    return tuple(phrases)
+
+
+def _place_at(words: Sequence[str], start: int) -> tuple[int, tuple[str, ...]] | None:
+    for length in range(min(MAX_PLACE_WORDS, len(words) - start), 0, -1):
+        places = gazetteer.whole_name(" ".join(words[start:start + length]))
+        if places:
+            return length, tuple(p.key for p in places)
+    return None
+
+
+def expand(words: Sequence[str]) -> list[Expansion]:
+    """The expansions of a query's ``words`` (one token each, as :func:`app.search.parsing.parse_query` gives
+    them), left to right, not overlapping. Words that are stop words (no position) are skipped over by labels:
+    "уход за пожилыми" names "уход за пожилыми" with or without "за"."""
+    word_positions = [query_positions(w) for w in words]
+    # The non-stop words, each as (word number, its position).
+    kept = [(i, p[0]) for i, p in enumerate(word_positions) if p]
+    positions = [p for _i, p in kept]
+    table = _by_first_term()
+    all_phrases = concept_phrases()
+    found: list[Expansion] = []
+    k = 0
+    while k < len(kept):
+        i = kept[k][0]
+        place = _place_at(words, i)
+        if place is not None:
+            length, keys = place
+            own = tuple(p for ps in word_positions[i:i + length] for p in ps)
+            phrases = tuple(p for p in _place_phrases(keys) if p != own)
+            found.append(Expansion(i, i + length, PLACE, keys, phrases))
+            while k < len(kept) and kept[k][0] < i + length:
+                k += 1
+            continue
+        best = 0
+        concepts: list[int] = []
+        for term in positions[k]:
+            for phrase, number in table.get(term, ()):
+                n = len(phrase)
+                if n >= best and _matches(phrase, positions, k):
+                    if n > best:
+                        best, concepts = n, []
+                    if number not in concepts:
+                        concepts.append(number)
+        if not best:
+            k += 1
+            continue
+        own = tuple(positions[k:k + best])
+        phrases: list[Phrase] = []
+        for number in concepts:
+            phrases.extend(p for p in all_phrases[number] if p != own and p not in phrases)
+        concept_list = load_concepts()
+        end = kept[k + best - 1][0] + 1
+        found.append(Expansion(i, end, CONCEPT, tuple(concept_list[n].id for n in concepts), tuple(phrases)))
+        k += best
+    return found
