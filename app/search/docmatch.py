@@ -10,6 +10,7 @@ difference. Anything else (phrases, which need positions) falls back to Whoosh's
 from __future__ import annotations
 
 from whoosh.query import And
+from whoosh.query import AndMaybe
 from whoosh.query import Every
 from whoosh.query import Not
 from whoosh.query import NullQuery
@@ -51,6 +52,8 @@ def _docs(subsearcher, reader, q) -> set[int]:
         for sub in negative:
             found -= _docs(subsearcher, reader, sub)
         return found
+    if isinstance(q, AndMaybe):  # the optional part only scores
+        return _docs(subsearcher, reader, q.a)
     if isinstance(q, Not):
         return set(reader.all_doc_ids()) - _docs(subsearcher, reader, q.query)
     if isinstance(q, Every):

@@ -60,9 +60,29 @@ def _by_first_term() -> dict[str, tuple[tuple[Phrase, int], ...]]:
     return {term: tuple(pairs) for term, pairs in table.items()}
 
 
+MIN_SHARED = 4
+"""Characters a term two words share must have for them to count as one word: the Kazakh stripper's short stems
+("ауа" and "ауыл" both give "au") are not evidence; a short word's own whole form is (су, жол)."""
+
+
+def _meaningful(alts: Position, other: Position = ()) -> frozenset[str]:
+    need = min(MIN_SHARED, max(map(len, alts)), max(map(len, other), default=MIN_SHARED))
+    return frozenset(t for t in alts if len(t) >= need)
+
+
+def same_word(a: Position, b: Position) -> bool:
+    """Whether two positions (a query word's and a label word's folded terms) are forms of one word."""
+    return bool(_meaningful(a, b) & _meaningful(b, a))
+
+
+def trimmed(phrase: Phrase) -> Phrase:
+    """``phrase`` without the short stems that would match unrelated words (see ``MIN_SHARED``)."""
+    return tuple(tuple(t for t in alts if t in _meaningful(alts)) for alts in phrase)
+
+
 def _matches(phrase: Phrase, positions: Sequence[Position], start: int) -> bool:
     return start + len(phrase) <= len(positions) and all(
-        set(alts) & set(positions[start + k]) for k, alts in enumerate(phrase))
+        same_word(alts, positions[start + k]) for k, alts in enumerate(phrase))
 
 
 @lru_cache(maxsize=512)
@@ -74,24 +94,41 @@ def _place_phrases(keys: tuple[str, ...]) -> tuple[Phrase, ...]:
         for variant in sorted({*place.names.values(), *place.variants}):
             if "'" in variant or gazetteer._bare(variant) != variant or " of " in f" {variant} ":
                 continue  # the apostrophe spelling has an apostrophe-free twin; generic words are not the name
-            phrase = tuple(query_positions(variant))
-            if phrase and phrase not in phrases:
-                phrases.append(phrase)
+            for form in _declined(variant):
+                phrase = tuple(query_positions(form))
+                if phrase and phrase not in phrases:
+                    phrases.append(phrase)
     return tuple(phrases)
 
 
-def _place_at(words: Sequence[str], start: int) -> tuple[int, tuple[str, ...]] | None:
-    for length in range(min(MAX_PLACE_WORDS, len(words) - start), 0, -1):
+_RU_ENDINGS = {"а": ("ы", "е", "у", "ой"), "": ("а", "е", "у", "ом")}
+
+
+def _declined(name: str) -> list[str]:
+    """A one-word Cyrillic name and its Russian case forms, whose stems differ from the name's (Snowball stems
+    "Астана" to "аста" but "Астане" to "астан"), so that a text saying "в Астане" is found by "Astana"."""
+    if " " in name or "-" in name or not any("а" <= c <= "я" for c in name):
+        return [name]
+    if name.endswith("а"):
+        return [name, *(name[:-1] + e for e in _RU_ENDINGS["а"])]
+    if name[-1] in "бвгджзклмнпрстфхцчшщ":
+        return [name, *(name + e for e in _RU_ENDINGS[""])]
+    return [name]
+
+
+def _place_at(words: Sequence[str], start: int, longest: int) -> tuple[int, tuple[str, ...]] | None:
+    for length in range(min(MAX_PLACE_WORDS, longest, len(words) - start), 0, -1):
         places = gazetteer.whole_name(" ".join(words[start:start + length]))
         if places:
             return length, tuple(p.key for p in places)
     return None
 
 
-def expand(words: Sequence[str]) -> list[Expansion]:
+def expand(words: Sequence[str], longest: int | None = None) -> list[Expansion]:
     """The expansions of a query's ``words`` (one token each, as :func:`app.search.parsing.parse_query` gives
     them), left to right, not overlapping. Words that are stop words (no position) are skipped over by labels:
-    "уход за пожилыми" names "уход за пожилыми" with or without "за"."""
+    "уход за пожилыми" names "уход за пожилыми" with or without "за". ``longest``: labels of at most that many
+    words (the query layer reads a span's words again, shorter, to find it word by word too)."""
     word_positions = [query_positions(w) for w in words]
     # The non-stop words, each as (word number, its position).
     kept = [(i, p[0]) for i, p in enumerate(word_positions) if p]
@@ -102,11 +139,11 @@ def expand(words: Sequence[str]) -> list[Expansion]:
     k = 0
     while k < len(kept):
         i = kept[k][0]
-        place = _place_at(words, i)
+        place = _place_at(words, i, longest or MAX_PLACE_WORDS)
         if place is not None:
             length, keys = place
-            own = tuple(p for ps in word_positions[i:i + length] for p in ps)
-            phrases = tuple(p for p in _place_phrases(keys) if p != own)
+            own = trimmed(tuple(p for ps in word_positions[i:i + length] for p in ps))
+            phrases = tuple(trimmed(p) for p in _place_phrases(keys) if p != own)
             found.append(Expansion(i, i + length, PLACE, keys, phrases))
             while k < len(kept) and kept[k][0] < i + length:
                 k += 1
@@ -116,7 +153,7 @@ def expand(words: Sequence[str]) -> list[Expansion]:
         for term in positions[k]:
             for phrase, number in table.get(term, ()):
                 n = len(phrase)
-                if n >= best and _matches(phrase, positions, k):
+                if n >= best and (longest is None or n <= longest) and _matches(phrase, positions, k):
                     if n > best:
                         best, concepts = n, []
                     if number not in concepts:
@@ -124,10 +161,10 @@ def expand(words: Sequence[str]) -> list[Expansion]:
         if not best:
             k += 1
             continue
-        own = tuple(positions[k:k + best])
+        own = trimmed(tuple(positions[k:k + best]))
         phrases: list[Phrase] = []
         for number in concepts:
-            phrases.extend(p for p in all_phrases[number] if p != own and p not in phrases)
+            phrases.extend(t for t in map(trimmed, all_phrases[number]) if t != own and t not in phrases)
         concept_list = load_concepts()
         end = kept[k + best - 1][0] + 1
         found.append(Expansion(i, end, CONCEPT, tuple(concept_list[n].id for n in concepts), tuple(phrases)))

@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 from flask import current_app
 from whoosh.query import And
+from whoosh.query import AndMaybe
 from whoosh.query import Every
 from whoosh.query import Not
 from whoosh.query import Or
@@ -105,23 +106,42 @@ def _is_stop_word(schema, text: str) -> bool:
     return not _analyze(schema, "text_stem", text)
 
 
-def _units(schema, clauses: list[Clause]) -> list:
-    """One query per unit of meaning: a word, or the words that name a concept or a place together with the other
-    ways of saying it (a label in another language, another spelling or a former name of the place)."""
-    words = [c for c in clauses if not c.phrase and not c.title_only]
-    others = [c for c in clauses if c.phrase or c.title_only]
-    units = []
+def _span_units(schema, words: list[Clause], longest: int | None = None) -> tuple[list, list]:
+    """(required, optional) units of consecutive words (see ``_units``); labels of at most ``longest`` words."""
+    required, places = [], []
     done = 0
-    for expansion in expand([c.text for c in words]):
-        units.extend(_word_query(schema, c) for c in words[done:expansion.start])
-        own = [q for q in (_word_query(schema, c) for c in words[expansion.start:expansion.end]) if q]
+    for expansion in expand([c.text for c in words], longest=longest):
+        required.extend(_word_query(schema, c) for c in words[done:expansion.start])
+        span = words[expansion.start:expansion.end]
+        if len(span) > 1 and expansion.kind == CONCEPT:  # its words may be found one by one, as each may be said
+            inner, inner_places = _span_units(schema, span, longest=expansion.end - expansion.start - 1)
+            own = inner + inner_places
+        else:
+            own = [_word_query(schema, c) for c in span]
+        own = [q for q in own if q is not None]
         own_query = own[0] if len(own) == 1 else And(own) if own else None
         alternatives = _expansion_query(TEXT_FIELDS, expansion) if expansion.phrases else None
-        units.append(Or([q for q in (own_query, alternatives) if q]) if alternatives else own_query)
+        unit = Or([q for q in (own_query, alternatives) if q]) if alternatives else own_query
+        (places if expansion.kind == PLACE else required).append(unit)
         done = expansion.end
-    units.extend(_word_query(schema, c) for c in words[done:])
-    units.extend(_phrase_query(schema, c) if c.phrase else _word_query(schema, c) for c in others)
-    return [q for q in units if q is not None]
+    required.extend(_word_query(schema, c) for c in words[done:])
+    return required, places
+
+
+def _units(schema, clauses: list[Clause]) -> tuple[list, list]:
+    """(the queries every match must satisfy, the optional ones): one query per unit of meaning, a word, or the
+    words that name a concept or a place, with the other ways of saying it (the concept's labels in the other
+    languages, the place's other spellings and former names). A concept of several words is also found by its
+    shorter concepts and words ("сельская библиотека": "ауыл кітапханасы" is not the label "ауылдық кітапхана",
+    but its words are those of "сельский" and "библиотека").
+
+    A place named beside other words is optional: it ranks that place's practices first, and the same practice
+    elsewhere still follows ("Oskemen snow removal" also lists other cities' snow removal); alone it must match."""
+    words = [c for c in clauses if not c.phrase and not c.title_only]
+    required, places = _span_units(schema, words)
+    required.extend(_phrase_query(schema, c) if c.phrase else _word_query(schema, c)
+                    for c in clauses if c.phrase or c.title_only)
+    return [q for q in required if q is not None], [q for q in places if q is not None]
 
 
 def build_query(schema, clauses: list[Clause], mode: str = "and"):
@@ -131,11 +151,17 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
     content = [c for c in positive if c.phrase or not _is_stop_word(schema, c.text)]
     if not content:
         content = positive  # only stop words: match them as they are (exact fields keep them)
-    subs = _units(schema, content)
+    required, optional = _units(schema, content)
+    if not required:
+        required, optional = optional, []
     excluded = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in negative
                             if c.phrase or not _is_stop_word(schema, c.text)) if q]
-    if subs:
-        query = Or(subs) if mode == "or" and len(subs) > 1 else And(subs) if len(subs) > 1 else subs[0]
+    if mode == "or" and len(required) + len(optional) > 1:
+        query = Or(required + optional)
+    elif required:
+        query = And(required) if len(required) > 1 else required[0]
+        if optional:
+            query = AndMaybe(query, Or(optional) if len(optional) > 1 else optional[0])
     elif excluded:
         query = Every()
     else:
