@@ -75,6 +75,12 @@ def same_word(a: Position, b: Position) -> bool:
     return bool(_meaningful(a, b) & _meaningful(b, a))
 
 
+def same_form_family(word: str, other: str) -> bool:
+    """Whether two single words are forms of one word by their analysed terms ("помощь", "помощи")."""
+    a, b = query_positions(word), query_positions(other)
+    return len(a) == 1 and len(b) == 1 and same_word(a[0], b[0])
+
+
 def trimmed(phrase: Phrase) -> Phrase:
     """``phrase`` without the short stems that would match unrelated words (see ``MIN_SHARED``)."""
     return tuple(tuple(t for t in alts if t in _meaningful(alts)) for alts in phrase)

@@ -24,14 +24,17 @@ from app.search import docsets
 from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import normalize
 from app.search.analysis import phrase_key
+from app.search.analysis import stems
 from app.search.docmatch import matching_docs
 from app.search.expansion import CONCEPT
 from app.search.expansion import PLACE
 from app.search.expansion import Expansion
 from app.search.expansion import expand
+from app.search.expansion import same_form_family
 from app.search.parsing import Clause
 from app.search.parsing import SearchParams
 from app.search.phrase import ExactPhrase
+from app.search.phrase import InflectedPhrase
 from app.search.ranking import ranked
 
 TEXT_FIELDS = ("title", "text")  # the title, and the rest of a case's text (parts weighted: documents.PART_BOOSTS)
@@ -40,6 +43,7 @@ VARIANTS = ("exact", "stem", "fold")
 # An expansion's weight against the query's own words (matched in all three variants, it only in the fold one):
 # a concept's labels in other languages well below, another spelling of the same place nearly level.
 EXPANSION_BOOSTS = {CONCEPT: 0.5, PLACE: 0.8}
+INFLECTED_PHRASE_BOOST = 0.6  # a quoted phrase in other forms of its words: below the exact forms
 FILTER_FIELDS = {"region": "region", "topic": "topics", "level": "level", "language": "language",
                  "status": "status"}
 
@@ -86,7 +90,11 @@ def _word_query(schema, clause: Clause):
 def _phrase_query(schema, clause: Clause):
     fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
     words = [normalize(w) for w in TOKEN_PATTERN.findall(clause.text)]
-    query = Or([ExactPhrase(f"{f}_exact", words) for f in fields])
+    # The words in order, exact forms first (they match both), then any of their inflections.
+    prefixes = [min((s for s in stems(w) if len(s) >= 2), key=len, default=w) for w in words]
+    query = Or([*(ExactPhrase(f"{f}_exact", words) for f in fields),
+                *(InflectedPhrase(f"{f}_exact", words, prefixes, same_form_family, boost=INFLECTED_PHRASE_BOOST)
+                  for f in fields)])
     if clause.negated:
         return query
     # A phrase that is a thesaurus label as a whole also finds the concept's labels in the other languages.

@@ -1,5 +1,8 @@
 """Exact phrase queries that check word positions with integer sets instead of Whoosh's span machinery.
 
+``InflectedPhrase`` is the same with each word in any of its inflected forms (the exact-field words of the
+index that share a stem with it: "адресной социальной помощи" for "адресная социальная помощь").
+
 Whoosh 2.7.4 runs a ``Phrase`` as a ``SpanNear2`` query: for every document containing all the words it builds
 ``Span`` objects for every position of every word and merges them in Python, which made a quoted phrase of
 common words ("in the", "и в") the slowest query there is. ``ExactPhrase`` matches the same documents (the words
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from whoosh import matching
 from whoosh.matching import IntersectionMatcher
+from whoosh.matching import UnionMatcher
 from whoosh.query import Phrase
 from whoosh.query import QueryError
 from whoosh.query import Term
@@ -99,3 +103,89 @@ class PhraseMatcher(matching.WrappingMatcher):
     def skip_to(self, id):
         self.child.skip_to(id)
         self._find()
+
+
+MAX_FORMS = 64  # inflected forms looked up per word (a short stem's prefix may be shared by many words)
+
+
+class InflectedPhrase(ExactPhrase):
+    """The words side by side and in order, each in any form of the index's ``fieldname`` (an exact field) whose
+    stems (``forms_of``: a word → whether a term is one of its forms) meet the word's; matched by
+    :class:`AlternativesPhraseMatcher`."""
+
+    def __init__(self, fieldname: str, words: list[str], prefixes: list[str], same_word, boost: float = 1.0):
+        super().__init__(fieldname, words, boost=boost)
+        self.prefixes = prefixes
+        self.same_word = same_word
+
+    def __eq__(self, other):
+        return isinstance(other, InflectedPhrase) and super().__eq__(other)
+
+    def __hash__(self):
+        return super().__hash__() ^ 1
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.fieldname!r}, {self.words!r})"
+
+    def _forms(self, reader, field, word: str, prefix: str) -> list[bytes]:
+        forms = []
+        for term in reader.expand_prefix(self.fieldname, prefix):
+            text = term.decode("utf-8") if isinstance(term, bytes) else term
+            if text == word or self.same_word(word, text):
+                forms.append(field.to_bytes(text))
+                if len(forms) >= MAX_FORMS:
+                    break
+        return forms
+
+    def matcher(self, searcher, context=None):
+        fieldname = self.fieldname
+        if fieldname not in searcher.schema:
+            return matching.NullMatcher()
+        field = searcher.schema[fieldname]
+        reader = searcher.reader()
+        unions, alternatives = [], []
+        for word, prefix in zip(self.words, self.prefixes, strict=True):
+            forms = self._forms(reader, field, word, prefix)
+            if not forms:
+                return matching.NullMatcher()
+            terms = [Term(fieldname, form).matcher(searcher, context) for form in forms]
+            union = terms[0]
+            for other in terms[1:]:
+                union = UnionMatcher(union, other)
+            unions.append(union)
+            alternatives.append([Term(fieldname, form).matcher(searcher, context) for form in forms])
+        m = AlternativesPhraseMatcher(unions, alternatives)
+        return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
+
+
+class AlternativesPhraseMatcher(PhraseMatcher):
+    """:class:`PhraseMatcher` over positions with several terms each: ``unions`` (one matcher per position, the
+    union of its terms) find the candidate documents; ``alternatives`` (the same terms, separate matchers moved
+    forward alongside) give the positions of whichever forms the document has."""
+
+    def __init__(self, unions: list, alternatives: list[list], boost: float = 1.0):
+        self.alternatives = alternatives
+        super().__init__(unions, boost=boost)
+
+    def _positions(self, k: int, docnum: int) -> set[int]:
+        found: set[int] = set()
+        for m in self.alternatives[k]:
+            if m.is_active() and m.id() < docnum:
+                m.skip_to(docnum)
+            if m.is_active() and m.id() == docnum:
+                found.update(m.value_as("positions"))
+        return found
+
+    def _in_sequence(self) -> bool:
+        docnum = self.child.id()
+        starts = self._positions(0, docnum)
+        for offset in range(1, len(self.leaves)):
+            positions = self._positions(offset, docnum)
+            starts = {p for p in starts if p + offset in positions}
+            if not starts:
+                return False
+        return True
+
+    def copy(self):
+        return self.__class__([leaf.copy() for leaf in self.leaves],
+                              [[m.copy() for m in ms] for ms in self.alternatives], boost=self.boost)
