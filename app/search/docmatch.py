@@ -16,6 +16,7 @@ from whoosh.query import Not
 from whoosh.query import NullQuery
 from whoosh.query import Or
 from whoosh.query import Term
+from whoosh.query.wrappers import ConstantScoreQuery
 
 from app.search.whoosh_internals import term_doc_ids
 
@@ -52,6 +53,8 @@ def _docs(subsearcher, reader, q) -> set[int]:
         for sub in negative:
             found -= _docs(subsearcher, reader, sub)
         return found
+    if isinstance(q, ConstantScoreQuery):
+        return _docs(subsearcher, reader, q.child)
     if isinstance(q, AndMaybe):  # the optional part only scores
         return _docs(subsearcher, reader, q.a)
     if isinstance(q, Not):

@@ -11,6 +11,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from flask import current_app
 from whoosh.query import And
@@ -19,9 +20,11 @@ from whoosh.query import Every
 from whoosh.query import Not
 from whoosh.query import Or
 from whoosh.query import Term
+from whoosh.query.wrappers import ConstantScoreQuery
 
 from app.search import docsets
 from app.search.analysis import TOKEN_PATTERN
+from app.search.analysis import guess_language
 from app.search.analysis import normalize
 from app.search.analysis import phrase_key
 from app.search.analysis import stems
@@ -114,25 +117,61 @@ def _is_stop_word(schema, text: str) -> bool:
     return not _analyze(schema, "text_stem", text)
 
 
+@dataclass(frozen=True)
+class _Untranslated:
+    """A word that names no concept or place: the texts of the languages it may be written in must have it;
+    the others (nothing translates it) only score higher with it (see ``_settle``)."""
+
+    query: object
+    languages: tuple[str, ...]
+
+
+WORD_LANGUAGES = {"kk": ("kk",), "ru": ("ru", "kk"), "en": ("en",)}  # Cyrillic without Kazakh letters: either
+
+
+def _plain_word(schema, clause: Clause):
+    query = _word_query(schema, clause)
+    languages = WORD_LANGUAGES.get(guess_language(clause.text))
+    return _Untranslated(query, languages) if query is not None and languages else query
+
+
+def _settle(units: list) -> list:
+    """The units as queries: an untranslated word beside a unit that crosses languages is required only of texts
+    in its own languages ("flood preparedness": a Russian text on "подготовка к паводкам" is found by "flood",
+    "preparedness" has no translation); when nothing beside it crosses, it is required of every text."""
+    crossing = any(u is not None and not isinstance(u, _Untranslated) for u in units)
+    out = []
+    for u in units:
+        if isinstance(u, _Untranslated):
+            if crossing:
+                others = Not(Or([Term("language", lang) for lang in u.languages]))
+                u = Or([u.query, ConstantScoreQuery(others, score=0.0)])
+            else:
+                u = u.query
+        if u is not None:
+            out.append(u)
+    return out
+
+
 def _span_units(schema, words: list[Clause], longest: int | None = None) -> tuple[list, list]:
-    """(required, optional) units of consecutive words (see ``_units``); labels of at most ``longest`` words."""
+    """(required, optional) units of consecutive words (see ``_units``); labels of at most ``longest`` words.
+    Untranslated words are left as :class:`_Untranslated` for the caller to ``_settle``."""
     required, places = [], []
     done = 0
     for expansion in expand([c.text for c in words], longest=longest):
-        required.extend(_word_query(schema, c) for c in words[done:expansion.start])
+        required.extend(_plain_word(schema, c) for c in words[done:expansion.start])
         span = words[expansion.start:expansion.end]
         if len(span) > 1 and expansion.kind == CONCEPT:  # its words may be found one by one, as each may be said
             inner, inner_places = _span_units(schema, span, longest=expansion.end - expansion.start - 1)
-            own = inner + inner_places
+            own = _settle(inner + inner_places)
         else:
-            own = [_word_query(schema, c) for c in span]
-        own = [q for q in own if q is not None]
+            own = [q for q in (_word_query(schema, c) for c in span) if q is not None]
         own_query = own[0] if len(own) == 1 else And(own) if own else None
         alternatives = _expansion_query(TEXT_FIELDS, expansion) if expansion.phrases else None
         unit = Or([q for q in (own_query, alternatives) if q]) if alternatives else own_query
         (places if expansion.kind == PLACE else required).append(unit)
         done = expansion.end
-    required.extend(_word_query(schema, c) for c in words[done:])
+    required.extend(_plain_word(schema, c) for c in words[done:])
     return required, places
 
 
@@ -149,11 +188,19 @@ def _units(schema, clauses: list[Clause]) -> tuple[list, list]:
     required, places = _span_units(schema, words)
     required.extend(_phrase_query(schema, c) if c.phrase else _word_query(schema, c)
                     for c in clauses if c.phrase or c.title_only)
-    return [q for q in required if q is not None], [q for q in places if q is not None]
+    return _settle(required), [q for q in places if q is not None]
+
+
+MOST_MIN_UNITS = 3  # "all but one" relaxes queries of at least this many units
 
 
 def build_query(schema, clauses: list[Clause], mode: str = "and"):
-    """The Whoosh query of ``clauses`` (None: match everything). ``mode`` "or" relaxes the positive words."""
+    """The Whoosh query of ``clauses`` (None: match everything, or, for "most", nothing to relax).
+
+    ``mode`` "and": every unit (word, or concept/place with its other names) must match; "most": all units but
+    one, for queries of at least ``MOST_MIN_UNITS`` (a practice described without one of the query's words, or
+    in a language the thesaurus cannot translate that word into), scored by the units it has, so the documents
+    with every unit still come first; "or": any unit."""
     positive = [c for c in clauses if not c.negated]
     negative = [c for c in clauses if c.negated]
     content = [c for c in positive if c.phrase or not _is_stop_word(schema, c.text)]
@@ -164,7 +211,14 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
         required, optional = optional, []
     excluded = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in negative
                             if c.phrase or not _is_stop_word(schema, c.text)) if q]
-    if mode == "or" and len(required) + len(optional) > 1:
+    if mode == "most":
+        if len(required) < MOST_MIN_UNITS:
+            return None
+        enough = Or([And(required[:i] + required[i + 1:]) for i in range(len(required))])
+        query = AndMaybe(ConstantScoreQuery(enough, score=0.0), Or(required))
+        if optional:
+            query = AndMaybe(query, Or(optional) if len(optional) > 1 else optional[0])
+    elif mode == "or" and len(required) + len(optional) > 1:
         query = Or(required + optional)
     elif required:
         query = And(required) if len(required) > 1 else required[0]

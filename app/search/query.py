@@ -69,7 +69,7 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     suggestion: str | None
-    fallback: bool = False  # AND found nothing: these are OR results
+    fallback: bool = False  # no document has every word: these have most, or some
 
     @property
     def pages(self) -> int:
@@ -146,12 +146,19 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
 
     matches, found, ranking, scores = find(searcher, query, params, restriction, limit)
     total = len(found)
-    if total == 0 and sum(1 for c in clauses if not c.negated) > 1:
-        relaxed = build_query(schema, clauses, mode="or")
-        if relaxed is not None:
+    if total < FEW_RESULTS and query is not None:
+        # Few or no documents have every word: those with all words but one, ranked after them (their scores
+        # lack a word's), then, if there are still none, any word.
+        for mode in ("most", "or"):
+            if mode == "or" and (total or sum(1 for c in clauses if not c.negated) < 2):
+                break
+            relaxed = build_query(schema, clauses, mode=mode)
+            if relaxed is None:
+                continue
             attempt = find(searcher, relaxed, params, restriction, limit)
-            if attempt[1]:
-                (matches, found, ranking, scores), total, fallback = attempt, len(attempt[1]), True
+            if len(attempt[1]) > total:
+                fallback = fallback or total == 0
+                (matches, found, ranking, scores), total = attempt, len(attempt[1])
     stored = searcher.reader().stored_fields
     shown = [(stored(d)["id"], scores.get(d, 0.0)) for d in ranking[offset:offset + params.per_page]
              ] if offset < total else []
