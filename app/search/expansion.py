@@ -11,7 +11,7 @@ each position the folded terms any of which may stand there: :data:`app.search.a
 of the concept(s) in all three languages, or of every known spelling of the place(s), without the phrase the
 query's own words make (they are searched as they are, and score higher).
 
-Multi-word concept labels are marked in the index by a phrase key (``keyed``), so that "public council" is told
+Multi-word concept labels are marked in the index by a phrase key (``Expansion.keys``), so that "public council" is told
 from "public … council"; place spellings are not (their words, rare as they are, are matched together).
 """
 
@@ -25,6 +25,7 @@ from app.search import gazetteer
 from app.search.analysis import Phrase
 from app.search.analysis import Position
 from app.search.analysis import concept_phrases
+from app.search.analysis import phrase_key
 from app.search.analysis import query_positions
 from app.search.thesaurus import load_concepts
 
@@ -36,17 +37,19 @@ PLACE = "place"
 @dataclass(frozen=True)
 class Expansion:
     """Words ``start``..``end`` (exclusive) of the query name ``ids`` (concepts or place keys); ``phrases`` are the
-    other ways of saying it. ``keyed``: multi-word phrases have phrase keys in the index."""
+    other ways of saying it (their short stems trimmed), ``keys`` the index phrase key of each multi-word
+    concept label ("" for one word, and for place spellings, which have none)."""
 
     start: int
     end: int
     kind: str
     ids: tuple[str, ...]
     phrases: tuple[Phrase, ...]
+    keys: tuple[str, ...] = ()
 
-    @property
-    def keyed(self) -> bool:
-        return self.kind == CONCEPT
+    def alternatives(self) -> list[tuple[Phrase, str]]:
+        """(phrase, its phrase key or "") pairs."""
+        return list(zip(self.phrases, self.keys or ("",) * len(self.phrases), strict=True))
 
 
 @lru_cache(maxsize=1)
@@ -169,10 +172,16 @@ def expand(words: Sequence[str], longest: int | None = None) -> list[Expansion]:
             continue
         own = trimmed(tuple(positions[k:k + best]))
         phrases: list[Phrase] = []
+        keys: list[str] = []
         for number in concepts:
-            phrases.extend(t for t in map(trimmed, all_phrases[number]) if t != own and t not in phrases)
+            for label in all_phrases[number]:
+                t = trimmed(label)
+                if t != own and t not in phrases:
+                    phrases.append(t)
+                    keys.append(phrase_key(label) if len(label) > 1 else "")
         concept_list = load_concepts()
         end = kept[k + best - 1][0] + 1
-        found.append(Expansion(i, end, CONCEPT, tuple(concept_list[n].id for n in concepts), tuple(phrases)))
+        found.append(Expansion(i, end, CONCEPT, tuple(concept_list[n].id for n in concepts), tuple(phrases),
+                               tuple(keys)))
         k += best
     return found

@@ -26,7 +26,6 @@ from app.search import docsets
 from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import guess_language
 from app.search.analysis import normalize
-from app.search.analysis import phrase_key
 from app.search.analysis import stems
 from app.search.docmatch import matching_docs
 from app.search.expansion import CONCEPT
@@ -59,20 +58,20 @@ def _analyze(schema, fieldname: str, text: str) -> list[str]:
     return list(dict.fromkeys(t.text for t in schema[fieldname].analyzer(text)))
 
 
-def _alternative_query(fields, phrase, keyed: bool) -> object:
+def _alternative_query(fields, phrase, key: str) -> object:
     """One alternative phrase of an expansion in the fold variant of ``fields``: a word as any of its folded
-    terms; several words, for a thesaurus label (``keyed``), only where they are adjacent, i.e. where the index
-    has the label's phrase key; for a place spelling, all its words."""
+    terms; several words, for a thesaurus label (with its phrase ``key``), only where they are adjacent, i.e. where
+    the index has the key; for a place spelling (no key), all its words."""
     parts = []
     for f in fields:
         positions = [Or([Term(f"{f}_fold", t) for t in alts]) for alts in phrase]
         if len(positions) == 1:
             parts.append(positions[0])
-        elif keyed:
+        elif key:
             # The key decides the match (the fold fields have no positions: "a public report … a council" has both
             # words and is no public council); the words still score, so a text that goes on to say "the council"
             # ranks as it did.
-            parts.append(And([Term(f"{f}_fold", phrase_key(phrase)), *positions]))
+            parts.append(And([Term(f"{f}_fold", key), *positions]))
         else:
             parts.append(And(positions))
     return Or(parts)
@@ -109,7 +108,7 @@ def _phrase_query(schema, clause: Clause):
 
 def _expansion_query(fields, expansion: Expansion):
     """The other ways of saying an expansion's words, scored below the words themselves (``EXPANSION_BOOSTS``)."""
-    return Or([_alternative_query(fields, p, expansion.keyed) for p in expansion.phrases],
+    return Or([_alternative_query(fields, p, key) for p, key in expansion.alternatives()],
               boost=EXPANSION_BOOSTS[expansion.kind])
 
 
