@@ -15,7 +15,8 @@ in the indexing process itself. This file doubles as a tiny program that a child
   inflates a member past its declared size);
 * OCRs with Tesseract (``-l kaz+rus+eng``, the installed ones among them) the images and the PDF pages whose text
   layer has fewer than ``MIN_PAGE_LETTERS`` letters (rasterised by poppler's ``pdftoppm`` at ``OCR_DPI``, at most
-  ``OCR_MAX_PAGES`` pages per file, at most ``OCR_MAX_SIDE`` pixels a side); it stops starting pages shortly before
+  ``OCR_MAX_PAGES`` pages per file, at most ``OCR_MAX_SIDE`` pixels a side; an image whose header declares more
+  than ``OCR_MAX_PIXELS`` is skipped); it stops starting pages shortly before
   its ``SECONDS`` run out and returns what it has (exit status ``PARTIAL``);
 * is killed, with everything it started, by the parent after ``SEARCH_EXTRACT_TIMEOUT`` seconds (default 10); all
   new files of one case share ``SEARCH_EXTRACT_CASE_BUDGET`` seconds (default 30).
@@ -73,6 +74,7 @@ OCR_LANGUAGES = ("kaz", "rus", "eng")  # Tesseract's names, in the order given t
 OCR_DPI = 200  # resolution scanned PDF pages are rasterised at
 OCR_MAX_SIDE = 4000  # pixels: a bigger page is rasterised at a lower resolution
 OCR_MAX_PAGES = 10  # scanned pages OCR'd per PDF
+OCR_MAX_PIXELS = 50_000_000  # an image with more (as its header says) is not OCR'd: a few KB can inflate to GBs
 MIN_PAGE_LETTERS = 16  # a PDF page whose text layer has fewer letters or digits is treated as a scan
 PARTIAL = 10  # the child's exit status when it stopped early for time; its output is still valid
 CACHE_DIR = "text-cache"
@@ -188,7 +190,7 @@ def _extract(path: str | Path, content_type: str, timeout: float, max_chars: int
         return "", True
     use_ocr = ocr is not None and kind in OCR_KINDS
     with tempfile.TemporaryDirectory(prefix="extract-") as workdir:  # removed even when the child was killed
-        args = [sys.executable, "-I", str(Path(__file__).resolve()), kind, str(path), str(max_chars),
+        args = [sys.executable, "-I", str(Path(__file__).resolve()), kind, str(Path(path).resolve()), str(max_chars),
                 str(max_pages), f"{timeout:.3f}",
                 ocr.languages if use_ocr else "-", ocr.tesseract if use_ocr else "-",
                 (ocr.pdftoppm or "-") if use_ocr else "-", workdir]
@@ -380,6 +382,46 @@ class _Ocr:
             return self.image_text(str(raster), dpi) if raster.is_file() else ""
         finally:
             raster.unlink(missing_ok=True)
+
+
+def _image_pixels(path: str) -> int | None:
+    """Width × height from a PNG, JPEG or WebP header (None: not found), read without decoding the image."""
+    with open(path, "rb") as handle:
+        head = handle.read(32)
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+            return int.from_bytes(head[16:20], "big") * int.from_bytes(head[20:24], "big")
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and len(head) >= 30:
+            chunk = head[12:16]
+            if chunk == b"VP8X":  # extended: canvas width-1 and height-1, 24 bits each
+                return (int.from_bytes(head[24:27], "little") + 1) * (int.from_bytes(head[27:30], "little") + 1)
+            if chunk == b"VP8L":  # lossless: 14 bits width-1, 14 bits height-1
+                bits = int.from_bytes(head[21:25], "little")
+                return ((bits & 0x3FFF) + 1) * (((bits >> 14) & 0x3FFF) + 1)
+            if chunk == b"VP8 ":  # lossy: 14-bit width and height after the frame tag and start code
+                width, height = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
+                return (width & 0x3FFF) * (height & 0x3FFF)
+            return None
+        if not head.startswith(b"\xff\xd8"):
+            return None
+        handle.seek(2)
+        while True:  # JPEG: walk the segments to the first start-of-frame
+            marker = handle.read(2)
+            if len(marker) < 2 or marker[0] != 0xFF:
+                return None
+            code = marker[1]
+            if code == 0xFF:  # fill byte
+                handle.seek(-1, os.SEEK_CUR)
+                continue
+            if code == 0x01 or 0xD0 <= code <= 0xD8:  # markers without a length
+                continue
+            length = int.from_bytes(handle.read(2), "big")
+            if 0xC0 <= code <= 0xCF and code not in (0xC4, 0xC8, 0xCC):
+                frame = handle.read(5)
+                return int.from_bytes(frame[1:3], "big") * int.from_bytes(frame[3:5], "big") if len(frame) == 5 \
+                    else None
+            if length < 2:
+                return None
+            handle.seek(length - 2, os.SEEK_CUR)
 
 
 def _letters(text: str) -> int:
@@ -583,7 +625,8 @@ def _main(argv: list[str]) -> int:
     if kind == "pdf":
         text = _pdf_text(path, max_chars, max_pages, ocr)
     elif kind == "image":
-        text = ocr.image_text(path) if ocr is not None else ""
+        pixels = _image_pixels(path)
+        text = ocr.image_text(path) if ocr is not None and (pixels or 0) <= OCR_MAX_PIXELS else ""
     else:
         text = {"docx": _docx_text, "xlsx": _xlsx_text, "pptx": _pptx_text, "odf": _odf_text}[kind](path, max_chars)
     sys.stdout.buffer.write(text[:max_chars].encode("utf-8"))

@@ -285,6 +285,26 @@ def test_ocr_stops_when_its_time_is_up(tmp_path):
     assert extract._extract(path, extract.PNG_TYPE, 30, 1000, 50, tools)[1] is True
 
 
+def test_image_sizes_are_read_from_headers_and_a_pixel_bomb_is_not_ocrd(tmp_path):
+    tools = require_ocr()
+    image = picture("Ultraviolet")
+    for name, options in (("a.png", {}), ("a.jpg", {"progressive": True}), ("a.webp", {}),
+                          ("lossless.webp", {"lossless": True}), ("extended.webp", {"exif": b"Exif\x00\x00MM"})):
+        path = tmp_path / name
+        image.convert("RGB").save(path, **options)
+        assert extract._image_pixels(str(path)) == image.width * image.height, name
+    assert (tmp_path / "extended.webp").read_bytes()[12:16] == b"VP8X"
+    (tmp_path / "noise.png").write_bytes(b"not an image")
+    assert extract._image_pixels(str(tmp_path / "noise.png")) is None
+    # 64 megapixels of white in about 10 KB: refused from its header, at once, as "no text" (complete).
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (8000, 8000), 1).save(bomb, optimize=True)
+    assert bomb.stat().st_size < 100_000
+    started = time.monotonic()
+    assert extract._extract(bomb, extract.PNG_TYPE, 10, 1000, 50, tools) == ("", True)
+    assert time.monotonic() - started < 3
+
+
 def test_without_tesseract_on_path_extraction_gives_no_ocr_text(tmp_path, monkeypatch, caplog, fresh_ocr_lookup):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no tesseract, no pdftoppm
     with caplog.at_level(logging.WARNING, logger="app.search.extract"):
