@@ -66,7 +66,6 @@ DEFAULT_MAX_PAGES = 50  # of a PDF
 DEFAULT_CASE_BUDGET = 30.0  # seconds of extraction per case document, all its new files together
 MAX_CASE_CHARS = 200_000  # all attachments of one case study together
 MAX_XML_BYTES = 32 * 1024 * 1024  # the XML parts of one ZIP package that are parsed, together
-MAX_DOCX_XML_BYTES = MAX_XML_BYTES  # the old name
 MAX_ZIP_BYTES = 64 * 1024 * 1024  # every member of one ZIP package, declared uncompressed sizes together
 MAX_ZIP_MEMBERS = 10_000
 MEMORY_LIMIT = 1024 * 1024 * 1024  # bytes of address space for the child (and the OCR programs it starts)
