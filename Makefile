@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev chromium nginx translations compile-translations lint clean bench
+.PHONY: run test install install-dev chromium nginx ocr translations compile-translations lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,21 @@ nginx:
 		(apt-get install -y -qq nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)); \
 	else echo "NOTE: nginx not found and not root: the nginx test will be skipped (failed under CI=true)."; fi
 
+## make ocr: Debian's Tesseract (Kazakh, Russian, English) and poppler-utils, so that scanned PDFs and images
+## attached to case studies are searched (as root, when missing; without them search works, minus that text)
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-kaz tesseract-ocr-rus tesseract-ocr-eng poppler-utils
+ocr:
+	@langs=$$(tesseract --list-langs 2>/dev/null); ok=yes; \
+	for lang in kaz rus eng; do printf '%s\n' "$$langs" | grep -qx "$$lang" || ok=no; done; \
+	command -v pdftoppm >/dev/null || ok=no; \
+	if [ "$$ok" = yes ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's tesseract-ocr (kaz, rus, eng) and poppler-utils for OCR of attachments..."; \
+		(apt-get install -y -qq $(OCR_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_PACKAGES) >/dev/null)); \
+	else echo "NOTE: Tesseract (kaz, rus, eng) or pdftoppm not found and not root: scanned PDFs and images are not searched, and the OCR tests are skipped (failed under CI=true)."; fi
+
 ## make test: the whole suite (unit, functional, migrations, browser) on SQLite and PostgreSQL
-test: install-dev chromium nginx
+test: install-dev chromium nginx ocr
 	$(BIN)/python -m pytest
 
 ## make translations: extract new strings and update the three catalogs (then translate them and compile)

@@ -86,12 +86,16 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)  # below MAX_CONTENT_LENGTH
     ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 10)
-    # Text of attached PDF/DOCX files for the search index (app/search/extract.py): seconds per file, seconds for
+    # Text of attached files for the search index (app/search/extract.py): seconds per file, seconds for
     # all new files of one case, characters per file, pages per PDF.
     SEARCH_EXTRACT_TIMEOUT = float(os.environ.get("SEARCH_EXTRACT_TIMEOUT", 10))
     SEARCH_EXTRACT_CASE_BUDGET = float(os.environ.get("SEARCH_EXTRACT_CASE_BUDGET", 30))
     SEARCH_EXTRACT_MAX_CHARS = _env_int("SEARCH_EXTRACT_MAX_CHARS", 100_000)
     SEARCH_EXTRACT_MAX_PAGES = _env_int("SEARCH_EXTRACT_MAX_PAGES", 50)
+    # OCR of attached images and scanned PDF pages (`make ocr` installs Debian's packages): the Tesseract and
+    # poppler pdftoppm programs, names on PATH or paths. Missing (or "" to turn OCR off): that text is not searched.
+    SEARCH_OCR_TESSERACT = os.environ.get("SEARCH_OCR_TESSERACT", "tesseract")
+    SEARCH_OCR_PDFTOPPM = os.environ.get("SEARCH_OCR_PDFTOPPM", "pdftoppm")
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
