@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev chromium nginx ocr translations compile-translations lint clean bench
+.PHONY: run test install install-dev chromium nginx ocr translations compile-translations lint clean bench bench-morphology
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,17 @@ compile-translations: install-dev
 DOCS ?= 10000
 bench: install
 	$(BIN)/python bench/search_bench.py --docs $(DOCS) --queries 200 --workdir /tmp/search-bench-$(DOCS)
+
+## make bench-morphology: Kazakh/Russian stemmers vs hunspell-kk, hunspell-ru, pymorphy3 (bench/MORPHOLOGY.md)
+bench-morphology: install
+	@if [ ! -f /usr/share/hunspell/kk_KZ.dic ] || [ ! -f /usr/share/hunspell/ru_RU.dic ] \
+		|| [ ! -f /usr/include/hunspell/hunspell.h ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			apt-get install -y -qq hunspell-kk hunspell-ru libhunspell-dev >/dev/null; \
+		else echo "NOTE: needs Debian's hunspell-kk hunspell-ru libhunspell-dev (missing analysers are reported)"; fi; \
+	fi
+	$(BIN)/pip install --quiet -r bench/requirements-morphology.txt
+	$(BIN)/python bench/morphology_eval.py --rounds 7
 
 lint: install-dev
 	$(BIN)/ruff check .
