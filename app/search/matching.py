@@ -152,7 +152,8 @@ def _settle(units: list) -> list:
     return out
 
 
-def _span_units(schema, words: list[Clause], longest: int | None = None) -> tuple[list, list]:
+def _span_units(schema, words: list[Clause], longest: int | None = None,
+                word_by_word: bool = False) -> tuple[list, list]:
     """(required, optional) units of consecutive words (see ``_units``); labels of at most ``longest`` words.
     Untranslated words are left as :class:`_Untranslated` for the caller to ``_settle``."""
     required, places = [], []
@@ -160,8 +161,9 @@ def _span_units(schema, words: list[Clause], longest: int | None = None) -> tupl
     for expansion in expand([c.text for c in words], longest=longest):
         required.extend(_plain_word(schema, c) for c in words[done:expansion.start])
         span = words[expansion.start:expansion.end]
-        if len(span) > 1 and expansion.kind == CONCEPT:  # its words may be found one by one, as each may be said
-            inner, inner_places = _span_units(schema, span, longest=expansion.end - expansion.start - 1)
+        if word_by_word and len(span) > 1 and expansion.kind == CONCEPT:
+            inner, inner_places = _span_units(schema, span, longest=expansion.end - expansion.start - 1,
+                                              word_by_word=True)
             own = _settle(inner + inner_places)
         else:
             own = [q for q in (_word_query(schema, c) for c in span) if q is not None]
@@ -174,17 +176,20 @@ def _span_units(schema, words: list[Clause], longest: int | None = None) -> tupl
     return required, places
 
 
-def _units(schema, clauses: list[Clause]) -> tuple[list, list]:
+def _units(schema, clauses: list[Clause], word_by_word: bool = False) -> tuple[list, list]:
     """(the queries every match must satisfy, the optional ones): one query per unit of meaning, a word, or the
     words that name a concept or a place, with the other ways of saying it (the concept's labels in the other
-    languages, the place's other spellings and former names). A concept of several words is also found by its
-    shorter concepts and words ("сельская библиотека": "ауыл кітапханасы" is not the label "ауылдық кітапхана",
-    but its words are those of "сельский" and "библиотека").
+    languages, the place's other spellings and former names).
+
+    ``word_by_word``: a concept of several words is also found by its shorter concepts and words, each as it may
+    be said in any language ("сельская библиотека": "ауыл кітапханасы" is not the label "ауылдық кітапхана",
+    but its words are those of "сельский" and "библиотека"). A relaxation only: translated word by word, the
+    words may stand apart ("a public report … a council" is no public council).
 
     A place named beside other words is optional: it ranks that place's practices first, and the same practice
     elsewhere still follows ("Oskemen snow removal" also lists other cities' snow removal); alone it must match."""
     words = [c for c in clauses if not c.phrase and not c.title_only]
-    required, places = _span_units(schema, words)
+    required, places = _span_units(schema, words, word_by_word=word_by_word)
     required.extend(_phrase_query(schema, c) if c.phrase else _word_query(schema, c)
                     for c in clauses if c.phrase or c.title_only)
     return _settle(required), [q for q in places if q is not None]
@@ -196,7 +201,8 @@ MOST_MIN_UNITS = 3  # "all but one" relaxes queries of at least this many units
 def build_query(schema, clauses: list[Clause], mode: str = "and"):
     """The Whoosh query of ``clauses`` (None: match everything, or, for "most", nothing to relax).
 
-    ``mode`` "and": every unit (word, or concept/place with its other names) must match; "most": all units but
+    ``mode`` "and": every unit (word, or concept/place with its other names) must match; "words": the same with
+    multi-word concepts also translated word by word (None when the query has none); "most": all units but
     one, for queries of at least ``MOST_MIN_UNITS`` (a practice described without one of the query's words, or
     in a language the thesaurus cannot translate that word into), scored by the units it has, so the documents
     with every unit still come first; "or": any unit."""
@@ -205,7 +211,9 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
     content = [c for c in positive if c.phrase or not _is_stop_word(schema, c.text)]
     if not content:
         content = positive  # only stop words: match them as they are (exact fields keep them)
-    required, optional = _units(schema, content)
+    required, optional = _units(schema, content, word_by_word=mode == "words")
+    if mode == "words" and (required, optional) == _units(schema, content):
+        return None
     if not required:
         required, optional = optional, []
     excluded = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in negative

@@ -44,7 +44,8 @@ from app.search.suggestions import suggest
 __all__ = ["DEFAULT_PER_PAGE", "BadParam", "IndexUnavailable", "SearchParams", "SearchResult", "parse_params",
            "search"]
 
-FEW_RESULTS = 3
+FEW_RESULTS = 3  # below this many results a did-you-mean is proposed
+RELAX_BELOW = 6  # below this many full matches the near ones follow them (measured: bench/relevance.py, tune half)
 MAX_STALE = 1000  # masked stale slugs per search (more would only be hidden page by page)
 
 
@@ -146,11 +147,15 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
 
     matches, found, ranking, scores = find(searcher, query, params, restriction, limit)
     total = len(found)
-    if total < FEW_RESULTS and query is not None:
-        # Few or no documents have every word: those with all words but one, ranked after them (their scores
-        # lack a word's), then, if there are still none, any word.
-        for mode in ("most", "or"):
-            if mode == "or" and (total or sum(1 for c in clauses if not c.negated) < 2):
+    if total < RELAX_BELOW and query is not None:
+        # Few or no documents have every word: also those with a concept's words translated one by one, then
+        # those with all units but one (ranked after them: their scores lack a unit's), then, if none has every
+        # word, any word.
+        complete = total
+        for mode in ("words", "most", "or"):
+            if mode == "or" and (complete or sum(1 for c in clauses if not c.negated) < 2):
+                break
+            if mode == "most" and total >= RELAX_BELOW:
                 break
             relaxed = build_query(schema, clauses, mode=mode)
             if relaxed is None:
@@ -159,6 +164,8 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
             if len(attempt[1]) > total:
                 fallback = fallback or total == 0
                 (matches, found, ranking, scores), total = attempt, len(attempt[1])
+                if mode == "words":
+                    complete = total
     stored = searcher.reader().stored_fields
     shown = [(stored(d)["id"], scores.get(d, 0.0)) for d in ranking[offset:offset + params.per_page]
              ] if offset < total else []
