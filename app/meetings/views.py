@@ -38,6 +38,7 @@ from app.meetings.forms import StateForm
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
 from app.meetings.models import MeetingState
+from app.meetings.models import RegistrationState
 from app.meetings.programme.pages import ProgrammePage
 from app.policy import can
 from app.regions.models import Region
@@ -281,7 +282,7 @@ def register(meeting_id: int):
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
     registration = done.value
     notifications.registration_confirmed(registration)
-    if registration.state == "registered":
+    if registration.state == RegistrationState.REGISTERED:
         flash(_("You are registered. The confirmation with a calendar file is in your e-mail."), "success")
     else:
         flash(_("The meeting is full: you are on the waitlist, place %(position)s. We will write to you when a "
