@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask import url_for
+from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 
 from app import mail
@@ -221,20 +222,21 @@ def send_reminders(today: date | None = None) -> ReminderRun:
     return run
 
 
+meetings_cli = AppGroup("meetings", help="Exchange meetings.")
+
+
+@meetings_cli.command("remind")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Act as if today (in Kazakhstan) were this date, YYYY-MM-DD (for testing).")
+def remind(today: datetime | None):
+    """E-mail the reminders due today: a week and a day before each meeting (run daily, e.g. from cron)."""
+    run = send_reminders(today.date() if today else None)
+    click.echo(f"Meeting reminders sent: {run.reminders} (waitlist: {run.waitlist}, organisers: "
+               f"{run.organisers}, failed: {run.failed}).")
+    if run.failed:
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the ``meetings`` command group."""
-
-    @app.cli.group("meetings")
-    def meetings_group():
-        """Exchange meetings."""
-
-    @meetings_group.command("remind")
-    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                  help="Act as if today (in Kazakhstan) were this date, YYYY-MM-DD (for testing).")
-    def remind(today: datetime | None):
-        """E-mail the reminders due today: a week and a day before each meeting (run daily, e.g. from cron)."""
-        run = send_reminders(today.date() if today else None)
-        click.echo(f"Meeting reminders sent: {run.reminders} (waitlist: {run.waitlist}, organisers: "
-                   f"{run.organisers}, failed: {run.failed}).")
-        if run.failed:
-            raise click.exceptions.Exit(1)
+    app.cli.add_command(meetings_cli)
