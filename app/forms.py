@@ -22,6 +22,21 @@ def coerce_optional_int(value) -> int:
     return int(value)
 
 
+class ParseMessageMixin:
+    """For a WTForms field: when the value cannot be parsed (the field's ``process_formdata`` raises
+    ``ValueError``), ``data`` is None and the error is our own translated ``parse_message``, not WTForms'
+    English one. Put it before the field class: ``class YearField(ParseMessageMixin, IntegerField)``."""
+
+    parse_message: str  # each field class sets its own (usually a lazy_gettext string)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(str(self.parse_message)) from None
+
+
 def required():
     """A DataRequired validator with our translated message."""
     return DataRequired(message=_l("This field is required."))

@@ -25,10 +25,9 @@ from app.auth.forms import LoginForm
 from app.auth.forms import ProfileForm
 from app.auth.forms import RegisterForm
 from app.auth.forms import ResetPasswordForm
-from app.errors import ValidationFailed
 from app.extensions import db
 from app.extensions import limiter
-from app.forms import populate_errors
+from app.forms import commit_or_flash
 from app.i18n import current_language
 from app.regions.services import akimat_choices
 from app.urls import redirect_next
@@ -100,13 +99,9 @@ def register():
             akimat_id=form.akimat.data or None,
             position=form.position.data,
         )
-        try:
-            user = services.register_user(data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
+        done = commit_or_flash(lambda: services.register_user(data), form)
+        if done:
+            user = done.value
             session.clear()
             login_user(user)
             if user.claimed_akimat_id:
@@ -147,17 +142,10 @@ def reset_password(token: str):
         return redirect(url_for("auth.forgot_password"))
     form = ResetPasswordForm()
     form._user_email, form._user_name = user.email, user.full_name
-    if form.validate_on_submit():
-        try:
-            services.set_password(user, form.password.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("Your password has been changed. Log in with the new one."), "success")
-            return redirect(url_for("auth.login"))
+    if form.validate_on_submit() and commit_or_flash(lambda: services.set_password(user, form.password.data), form):
+        logout_user()
+        flash(_("Your password has been changed. Log in with the new one."), "success")
+        return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
 
@@ -170,19 +158,12 @@ def profile():
     if request.method == "GET":
         form.akimat.data = user.claimed_akimat_id or user.akimat_id or 0
         form.position.data = user.claimed_position or user.position
-    if form.validate_on_submit():
-        try:
-            services.update_profile(
-                user, form.full_name.data, form.preferred_language.data, form.akimat.data or None, form.position.data
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
-            session["lang"] = user.preferred_language
-            flash(_("Your profile has been saved."), "success")
-            return redirect(url_for("auth.profile"))
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: services.update_profile(user, form.full_name.data, form.preferred_language.data,
+                                            form.akimat.data or None, form.position.data), form):
+        session["lang"] = user.preferred_language
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, user=user)
 
 
@@ -192,16 +173,10 @@ def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm()
     form._user_email, form._user_name = user.email, user.full_name
-    if form.validate_on_submit():
-        try:
-            services.change_password(user, form.current_password.data, form.password.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        else:
-            db.session.commit()
-            # This browser stays logged in under the new session version; all others are out.
-            login_user(user)
-            flash(_("Your password has been changed. Other devices have been logged out."), "success")
-            return redirect(url_for("auth.profile"))
+    if form.validate_on_submit() and commit_or_flash(
+            lambda: services.change_password(user, form.current_password.data, form.password.data), form):
+        # This browser stays logged in under the new session version; all others are out.
+        login_user(user)
+        flash(_("Your password has been changed. Other devices have been logged out."), "success")
+        return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from app.auth.models import Role
@@ -112,79 +113,83 @@ def _demo_akim(case: CaseStudy) -> User | None:
     )
 
 
+cases_cli = AppGroup("cases", help="Import, export, withdraw and publish case studies.")
+
+
+@cases_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the valid lines even if some lines are invalid.")
+def import_command(file: Path, skip_invalid: bool):
+    """Import case studies from a JSON Lines FILE (CONTRACTS.md §1). Idempotent: the same id updates.
+
+    Every line is checked first; a file with any invalid line changes nothing unless --skip-invalid.
+    """
+    _require_schema()
+    try:
+        report = interchange.import_file(file, skip_invalid=skip_invalid)
+    except Exception:
+        db.session.rollback()
+        raise
+    for error in report.errors:
+        click.echo(error, err=True)
+    if not report.imported:
+        db.session.rollback()
+        raise click.ClickException(
+            f"{len(report.invalid_lines)} invalid line(s) in {file}: nothing was imported "
+            "(fix them, or use --skip-invalid to import the valid lines)."
+        )
+    db.session.commit()
+    click.echo(report.summary())
+    if report.kept_withdrawn:
+        click.echo(f"Still withdrawn (restore with `flask cases publish ID`): {', '.join(report.kept_withdrawn)}")
+
+
+@cases_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_command(file: Path):
+    """Write every published case study to FILE ("-": standard output), one JSON object per line."""
+    _require_schema()
+    if str(file) == "-":
+        click.echo(interchange.dumps_cases(), nl=False)
+        return
+    try:
+        count = interchange.export_cases(file)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {file}: {error.strerror or error}") from None
+    click.echo(f"Exported {count} published case studies to {file}.")
+
+
+@cases_cli.command("withdraw")
+@click.argument("case_id", metavar="ID")
+@click.option("--reason", required=True, help="Why it is withdrawn (kept in the audit log).")
+def withdraw_command(case_id: str, reason: str):
+    """Withdraw the published case study ID: from then on it is in no list, feed, API answer or search."""
+    _require_schema()
+    case = _get_case(case_id)
+    try:
+        services.withdraw(None, case, reason)
+    except ValidationFailed as error:
+        db.session.rollback()
+        raise click.ClickException(f"{case_id}: {_messages(error)}") from None
+    db.session.commit()
+    click.echo(f"Withdrawn: {case_id}.")
+
+
+@cases_cli.command("publish")
+@click.argument("case_id", metavar="ID")
+def publish_command(case_id: str):
+    """Publish the case study ID (a draft, or a withdrawn one: the undo of withdraw)."""
+    _require_schema()
+    case = _get_case(case_id)
+    try:
+        services.publish(None, case)
+    except ValidationFailed as error:
+        db.session.rollback()
+        raise click.ClickException(f"{case_id}: {_messages(error)}") from None
+    db.session.commit()
+    click.echo(f"Published: {case_id}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the ``cases`` command group."""
-
-    @app.cli.group("cases")
-    def cases_group():
-        """Import, export, withdraw and publish case studies."""
-
-    @cases_group.command("import")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--skip-invalid", is_flag=True, help="Import the valid lines even if some lines are invalid.")
-    def import_command(file: Path, skip_invalid: bool):
-        """Import case studies from a JSON Lines FILE (CONTRACTS.md §1). Idempotent: the same id updates.
-
-        Every line is checked first; a file with any invalid line changes nothing unless --skip-invalid.
-        """
-        _require_schema()
-        try:
-            report = interchange.import_file(file, skip_invalid=skip_invalid)
-        except Exception:
-            db.session.rollback()
-            raise
-        for error in report.errors:
-            click.echo(error, err=True)
-        if not report.imported:
-            db.session.rollback()
-            raise click.ClickException(
-                f"{len(report.invalid_lines)} invalid line(s) in {file}: nothing was imported "
-                "(fix them, or use --skip-invalid to import the valid lines)."
-            )
-        db.session.commit()
-        click.echo(report.summary())
-        if report.kept_withdrawn:
-            click.echo(f"Still withdrawn (restore with `flask cases publish ID`): {', '.join(report.kept_withdrawn)}")
-
-    @cases_group.command("export")
-    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    def export_command(file: Path):
-        """Write every published case study to FILE ("-": standard output), one JSON object per line."""
-        _require_schema()
-        if str(file) == "-":
-            click.echo(interchange.dumps_cases(), nl=False)
-            return
-        try:
-            count = interchange.export_cases(file)
-        except OSError as error:
-            raise click.ClickException(f"Cannot write {file}: {error.strerror or error}") from None
-        click.echo(f"Exported {count} published case studies to {file}.")
-
-    @cases_group.command("withdraw")
-    @click.argument("case_id", metavar="ID")
-    @click.option("--reason", required=True, help="Why it is withdrawn (kept in the audit log).")
-    def withdraw_command(case_id: str, reason: str):
-        """Withdraw the published case study ID: from then on it is in no list, feed, API answer or search."""
-        _require_schema()
-        case = _get_case(case_id)
-        try:
-            services.withdraw(None, case, reason)
-        except ValidationFailed as error:
-            db.session.rollback()
-            raise click.ClickException(f"{case_id}: {_messages(error)}") from None
-        db.session.commit()
-        click.echo(f"Withdrawn: {case_id}.")
-
-    @cases_group.command("publish")
-    @click.argument("case_id", metavar="ID")
-    def publish_command(case_id: str):
-        """Publish the case study ID (a draft, or a withdrawn one: the undo of withdraw)."""
-        _require_schema()
-        case = _get_case(case_id)
-        try:
-            services.publish(None, case)
-        except ValidationFailed as error:
-            db.session.rollback()
-            raise click.ClickException(f"{case_id}: {_messages(error)}") from None
-        db.session.commit()
-        click.echo(f"Published: {case_id}.")
+    app.cli.add_command(cases_cli)

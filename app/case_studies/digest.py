@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask import url_for
+from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
@@ -172,17 +173,18 @@ def send_digests(now: datetime | None = None) -> DigestRun:
     return run
 
 
+digest_cli = AppGroup("digest", help="The e-mail digest of followed regions, topics and case studies.")
+
+
+@digest_cli.command("send")
+def send():
+    """Send the digest to every user with something new (run daily, e.g. from cron)."""
+    run = send_digests()
+    click.echo(f"Digest e-mails sent: {run.sent} (users checked: {run.checked}, failed: {run.failed}).")
+    if run.failed:
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the ``digest`` command group."""
-
-    @app.cli.group("digest")
-    def digest_group():
-        """The e-mail digest of followed regions, topics and case studies."""
-
-    @digest_group.command("send")
-    def send():
-        """Send the digest to every user with something new (run daily, e.g. from cron)."""
-        run = send_digests()
-        click.echo(f"Digest e-mails sent: {run.sent} (users checked: {run.checked}, failed: {run.failed}).")
-        if run.failed:
-            raise click.exceptions.Exit(1)
+    app.cli.add_command(digest_cli)

@@ -24,6 +24,7 @@ from app.case_studies.constants import MAX_SUMMARY_CHARS
 from app.case_studies.constants import MAX_TITLE_CHARS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
+from app.forms import ParseMessageMixin
 from app.forms import coerce_optional_int
 
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
@@ -37,15 +38,10 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class YearField(IntegerField):
+class YearField(ParseMessageMixin, IntegerField):
     """An integer year, with our own message for text that is not a number."""
 
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(str(YEAR_MESSAGE)) from None
+    parse_message = YEAR_MESSAGE
 
 
 def section(label, description):

@@ -167,6 +167,17 @@ def _preview(form: CaseStudyForm) -> list:
     return [(name, label, render(getattr(form, name).data)) for name, label in SECTIONS.items()]
 
 
+def _checked_preview(form: CaseStudyForm, *, for_publication: bool = False) -> list | None:
+    """The Preview button: the rendered sections when the form's data would be saved, else None with the
+    service's messages on the form (nothing is written, so there is nothing to commit)."""
+    try:
+        services.validate(_data_from_form(form), for_publication=for_publication)
+    except ValidationFailed as error:
+        populate_errors(form, error)
+        return None
+    return _preview(form)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """Write a new case study (saved as a draft of the akim's akimat)."""
@@ -183,19 +194,14 @@ def new():
         form.author_position.data = current_user.position or ""
     preview = None
     if form.validate_on_submit():
-        try:
-            data = _data_from_form(form)
-            if form.preview.data:
-                services.validate(data)
-                preview = _preview(form)
-            else:
-                case = services.create_case(current_user, current_user.akimat, data)
-                db.session.commit()
+        if form.preview.data:
+            preview = _checked_preview(form)
+        else:
+            done = commit_or_flash(
+                lambda: services.create_case(current_user, current_user.akimat, _data_from_form(form)), form)
+            if done:
                 flash(_("Draft saved. Only your akimat can see it until you publish it."), "success")
-                return redirect(url_for("case_studies.detail", slug=case.slug))
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
+                return redirect(url_for("case_studies.detail", slug=done.value.slug))
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template("case_studies/form.html", form=form, case=None, preview=preview), status
 
@@ -213,27 +219,24 @@ def edit(slug: str):
         form.municipality_id.data = case.municipality_id or 0
     preview = conflict = None
     if form.validate_on_submit():
-        try:
-            data = _data_from_form(form)
-            if form.preview.data:
-                services.validate(data, for_publication=case.is_published)
-                preview = _preview(form)
+        if form.preview.data:
+            preview = _checked_preview(form, for_publication=case.is_published)
+        else:
+            expected = int(form.version.data) if (form.version.data or "").isdigit() else -1
+            try:
+                done = commit_or_flash(
+                    lambda: services.update_case(current_user, case, _data_from_form(form), expected), form)
+            except (services.EditConflict, StaleDataError) as error:
+                db.session.rollback()
+                case = services.get_by_slug(slug)
+                conflict = {"by": case.updated_by, "at": case.updated_at,
+                            "fields": getattr(error, "fields", [])}
+                # The next save is a deliberate overwrite of the version now shown: the user saw the warning.
+                form.version.data = str(case.version)
             else:
-                expected = int(form.version.data) if (form.version.data or "").isdigit() else -1
-                services.update_case(current_user, case, data, expected)
-                db.session.commit()
-                flash(_("Saved."), "success")
-                return redirect(url_for("case_studies.detail", slug=case.slug))
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
-        except (services.EditConflict, StaleDataError) as error:
-            db.session.rollback()
-            case = services.get_by_slug(slug)
-            conflict = {"by": case.updated_by, "at": case.updated_at,
-                        "fields": getattr(error, "fields", [])}
-            # The next save is a deliberate overwrite of the version now shown: the user saw the warning.
-            form.version.data = str(case.version)
+                if done:
+                    flash(_("Saved."), "success")
+                    return redirect(url_for("case_studies.detail", slug=case.slug))
     status = 409 if conflict else (400 if request.method == "POST" and form.errors else 200)
     return render_template("case_studies/form.html", form=form, case=case, preview=preview, conflict=conflict,
                            section_labels=field_labels()), status

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask import url_for
+from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 
 from app import mail
@@ -41,10 +42,13 @@ from app.clock import utcnow
 from app.extensions import db
 from app.meetings import ical
 from app.meetings import services
+from app.meetings.models import HOLDING_STATES
 from app.meetings.models import REMINDED_STATES
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
+from app.meetings.models import ProposalState
 from app.meetings.models import Registration
+from app.meetings.models import RegistrationState
 from app.meetings.timezone import KZ
 from app.meetings.timezone import to_local
 from app.urls import link_context
@@ -127,7 +131,7 @@ def _remind_attendees(run: ReminderRun, today: date, done: list[tuple]) -> None:
         due_since = local_midnight(start_day - timedelta(days=stage))
         registrations = db.session.scalars(
             sa.select(Registration).join(User, Registration.user_id == User.id)
-            .where(Registration.meeting_id == meeting.id, Registration.state.in_(("registered", "waitlisted")),
+            .where(Registration.meeting_id == meeting.id, Registration.state.in_(HOLDING_STATES),
                    User.active.is_(True))
             .order_by(Registration.id)).all()
         sent = _sent_reminders([r.id for r in registrations])
@@ -137,7 +141,7 @@ def _remind_attendees(run: ReminderRun, today: date, done: list[tuple]) -> None:
         for registration in registrations:
             if (registration.id, stage, start_day.isoformat()) in sent:
                 continue
-            if registration.state == "registered":
+            if registration.state == RegistrationState.REGISTERED:
                 seat_since = registration.promoted_at or registration.updated_at or registration.created_at
                 if stage == WEEK and seat_since >= due_since:
                     continue  # the confirmation of a seat taken this week said it all
@@ -169,7 +173,7 @@ def _remind_organisers(run: ReminderRun, today: date, done: list[tuple]) -> None
     for meeting in meetings:
         closes = meeting.call_closes_at.isoformat()
         undecided = db.session.scalar(sa.select(sa.func.count(Proposal.id)).where(
-            Proposal.meeting_id == meeting.id, Proposal.state == "proposed"))
+            Proposal.meeting_id == meeting.id, Proposal.state == ProposalState.PROPOSED))
         already = db.session.scalars(sa.select(AuditEntry.details).where(
             AuditEntry.action == CALL_REMINDER_ACTION, AuditEntry.target_type == Meeting.__tablename__,
             AuditEntry.target_id == meeting.id)).all()
@@ -218,20 +222,21 @@ def send_reminders(today: date | None = None) -> ReminderRun:
     return run
 
 
+meetings_cli = AppGroup("meetings", help="Exchange meetings.")
+
+
+@meetings_cli.command("remind")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Act as if today (in Kazakhstan) were this date, YYYY-MM-DD (for testing).")
+def remind(today: datetime | None):
+    """E-mail the reminders due today: a week and a day before each meeting (run daily, e.g. from cron)."""
+    run = send_reminders(today.date() if today else None)
+    click.echo(f"Meeting reminders sent: {run.reminders} (waitlist: {run.waitlist}, organisers: "
+               f"{run.organisers}, failed: {run.failed}).")
+    if run.failed:
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the ``meetings`` command group."""
-
-    @app.cli.group("meetings")
-    def meetings_group():
-        """Exchange meetings."""
-
-    @meetings_group.command("remind")
-    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                  help="Act as if today (in Kazakhstan) were this date, YYYY-MM-DD (for testing).")
-    def remind(today: datetime | None):
-        """E-mail the reminders due today: a week and a day before each meeting (run daily, e.g. from cron)."""
-        run = send_reminders(today.date() if today else None)
-        click.echo(f"Meeting reminders sent: {run.reminders} (waitlist: {run.waitlist}, organisers: "
-                   f"{run.organisers}, failed: {run.failed}).")
-        if run.failed:
-            raise click.exceptions.Exit(1)
+    app.cli.add_command(meetings_cli)

@@ -16,40 +16,34 @@ from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from app.forms import ParseMessageMixin
 from app.meetings.services import FORMAT_LABELS
 
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-class LocalDateTimeField(DateTimeLocalField):
+class LocalDateTimeField(ParseMessageMixin, DateTimeLocalField):
     """A ``datetime-local`` input in Kazakhstan time, with our own message for a value that is not a date."""
+
+    parse_message = _l("Enter a date and time, such as 2027-09-12 10:00.")
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, format=[DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
                          **kwargs)
 
     def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Enter a date and time, such as 2027-09-12 10:00."))) from None
+        super().process_formdata(valuelist)
         # Far-away years cannot be converted between time zones (year 1 minus 5 hours does not exist).
         if self.data is not None and not 2000 <= self.data.year <= 2100:
             self.data = None
             raise ValueError(str(_l("Enter a date between the years 2000 and 2100.")))
 
 
-class WholeNumberField(IntegerField):
+class WholeNumberField(ParseMessageMixin, IntegerField):
     """An integer field with our own message for text that is not a whole number."""
 
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Enter a whole number."))) from None
+    parse_message = _l("Enter a whole number.")
 
 
 class MeetingForm(FlaskForm):

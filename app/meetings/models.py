@@ -49,8 +49,31 @@ ACTIVE_STATES = frozenset({MeetingState.PLANNED, MeetingState.REGISTRATION_OPEN,
 REMINDED_STATES = (MeetingState.PLANNED, MeetingState.REGISTRATION_OPEN, MeetingState.REGISTRATION_CLOSED)
 """Reminders go out (not held, cancelled or postponed)."""
 MEETING_FORMATS = ("in_person", "online", "hybrid")
-REGISTRATION_STATES = ("registered", "waitlisted", "cancelled")
-PROPOSAL_STATES = ("proposed", "accepted", "declined", "withdrawn")
+
+
+class RegistrationState(enum.StrEnum):
+    """Where one person's registration is (``Registration.state``)."""
+
+    REGISTERED = "registered"  # has a seat (counted in ``Meeting.registered_count``)
+    WAITLISTED = "waitlisted"  # a place on the first-come waitlist
+    CANCELLED = "cancelled"  # cancelled by the person; registering again reuses the row
+
+
+REGISTRATION_STATES = tuple(RegistrationState)
+HOLDING_STATES = (RegistrationState.REGISTERED, RegistrationState.WAITLISTED)
+"""A seat or a waitlist place: the person hears about changes and reminders, and cannot register again."""
+
+
+class ProposalState(enum.StrEnum):
+    """Where a proposal to present at a meeting is (``Proposal.state``)."""
+
+    PROPOSED = "proposed"  # waiting for the organisers' decision; the proposer may withdraw it
+    ACCEPTED = "accepted"  # in the agenda as a presentation
+    DECLINED = "declined"  # with a note for the proposer
+    WITHDRAWN = "withdrawn"  # by the proposer; the case study may be proposed again
+
+
+PROPOSAL_STATES = tuple(ProposalState)
 AGENDA_KINDS = ("presentation", "panel", "site_visit", "break", "other")
 
 
@@ -154,7 +177,7 @@ class Registration(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
-    state: Mapped[str] = mapped_column(sa.String(12), default="registered", index=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default=RegistrationState.REGISTERED, index=True)
     waitlisted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
     promoted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
     cancelled_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
@@ -178,7 +201,7 @@ class Proposal(db.Model):
     proposer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     presenter_name: Mapped[str] = mapped_column(sa.String(200), default="")
     pitch: Mapped[str] = mapped_column(sa.Text, default="")
-    state: Mapped[str] = mapped_column(sa.String(10), default="proposed", index=True)
+    state: Mapped[str] = mapped_column(sa.String(10), default=ProposalState.PROPOSED, index=True)
     decision_note: Mapped[str | None] = mapped_column(sa.Text)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)

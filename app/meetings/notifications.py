@@ -15,6 +15,7 @@ from app.meetings import ical
 from app.meetings import services
 from app.meetings.models import Meeting
 from app.meetings.models import Registration
+from app.meetings.models import RegistrationState
 
 SUBJECTS = {
     "date": lambda title: _l("New date: %(title)s", title=title),
@@ -37,10 +38,10 @@ def _context(meeting: Meeting) -> dict:
 def registration_confirmed(registration: Registration) -> None:
     """Tell a registrant their seat is confirmed (with the .ics), or that they are on the waitlist."""
     meeting, user = registration.meeting, registration.user
-    if registration.state == "registered":
+    if registration.state == RegistrationState.REGISTERED:
         mail.send_template(user, "meeting_registered", _l("Registration confirmed: %(title)s", title=meeting.title),
                            attachments=(_ics(meeting),), **_context(meeting))
-    elif registration.state == "waitlisted":
+    elif registration.state == RegistrationState.WAITLISTED:
         mail.send_template(user, "meeting_waitlisted", _l("On the waitlist: %(title)s", title=meeting.title),
                            position=services.waitlist_position(registration), **_context(meeting))
 

@@ -29,12 +29,14 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.meetings import hosts
 from app.meetings.models import ACTIVE_STATES
+from app.meetings.models import HOLDING_STATES
 from app.meetings.models import MEETING_FORMATS
 from app.meetings.models import MEETING_STATES
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
 from app.meetings.models import MeetingState
 from app.meetings.models import Registration
+from app.meetings.models import RegistrationState
 
 MAX_CAPACITY = 100_000
 FIRST_YEAR = 2000
@@ -51,9 +53,9 @@ STATE_LABELS = {
     "postponed": _l("Postponed"),
 }
 REGISTRATION_LABELS = {
-    "registered": _l("Registered"),
-    "waitlisted": _l("On the waitlist"),
-    "cancelled": _l("Cancelled"),
+    RegistrationState.REGISTERED: _l("Registered"),
+    RegistrationState.WAITLISTED: _l("On the waitlist"),
+    RegistrationState.CANCELLED: _l("Cancelled"),
 }
 FORMAT_LABELS = {
     "in_person": _l("In person"),
@@ -361,15 +363,15 @@ def register(user: User, meeting: Meeting) -> Registration:
     if not can_register_now(meeting):
         raise ValidationFailed([(None, _l("Registration for this meeting is closed."))])
     existing = registration_of(meeting, user)
-    if existing is not None and existing.state in ("registered", "waitlisted"):
+    if existing is not None and existing.state in HOLDING_STATES:
         raise ValidationFailed([(None, _l("You are already registered for this meeting.")
-                                 if existing.state == "registered"
+                                 if existing.state == RegistrationState.REGISTERED
                                  else _l("You are already on the waitlist for this meeting."))])
     now = utcnow()
     registration = existing
     if registration is None:
-        registration = Registration(meeting_id=meeting.id, user_id=user.id, state="waitlisted", waitlisted_at=now,
-                                    created_at=now, updated_at=now)
+        registration = Registration(meeting_id=meeting.id, user_id=user.id, state=RegistrationState.WAITLISTED,
+                                    waitlisted_at=now, created_at=now, updated_at=now)
         try:
             # A savepoint: two clicks of one person racing end in the unique constraint, not a 500.
             with db.session.begin_nested():
@@ -377,10 +379,10 @@ def register(user: User, meeting: Meeting) -> Registration:
         except IntegrityError:
             raise ValidationFailed([(None, _l("You are already registered for this meeting."))]) from None
     if _take_seat(meeting.id):
-        registration.state = "registered"
+        registration.state = RegistrationState.REGISTERED
         registration.waitlisted_at = None
     else:
-        registration.state = "waitlisted"
+        registration.state = RegistrationState.WAITLISTED
         registration.waitlisted_at = now
     registration.cancelled_at = None
     registration.promoted_at = None
@@ -403,13 +405,13 @@ def cancel_registration(user: User, meeting: Meeting, registration_id: int | Non
         if named is None or named.meeting_id != meeting.id or named.user_id != user.id:
             raise ValidationFailed([(None, _l("You can cancel only your own registration."))])
         registration = named
-    if registration is None or registration.state == "cancelled":
+    if registration is None or registration.state == RegistrationState.CANCELLED:
         raise ValidationFailed([(None, _l("You are not registered for this meeting."))])
     if meeting.state == MeetingState.HELD or meeting.starts_at <= utcnow():
         raise ValidationFailed([(None, _l("This meeting has already started: registrations can no longer change."))])
-    had_seat = registration.state == "registered"
+    had_seat = registration.state == RegistrationState.REGISTERED
     now = utcnow()
-    registration.state = "cancelled"
+    registration.state = RegistrationState.CANCELLED
     registration.cancelled_at = now
     registration.updated_at = now
     db.session.flush()
@@ -426,7 +428,7 @@ def waitlist(meeting: Meeting) -> list[Registration]:
     """The meeting's waitlist, first in line first."""
     return list(db.session.scalars(
         sa.select(Registration)
-        .where(Registration.meeting_id == meeting.id, Registration.state == "waitlisted")
+        .where(Registration.meeting_id == meeting.id, Registration.state == RegistrationState.WAITLISTED)
         .order_by(Registration.waitlisted_at, Registration.id)
     ))
 
@@ -440,8 +442,8 @@ def _fill_seats(meeting: Meeting) -> list[Registration]:
         # Conditional, so that two cancellations at once never promote the same person twice.
         result = db.session.execute(
             sa.update(Registration)
-            .where(Registration.id == candidate.id, Registration.state == "waitlisted")
-            .values(state="registered", promoted_at=utcnow(), updated_at=utcnow())
+            .where(Registration.id == candidate.id, Registration.state == RegistrationState.WAITLISTED)
+            .values(state=RegistrationState.REGISTERED, promoted_at=utcnow(), updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -455,7 +457,7 @@ def _fill_seats(meeting: Meeting) -> list[Registration]:
 
 def waitlist_position(registration: Registration) -> int | None:
     """1 for the first in line; None when not on the waitlist."""
-    if registration.state != "waitlisted":
+    if registration.state != RegistrationState.WAITLISTED:
         return None
     for index, other in enumerate(waitlist(registration.meeting), start=1):
         if other.id == registration.id:
@@ -467,7 +469,7 @@ def registrations(meeting: Meeting) -> list[Registration]:
     """Everyone with a seat, in order of registration (name order would hide who came first)."""
     return list(db.session.scalars(
         sa.select(Registration)
-        .where(Registration.meeting_id == meeting.id, Registration.state == "registered")
+        .where(Registration.meeting_id == meeting.id, Registration.state == RegistrationState.REGISTERED)
         .order_by(Registration.created_at, Registration.id)
     ))
 
@@ -477,7 +479,7 @@ def counts(meeting: Meeting) -> dict:
     organiser has marked attendance)."""
     waitlisted = db.session.scalar(
         sa.select(sa.func.count(Registration.id))
-        .where(Registration.meeting_id == meeting.id, Registration.state == "waitlisted")
+        .where(Registration.meeting_id == meeting.id, Registration.state == RegistrationState.WAITLISTED)
     )
     marked = db.session.execute(
         sa.select(sa.func.count(Registration.id), sa.func.count(Registration.id).filter(Registration.attended))
@@ -547,7 +549,7 @@ def archive(scope: str | None = None, year: int | None = None, region_id: int | 
 
 def attendees(meeting: Meeting, *, include_waitlist: bool = True) -> list[User]:
     """Active users with a seat (and, by default, on the waitlist): who hears about changes."""
-    states = ("registered", "waitlisted") if include_waitlist else ("registered",)
+    states = HOLDING_STATES if include_waitlist else (RegistrationState.REGISTERED,)
     return list(db.session.scalars(
         sa.select(User).join(Registration, Registration.user_id == User.id)
         .where(Registration.meeting_id == meeting.id, Registration.state.in_(states), User.active.is_(True))

@@ -20,11 +20,9 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.clock import utcnow
-from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import commit_or_flash
 from app.forms import flash_form_errors
-from app.forms import populate_errors
 from app.i18n import current_language
 from app.meetings import hosts
 from app.meetings import ical
@@ -38,6 +36,7 @@ from app.meetings.forms import StateForm
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
 from app.meetings.models import MeetingState
+from app.meetings.models import RegistrationState
 from app.meetings.programme.pages import ProgrammePage
 from app.policy import can
 from app.regions.models import Region
@@ -212,14 +211,10 @@ def new():
     if request.method == "GET":
         _prefill(form)
     if form.validate_on_submit():
-        try:
-            meeting = services.create_meeting(current_user, _data_from_form(form))
-            db.session.commit()
+        done = commit_or_flash(lambda: services.create_meeting(current_user, _data_from_form(form)), form)
+        if done:
             flash(_("Meeting created. Open registration when you are ready."), "success")
-            return redirect(url_for("meetings.detail", meeting_id=meeting.id))
-        except ValidationFailed as error:
-            db.session.rollback()
-            populate_errors(form, error)
+            return redirect(url_for("meetings.detail", meeting_id=done.value.id))
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template("meetings/form.html", form=form, meeting=None), status
 
@@ -235,19 +230,15 @@ def edit(meeting_id: int):
         for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
             getattr(form, name).data = timezone.input_value(getattr(meeting, name))
     if form.validate_on_submit():
-        try:
-            changes = services.update_meeting(current_user, meeting, _data_from_form(form))
-            db.session.commit()
-        except ValidationFailed as error:
-            db.session.rollback()
-            meeting = get_meeting_or_404(meeting_id)
-            populate_errors(form, error)
-        else:
+        done = commit_or_flash(lambda: services.update_meeting(current_user, meeting, _data_from_form(form)), form)
+        if done:
+            changes = done.value
             sent = notifications.changed(meeting, changes)
             notifications.promoted(changes.promoted)
             flash(_("Saved.") + (" " + _("%(count)d people were told about the change by e-mail.", count=sent)
                                  if sent else ""), "success")
             return redirect(url_for("meetings.detail", meeting_id=meeting.id))
+        meeting = get_meeting_or_404(meeting_id)
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template("meetings/form.html", form=form, meeting=meeting), status
 
@@ -281,7 +272,7 @@ def register(meeting_id: int):
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
     registration = done.value
     notifications.registration_confirmed(registration)
-    if registration.state == "registered":
+    if registration.state == RegistrationState.REGISTERED:
         flash(_("You are registered. The confirmation with a calendar file is in your e-mail."), "success")
     else:
         flash(_("The meeting is full: you are on the waitlist, place %(position)s. We will write to you when a "

@@ -63,13 +63,9 @@ def ask_question(user: User, case: CaseStudy, body: str) -> Question:
 
     :raise ValidationFailed: empty or too long (1–5000 characters), or the case study is not published.
     """
-    if not case.is_published:
-        raise ValidationFailed([(None, _l("Questions can only be asked about a published case study."))])
-    text = _clean_body(body, MAX_QUESTION_CHARS, _l("Write your question."))
-    question = Question(case_study=case, asker_id=user.id, body=text)
-    db.session.add(question)
-    db.session.flush()
-    return question
+    return _add_post(case, _l("Questions can only be asked about a published case study."), body,
+                     MAX_QUESTION_CHARS, _l("Write your question."),
+                     lambda text: Question(case_study=case, asker_id=user.id, body=text))
 
 
 def answer_question(user: User, question: Question, body: str) -> Answer:
@@ -81,13 +77,21 @@ def answer_question(user: User, question: Question, body: str) -> Answer:
     case = question.case_study
     if not is_member(user, case):
         raise ValidationFailed([(None, _l("Only members of the akimat that wrote the case study can answer."))])
+    return _add_post(case, _l("Questions can only be answered on a published case study."), body,
+                     MAX_ANSWER_CHARS, _l("Write your answer."),
+                     lambda text: Answer(question=question, author_id=user.id, body=text))
+
+
+def _add_post(case: CaseStudy, unpublished: str, body: str, limit: int, empty: str, make):
+    """What asking and answering share: refuse (``unpublished``) unless the case study is published, clean the
+    text (1–``limit`` characters, ``empty`` when there is none), then add and flush ``make(text)``."""
     if not case.is_published:
-        raise ValidationFailed([(None, _l("Questions can only be answered on a published case study."))])
-    text = _clean_body(body, MAX_ANSWER_CHARS, _l("Write your answer."))
-    answer = Answer(question=question, author_id=user.id, body=text)
-    db.session.add(answer)
+        raise ValidationFailed([(None, unpublished)])
+    text = _clean_body(body, limit, empty)
+    post = make(text)
+    db.session.add(post)
     db.session.flush()
-    return answer
+    return post
 
 
 def questions_of(case: CaseStudy) -> list[Question]:

@@ -37,8 +37,8 @@ from app.case_studies.models import Question
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.extensions import limiter
+from app.forms import commit_or_flash
 from app.forms import flash_errors
-from app.forms import populate_errors
 from app.urls import is_safe_next
 
 bp = Blueprint("engagement", __name__, url_prefix="/cases")
@@ -56,10 +56,9 @@ def _back(case: CaseStudy, anchor: str):
 
 
 def _refused(case: CaseStudy, key, form: FlaskForm, error: ValidationFailed):
-    """Flash the problems and show the case page again (400) with the form as sent and its errors."""
-    db.session.rollback()
+    """Flash the problems and show the case page again (400) with the form as sent and its errors (put on it by
+    :func:`~app.forms.commit_or_flash`, which also rolled back)."""
     flash_errors(error)
-    populate_errors(form, error)
     return case_views.render_detail(case, submitted={key: form}), 400
 
 
@@ -93,11 +92,10 @@ def ask(slug: str):
     case = case_views.get_case_or_404(slug)
     case_views.require("ask", case)
     form = QuestionForm(prefix=QUESTION_PREFIX)
-    try:
-        question = engagement.ask_question(current_user, case, form.body.data)
-    except ValidationFailed as error:
-        return _refused(case, "ask", form, error)
-    db.session.commit()
+    done = commit_or_flash(lambda: engagement.ask_question(current_user, case, form.body.data), form)
+    if not done:
+        return _refused(case, "ask", form, done.error)
+    question = done.value
     _notify(engagement.notify_question_asked, question)
     flash(_("Your question was sent to the akimat. You will get an e-mail when it is answered."), "success")
     return redirect(url_for("case_studies.detail", slug=case.slug, _anchor=f"question-{question.id}"), 303)
@@ -110,11 +108,10 @@ def answer(slug: str, question_id: int):
     question = _question_or_404(case, question_id)
     case_views.require("answer", question)
     form = AnswerForm(prefix=answer_prefix(question.id))
-    try:
-        reply = engagement.answer_question(current_user, question, form.body.data)
-    except ValidationFailed as error:
-        return _refused(case, ("answer", question_id), form, error)
-    db.session.commit()
+    done = commit_or_flash(lambda: engagement.answer_question(current_user, question, form.body.data), form)
+    if not done:
+        return _refused(case, ("answer", question_id), form, done.error)
+    reply = done.value
     _notify(engagement.notify_question_answered, reply)
     flash(_("Your answer is published. The person who asked gets an e-mail."), "success")
     return redirect(url_for("case_studies.detail", slug=case.slug, _anchor=f"question-{question_id}"), 303)
@@ -132,18 +129,19 @@ def adopt(slug: str):
     existed = engagement.own_adoption(current_user, case) is not None
     for attempt in (1, 2):
         try:
-            engagement.record_adoption(current_user, case, form.year.data, form.status.data, form.note.data,
-                                       form.reason.data)
-            db.session.commit()
-            break
-        except ValidationFailed as error:
-            return _refused(case, "adopt", form, error)
+            done = commit_or_flash(lambda: engagement.record_adoption(current_user, case, form.year.data,
+                                                                      form.status.data, form.note.data,
+                                                                      form.reason.data), form)
         except IntegrityError:
             # Another akim of the same akimat recorded it at the same moment: update that record instead.
             db.session.rollback()
             existed = True
             if attempt == 2:
                 raise
+            continue
+        if not done:
+            return _refused(case, "adopt", form, done.error)
+        break
     flash(_("Adoption record updated.") if existed else _("Thank you: your akimat's adoption is recorded."),
           "success")
     return _back(case, "adoptions")
@@ -179,15 +177,14 @@ def follow():
     """Follow a region, a topic or a case study (form fields ``kind``, ``key``, ``next``)."""
     kind, key = engagement.normalise_follow(request.form.get("kind"), request.form.get("key"))
     try:
-        _row, created = engagement.follow(current_user, kind, key)
-        db.session.commit()
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash_errors(error)
-        return _redirect_next(request.form.get("next"))
+        done = commit_or_flash(lambda: engagement.follow(current_user, kind, key))
     except IntegrityError:  # the same follow posted twice at once: it exists, which is what was asked
         db.session.rollback()
         created = False
+    else:
+        if not done:
+            return _redirect_next(request.form.get("next"))
+        _row, created = done.value
     label = engagement.follow_label(kind, key)
     if created:
         flash(_("You now follow %(name)s. New case studies and answers come in your e-mail digest.", name=label),

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from app.forms import ParseMessageMixin
 from app.forms import coerce_optional_int
 from app.meetings.forms import LocalDateTimeField
 from app.meetings.programme.services import AGENDA_KIND_LABELS
@@ -33,18 +34,16 @@ def _length(limit: int) -> Length:
     return Length(max=limit, message=LENGTH_MESSAGE)
 
 
-class OptionalDateField(DateField):
+class OptionalDateField(ParseMessageMixin, DateField):
     """A date that may be left empty, with our own message for text that is not a date."""
+
+    parse_message = _l("Enter a date, such as 2027-12-31.")
 
     def process_formdata(self, valuelist):
         if not valuelist or not (valuelist[0] or "").strip():
             self.data = None
             return
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(str(_l("Enter a date, such as 2027-12-31."))) from None
+        super().process_formdata(valuelist)
 
 
 class CallForm(FlaskForm):

@@ -44,6 +44,7 @@ from app.meetings.models import Commitment
 from app.meetings.models import Meeting
 from app.meetings.models import MeetingState
 from app.meetings.models import Proposal
+from app.meetings.models import ProposalState
 from app.meetings.timezone import to_local
 from app.meetings.timezone import to_utc
 from app.policy import can
@@ -65,12 +66,12 @@ AGENDA_KIND_LABELS = {
     "other": _l("Other"),
 }
 PROPOSAL_STATE_LABELS = {
-    "proposed": _l("Waiting for a decision"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "withdrawn": _l("Withdrawn"),
+    ProposalState.PROPOSED: _l("Waiting for a decision"),
+    ProposalState.ACCEPTED: _l("Accepted"),
+    ProposalState.DECLINED: _l("Declined"),
+    ProposalState.WITHDRAWN: _l("Withdrawn"),
 }
-CLOSED_STATES = ("held", "cancelled")
+CLOSED_STATES = (MeetingState.HELD, MeetingState.CANCELLED)
 
 
 def _text(value: str | None) -> str:
@@ -170,7 +171,7 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
         existing = db.session.scalar(
             sa.select(Proposal).where(Proposal.meeting_id == meeting.id, Proposal.case_study_id == case.id)
         )
-        if existing is not None and existing.state != "withdrawn":
+        if existing is not None and existing.state != ProposalState.WITHDRAWN:
             errors.append(("case_study", _l("This case study has already been proposed for this meeting.")))
     if errors:
         raise ValidationFailed(errors)
@@ -180,7 +181,7 @@ def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, p
     proposal.proposer_id = user.id
     proposal.presenter_name = presenter
     proposal.pitch = text
-    proposal.state = "proposed"
+    proposal.state = ProposalState.PROPOSED
     proposal.decision_note = None
     proposal.decided_by_id = None
     proposal.decided_at = None
@@ -203,9 +204,9 @@ def withdraw_proposal(user, proposal: Proposal) -> None:
     """
     if not can(user, "withdraw_proposal", proposal):
         raise ValidationFailed([(None, _l("Only the akimat that made the proposal can withdraw it."))])
-    if proposal.state != "proposed":
+    if proposal.state != ProposalState.PROPOSED:
         raise ValidationFailed([(None, _l("Only a proposal waiting for a decision can be withdrawn."))])
-    proposal.state = "withdrawn"
+    proposal.state = ProposalState.WITHDRAWN
     db.session.flush()
     record(user, "meeting.proposal_withdrawn", proposal, {"meeting": proposal.meeting_id,
                                                           "case": proposal.case_study.slug})
@@ -220,7 +221,7 @@ def decide(actor, proposal: Proposal, decision: str | None, note: str | None) ->
         too long, or a meeting that is cancelled.
     """
     errors: list = []
-    if proposal.state != "proposed":
+    if proposal.state != ProposalState.PROPOSED:
         errors.append((None, _l("This proposal has already been decided or withdrawn.")))
     if proposal.meeting.state == MeetingState.CANCELLED:
         errors.append((None, _l("The meeting is cancelled.")))
@@ -233,15 +234,16 @@ def decide(actor, proposal: Proposal, decision: str | None, note: str | None) ->
     if errors:
         raise ValidationFailed(errors)
     # A conditional update: of two organisers deciding at once, only the first changes the proposal.
+    outcome = ProposalState.ACCEPTED if decision == "accept" else ProposalState.DECLINED
     decided = db.session.execute(
-        sa.update(Proposal).where(Proposal.id == proposal.id, Proposal.state == "proposed")
-        .values(state="accepted" if decision == "accept" else "declined")
+        sa.update(Proposal).where(Proposal.id == proposal.id, Proposal.state == ProposalState.PROPOSED)
+        .values(state=outcome)
         .execution_options(synchronize_session=False)
     ).rowcount
     if decided != 1:
         db.session.refresh(proposal)
         raise ValidationFailed([(None, _l("This proposal has already been decided or withdrawn."))])
-    proposal.state = "accepted" if decision == "accept" else "declined"
+    proposal.state = outcome
     proposal.decision_note = text or None
     proposal.decided_by_id = actor.id if actor is not None else None
     proposal.decided_at = utcnow()
@@ -529,7 +531,7 @@ def notify_decision(proposal: Proposal) -> None:
     if user is None or not user.active:
         return
     meeting = proposal.meeting
-    subject = (_l("Accepted: %(title)s", title=proposal.case_study.title) if proposal.state == "accepted"
+    subject = (_l("Accepted: %(title)s", title=proposal.case_study.title) if proposal.state == ProposalState.ACCEPTED
                else _l("Not accepted this time: %(title)s", title=proposal.case_study.title))
     mail.send_template(user, "proposal_decided", subject, proposal=proposal, meeting=meeting,
                        location=ical.location(meeting),

@@ -24,10 +24,8 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.case_studies.models import CaseStudy
-from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import commit_or_flash
-from app.forms import populate_errors
 from app.i18n import current_language
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
@@ -103,16 +101,46 @@ def _manage_page(meeting: Meeting, status: int = 200, **forms):
     ), status
 
 
-def _refused(meeting: Meeting, form, error: ValidationFailed, name: str, **extra):
-    """Show the programme page again (400) with ``form`` as sent and the service's messages on it."""
-    db.session.rollback()
-    populate_errors(form, error)
+def _submit(meeting: Meeting, form, name: str, operation, **extra) -> tuple:
+    """Validate ``form`` (one of the programme page's, passed to the page as ``name``) and run ``operation`` (a
+    programme service call) through :func:`~app.forms.commit_or_flash`.
+
+    :return: ``(page, outcome)``: when the form is invalid or the service refused, ``page`` is the programme
+        page again (400) with ``form`` as sent and the messages on it; else ``page`` is None and
+        ``outcome.value`` is what the service returned.
+    """
+    if not form.validate_on_submit():
+        return _manage_page(meeting, 400, **{name: form}, **extra), None
+    done = commit_or_flash(operation, form)
+    if done:
+        return None, done
     if name == "decision_form":  # a decided proposal shows no form: say it at the top of the page
-        for field, message in error.errors:
+        for field, message in done.error.errors:
             if field is None:
                 flash(message, "error")
     meeting = db.session.get(Meeting, meeting.id)
-    return _manage_page(meeting, 400, **{name: form}, **extra)
+    return _manage_page(meeting, 400, **{name: form}, **extra), None
+
+
+def _change(meeting_id: int, form, name: str, operation, success: str, anchor: str):
+    """An organisers' change of the meeting: :func:`_submit` with ``operation(meeting)``, then on success flash
+    ``success`` and go back to the programme page at ``anchor``."""
+    _organiser_only()
+    meeting = _meeting(meeting_id)
+    page, _done = _submit(meeting, form, name, lambda: operation(meeting))
+    if page is not None:
+        return page
+    flash(success, "success")
+    return _manage(meeting, anchor)
+
+
+def _confirmed(meeting: Meeting, operation, success: str, anchor: str):
+    """An organisers' change by a bare POST with CSRF (close the call, remove an item or a commitment):
+    ``operation()`` through :func:`~app.forms.commit_or_flash`, flash ``success``, back to the programme page at
+    ``anchor``."""
+    if ConfirmForm().validate_on_submit() and commit_or_flash(operation):
+        flash(success, "success")
+    return _manage(meeting, anchor)
 
 
 # --- the organisers' page and the call ----------------------------------------------------------------------
@@ -128,18 +156,10 @@ def manage(meeting_id: int):
 @bp.route("/call/open", methods=["POST"])
 def open_call(meeting_id: int):
     """Open the call for presentations."""
-    _organiser_only()
-    meeting = _meeting(meeting_id)
     form = CallForm()
-    if not form.validate_on_submit():
-        return _manage_page(meeting, 400, call_form=form)
-    try:
-        programme.open_call(current_user, meeting, to_utc(form.closes_at.data))
-    except ValidationFailed as error:
-        return _refused(meeting, form, error, "call_form")
-    db.session.commit()
-    flash(_("The call for presentations is open: akims can now propose their case studies."), "success")
-    return _manage(meeting, "call")
+    return _change(meeting_id, form, "call_form",
+                   lambda meeting: programme.open_call(current_user, meeting, to_utc(form.closes_at.data)),
+                   _("The call for presentations is open: akims can now propose their case studies."), "call")
 
 
 @bp.route("/call/close", methods=["POST"])
@@ -147,9 +167,8 @@ def close_call(meeting_id: int):
     """Close the call for presentations."""
     _organiser_only()
     meeting = _meeting(meeting_id)
-    if ConfirmForm().validate_on_submit() and commit_or_flash(lambda: programme.close_call(current_user, meeting)):
-        flash(_("The call for presentations is closed."), "success")
-    return _manage(meeting, "call")
+    return _confirmed(meeting, lambda: programme.close_call(current_user, meeting),
+                      _("The call for presentations is closed."), "call")
 
 
 # --- proposals ----------------------------------------------------------------------------------------------
@@ -194,13 +213,12 @@ def decide(meeting_id: int, proposal_id: int):
     proposal = db.first_or_404(sa.select(Proposal).where(Proposal.id == proposal_id, Proposal.meeting_id == meeting_id))
     meeting = proposal.meeting
     form = DecisionForm(prefix=f"p{proposal.id}")
-    if not form.validate_on_submit():
-        return _manage_page(meeting, 400, decision_form=form, decision_for=proposal.id)
-    try:
-        item = programme.decide(current_user, proposal, form.decision.data, form.note.data)
-    except ValidationFailed as error:
-        return _refused(meeting, form, error, "decision_form", decision_for=proposal.id)
-    db.session.commit()
+    page, done = _submit(meeting, form, "decision_form",
+                         lambda: programme.decide(current_user, proposal, form.decision.data, form.note.data),
+                         decision_for=proposal.id)
+    if page is not None:
+        return page
+    item = done.value
     try:
         programme.notify_decision(proposal)
     except Exception:  # SMTP trouble must not turn a saved decision into an error page
@@ -272,12 +290,8 @@ def delete_item(meeting_id: int, item_id: int):
     """Remove an agenda item."""
     _organiser_only()
     item = db.first_or_404(sa.select(AgendaItem).where(AgendaItem.id == item_id, AgendaItem.meeting_id == meeting_id))
-    meeting = item.meeting
-    if ConfirmForm().validate_on_submit():
-        programme.remove_item(current_user, item)
-        db.session.commit()
-        flash(_("The item is removed from the agenda."), "success")
-    return _manage(meeting, "agenda")
+    return _confirmed(item.meeting, lambda: programme.remove_item(current_user, item),
+                      _("The item is removed from the agenda."), "agenda")
 
 
 @bp.route("/agenda/print")
@@ -294,38 +308,25 @@ def print_agenda(meeting_id: int):
 @bp.route("/outcomes", methods=["POST"])
 def outcomes(meeting_id: int):
     """Publish (or correct) the minutes."""
-    _organiser_only()
-    meeting = _meeting(meeting_id)
     form = MinutesForm()
-    if not form.validate_on_submit():
-        return _manage_page(meeting, 400, minutes_form=form)
-    try:
-        programme.publish_outcomes(current_user, meeting, form.minutes.data)
-    except ValidationFailed as error:
-        return _refused(meeting, form, error, "minutes_form")
-    db.session.commit()
-    flash(_("The outcomes are published on the meeting page."), "success")
-    return _manage(meeting, "outcomes")
+    return _change(meeting_id, form, "minutes_form",
+                   lambda meeting: programme.publish_outcomes(current_user, meeting, form.minutes.data),
+                   _("The outcomes are published on the meeting page."), "outcomes")
 
 
 @bp.route("/commitments", methods=["POST"])
 def add_commitment(meeting_id: int):
     """Record a commitment made at the meeting."""
-    _organiser_only()
-    meeting = _meeting(meeting_id)
+    _organiser_only()  # before the queries of the choices (_change checks again)
     form = CommitmentForm()
     form.akimat_id.choices = akimat_choices()
     form.case_study_id.choices = _case_choices(_published_cases())
-    if not form.validate_on_submit():
-        return _manage_page(meeting, 400, commitment_form=form)
-    try:
-        programme.add_commitment(current_user, meeting, form.akimat_id.data, form.case_study_id.data,
-                                 form.action.data, form.due_date.data, form.note.data)
-    except ValidationFailed as error:
-        return _refused(meeting, form, error, "commitment_form")
-    db.session.commit()
-    flash(_("The commitment is recorded. It shows on the case study and on the region's profile."), "success")
-    return _manage(meeting, "commitments")
+    return _change(meeting_id, form, "commitment_form",
+                   lambda meeting: programme.add_commitment(current_user, meeting, form.akimat_id.data,
+                                                            form.case_study_id.data, form.action.data,
+                                                            form.due_date.data, form.note.data),
+                   _("The commitment is recorded. It shows on the case study and on the region's profile."),
+                   "commitments")
 
 
 def _commitment(meeting_id: int, commitment_id: int) -> Commitment:
@@ -338,12 +339,8 @@ def delete_commitment(meeting_id: int, commitment_id: int):
     """Remove a commitment recorded by mistake."""
     _organiser_only()
     commitment = _commitment(meeting_id, commitment_id)
-    meeting = commitment.meeting
-    if ConfirmForm().validate_on_submit():
-        programme.remove_commitment(current_user, commitment)
-        db.session.commit()
-        flash(_("The commitment is removed."), "success")
-    return _manage(meeting, "commitments")
+    return _confirmed(commitment.meeting, lambda: programme.remove_commitment(current_user, commitment),
+                      _("The commitment is removed."), "commitments")
 
 
 @bp.route("/commitments/<int:commitment_id>/adoption", methods=["POST"])

@@ -176,51 +176,63 @@ def _back(scope: str, anchor: str):
 @bp.route("/pins", methods=["POST"])
 def add_pin():
     """Pin a host to a (year, slot) of the plan."""
-    scope = _scope_arg()
-    form = PinForm()
-    _prepare(form, scope, eligible_hosts(scope))
-    if not (form.validate_on_submit() and commit_or_flash(lambda: services.add_pin(
-            current_user, scope, form.year.data, form.slot.data, form.host.data, form.reason.data), form)):
-        return _page(scope, _per_year_arg(), pin_form=form, status=400)
-    flash(_("The host is pinned. The plan has been recalculated."), "success")
-    return _back(scope, "plan")
+    return _add(PinForm(), "pin_form",
+                lambda scope, form: services.add_pin(current_user, scope, form.year.data, form.slot.data,
+                                                     form.host.data, form.reason.data),
+                _("The host is pinned. The plan has been recalculated."), "plan")
 
 
 @bp.route("/pins/<int:pin_id>/delete", methods=["POST"])
 def remove_pin(pin_id: int):
     """Remove a pin, with a reason."""
-    pin = db.get_or_404(RotationPin, pin_id)
-    return _undo(UndoForm(prefix=f"pin-{pin.id}"), services.remove_pin, pin, "pins",
-                 done=_("The pin is removed. The plan has been recalculated."),
-                 no_reason=_("Say why the pin is removed: the reason is kept in the audit log."))
+    return _undo("pin", pin_id)
 
 
 @bp.route("/exclusions", methods=["POST"])
 def add_exclusion():
     """Exclude a host until a year."""
-    scope = _scope_arg()
-    form = ExclusionForm()
-    _prepare(form, scope, eligible_hosts(scope))
-    if not (form.validate_on_submit() and commit_or_flash(lambda: services.add_exclusion(
-            current_user, scope, form.host.data, form.until_year.data, form.reason.data), form)):
-        return _page(scope, _per_year_arg(), exclusion_form=form, status=400)
-    flash(_("The host is excluded. It keeps its place and hosts as soon as the exclusion ends."), "success")
-    return _back(scope, "exclusions")
+    return _add(ExclusionForm(), "exclusion_form",
+                lambda scope, form: services.add_exclusion(current_user, scope, form.host.data,
+                                                           form.until_year.data, form.reason.data),
+                _("The host is excluded. It keeps its place and hosts as soon as the exclusion ends."), "exclusions")
 
 
 @bp.route("/exclusions/<int:exclusion_id>/lift", methods=["POST"])
 def lift_exclusion(exclusion_id: int):
     """Lift an exclusion early, with a reason."""
-    exclusion = db.get_or_404(RotationExclusion, exclusion_id)
-    return _undo(UndoForm(prefix=f"exclusion-{exclusion.id}"), services.lift_exclusion, exclusion, "exclusions",
-                 done=_("The exclusion is lifted. The plan has been recalculated."),
-                 no_reason=_("Say why the exclusion is lifted: the reason is kept in the audit log."))
+    return _undo("exclusion", exclusion_id)
 
 
-def _undo(form: UndoForm, action, target, anchor: str, *, done: str, no_reason: str):
-    """Remove a pin or lift an exclusion (``action(user, target, reason)``), then back to the rotation page."""
+def _add(form, form_name: str, operation, success: str, anchor: str):
+    """Add a pin or an exclusion (``operation(scope, form)``) to the scope of ``?scope=``: the rotation page again
+    (400) with ``form`` as sent (as ``form_name``) when it is invalid or refused, else back to the page at
+    ``anchor``."""
+    scope = _scope_arg()
+    _prepare(form, scope, eligible_hosts(scope))
+    if not (form.validate_on_submit() and commit_or_flash(lambda: operation(scope, form), form)):
+        return _page(scope, _per_year_arg(), **{form_name: form}, status=400)
+    flash(success, "success")
+    return _back(scope, anchor)
+
+
+UNDO = {
+    "pin": (RotationPin, services.remove_pin, "pins", _l("The pin is removed. The plan has been recalculated."),
+            _l("Say why the pin is removed: the reason is kept in the audit log.")),
+    "exclusion": (RotationExclusion, services.lift_exclusion, "exclusions",
+                  _l("The exclusion is lifted. The plan has been recalculated."),
+                  _l("Say why the exclusion is lifted: the reason is kept in the audit log.")),
+}
+"""What undoing a pin or an exclusion takes: its model, the service (``action(user, target, reason)``), the anchor
+of its list on the rotation page, the message when done and the one when no reason was given."""
+
+
+def _undo(kind: str, target_id: int):
+    """Remove a pin or lift an exclusion (``kind`` in :data:`UNDO`), then back to the rotation page."""
+    model, action, anchor, done, no_reason = UNDO[kind]
+    target = db.get_or_404(model, target_id)
+    form = UndoForm(prefix=f"{kind}-{target.id}")
     if not form.validate_on_submit():
-        flash(no_reason, "error")
+        flash(str(no_reason), "error")
     elif commit_or_flash(lambda: action(current_user, target, form.reason.data)):
-        flash(done, "success")
+        flash(str(done), "success")
     return _back(target.scope, anchor)
