@@ -68,14 +68,15 @@ def populate_errors(form: FlaskForm, error: ValidationFailed) -> None:
 def flash_errors(error: ValidationFailed) -> None:
     """Flash every message of a service's ``ValidationFailed`` (for actions whose page has no form to show)."""
     for _field, message in error.errors:
-        flash(message, "error")
+        # str(): a lazy translation is HTML-safe to Jinja, and the user input formatted into it would be too.
+        flash(str(message), "error")
 
 
 def flash_form_errors(form: FlaskForm) -> None:
     """Flash every field error of a form that failed validation (for actions whose page has no form to show)."""
     for errors in form.errors.values():
         for message in errors:
-            flash(message, "error")
+            flash(str(message), "error")
 
 
 class Outcome:

@@ -420,6 +420,16 @@ def test_follow_validation_refuses_and_saves_nothing(client, make_user, make_cas
     assert message in page
 
 
+def test_user_input_in_a_refusal_message_is_shown_escaped(client, make_user, login_as):
+    """A flashed message formatted with what the user sent must not come back as HTML (a lazy translation is
+    HTML-safe to Jinja: the flash stores plain text)."""
+    login_as(make_user("reader"))
+    client.post("/cases/follow", data={"kind": "topic", "key": "<i>zzz</i>"})
+    page = client.get("/cases/following").get_data(as_text=True)
+    assert "<i>zzz</i>" not in page
+    assert "Unknown topic: &lt;i&gt;zzz&lt;/i&gt;." in page
+
+
 def test_follow_needs_login(client, db_session):
     response = client.post("/cases/follow", data={"kind": "region", "key": "KZ-75"})
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
