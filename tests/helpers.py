@@ -78,3 +78,21 @@ def translated(app, message: str, language: str, **variables) -> str:
     """``message`` translated by the app's own catalog for ``language``."""
     with app.test_request_context(), force_locale(language):
         return gettext(message, **variables)
+
+
+# --- search ---------------------------------------------------------------------------------------------
+
+
+def exact_ids(app, query: str, **params) -> list[str]:
+    """The ids of a search's exact matches, in order: the near matches its relaxations add (``Hit.partial``)
+    left out. Through the search service, as ``GET /api/v1/search`` runs it."""
+    from app.extensions import db
+    from app.search.query import SearchParams
+    from app.search.query import search
+
+    with app.test_request_context():
+        try:
+            result = search(query, SearchParams(**params))
+            return [hit.case.slug for hit in result.hits if not hit.partial]
+        finally:
+            db.session.remove()

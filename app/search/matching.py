@@ -44,7 +44,7 @@ TITLE_FIELDS = ("title",)  # `title:` queries
 VARIANTS = ("exact", "stem", "fold")
 # An expansion's weight against the query's own words (matched in all three variants, it only in the fold one):
 # a concept's labels in other languages well below, another spelling of the same place nearly level.
-EXPANSION_BOOSTS = {CONCEPT: 0.5, PLACE: 0.8}
+EXPANSION_BOOSTS = {CONCEPT: 0.5, PLACE: 1.5}
 INFLECTED_PHRASE_BOOST = 0.6  # a quoted phrase in other forms of its words: below the exact forms
 FILTER_FIELDS = {"region": "region", "topic": "topics", "level": "level", "language": "language",
                  "status": "status"}
@@ -186,8 +186,7 @@ def _units(schema, clauses: list[Clause], word_by_word: bool = False) -> tuple[l
     but its words are those of "сельский" and "библиотека"). A relaxation only: translated word by word, the
     words may stand apart ("a public report … a council" is no public council).
 
-    A place named beside other words is optional: it ranks that place's practices first, and the same practice
-    elsewhere still follows ("Oskemen snow removal" also lists other cities' snow removal); alone it must match."""
+    Places are returned apart, for :func:`build_query` to require them or not."""
     words = [c for c in clauses if not c.phrase and not c.title_only]
     required, places = _span_units(schema, words, word_by_word=word_by_word)
     required.extend(_phrase_query(schema, c) if c.phrase else _word_query(schema, c)
@@ -198,24 +197,36 @@ def _units(schema, clauses: list[Clause], word_by_word: bool = False) -> tuple[l
 MOST_MIN_UNITS = 3  # "all but one" relaxes queries of at least this many units
 
 
-def build_query(schema, clauses: list[Clause], mode: str = "and"):
-    """The Whoosh query of ``clauses`` (None: match everything, or, for "most", nothing to relax).
+RELAXATIONS = ("words", "elsewhere", "most", "or")
+"""The modes of :func:`build_query` after "and", from the closest to the loosest (see ``query._relax``)."""
 
-    ``mode`` "and": every unit (word, or concept/place with its other names) must match; "words": the same with
-    multi-word concepts also translated word by word (None when the query has none); "most": all units but
-    one, for queries of at least ``MOST_MIN_UNITS`` (a practice described without one of the query's words, or
-    in a language the thesaurus cannot translate that word into), scored by the units it has, so the documents
-    with every unit still come first; "or": any unit."""
+
+def build_query(schema, clauses: list[Clause], mode: str = "and"):
+    """The Whoosh query of ``clauses`` (None: match everything; for a relaxation: nothing to relax).
+
+    ``mode``:
+
+    * "and": every unit (a word, or a concept or place with its other names) must match;
+    * "words": the same, with multi-word concepts also translated word by word;
+    * "elsewhere": a place named beside other words no longer required: it ranks its own practices first,
+      the same practice elsewhere follows ("Oskemen snow removal" → other cities' snow removal);
+    * "most": all units but one, for queries of at least ``MOST_MIN_UNITS`` (a practice described without one
+      of the query's words, or in a language the thesaurus cannot translate it into), scored by the units it
+      has; places optional;
+    * "or": any unit.
+    """
     positive = [c for c in clauses if not c.negated]
     negative = [c for c in clauses if c.negated]
     content = [c for c in positive if c.phrase or not _is_stop_word(schema, c.text)]
     if not content:
         content = positive  # only stop words: match them as they are (exact fields keep them)
-    required, optional = _units(schema, content, word_by_word=mode == "words")
-    if mode == "words" and (required, optional) == _units(schema, content):
+    required, places = _units(schema, content, word_by_word=mode != "and")
+    if mode == "words" and (required, places) == _units(schema, content):
         return None
-    if not required:
-        required, optional = optional, []
+    if mode == "elsewhere" and not (required and places):
+        return None
+    if mode in ("and", "words") or not required:
+        required, places = required + places, []
     excluded = [q for q in ((_phrase_query(schema, c) if c.phrase else _word_query(schema, c)) for c in negative
                             if c.phrase or not _is_stop_word(schema, c.text)) if q]
     if mode == "most":
@@ -223,18 +234,16 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
             return None
         enough = Or([And(required[:i] + required[i + 1:]) for i in range(len(required))])
         query = AndMaybe(ConstantScoreQuery(enough, score=0.0), Or(required))
-        if optional:
-            query = AndMaybe(query, Or(optional) if len(optional) > 1 else optional[0])
-    elif mode == "or" and len(required) + len(optional) > 1:
-        query = Or(required + optional)
+    elif mode == "or" and len(required) + len(places) > 1:
+        query, places = Or(required + places), []
     elif required:
         query = And(required) if len(required) > 1 else required[0]
-        if optional:
-            query = AndMaybe(query, Or(optional) if len(optional) > 1 else optional[0])
     elif excluded:
         query = Every()
     else:
         return None
+    if places:
+        query = AndMaybe(query, Or(places) if len(places) > 1 else places[0])
     if excluded:
         query = And([query, *(Not(q) for q in excluded)])
     return query

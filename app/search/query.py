@@ -27,6 +27,7 @@ from app.search.highlighting import Marker
 from app.search.highlighting import query_phrases
 from app.search.highlighting import query_terms
 from app.search.index import IndexUnavailable
+from app.search.matching import RELAXATIONS
 from app.search.matching import allowed_docs
 from app.search.matching import build_query
 from app.search.matching import facet_counts
@@ -59,6 +60,7 @@ class Hit:
     score: float
     title: Markup
     snippet: Markup
+    partial: bool = False  # a near match (a relaxation found it): listed after the exact ones
 
 
 @dataclass
@@ -70,7 +72,7 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     suggestion: str | None
-    fallback: bool = False  # no document has every word: these have most, or some
+    fallback: bool = False  # nothing matches the query as it is: these have most of its words, or some
 
     @property
     def pages(self) -> int:
@@ -135,6 +137,36 @@ def search(q: str, filters: SearchParams | None = None) -> SearchResult:
             raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
 
 
+def _relax(searcher, schema, clauses, params: SearchParams, restriction, limit: int, first):
+    """Fewer than ``RELAX_BELOW`` documents match the query as it is (``first``: ``find()``'s answer): add the
+    near matches of the relaxations (``matching.RELAXATIONS``, closest first: a concept's words translated one by
+    one, a named place no longer required, all units but one, then, if nothing matched the query as it is, any
+    unit) until there are enough. The exact matches stay first, in their order (sorted by relevance; newest first
+    is by date only).
+
+    :return: ``find()``'s four values for the relaxed search, the set of exact matches, and whether the query as
+        it is found nothing and only the loosest relaxations did (the page says so).
+    """
+    matches, found, ranking, scores = first
+    exact = set(found)
+    loose = False
+    positive = sum(1 for c in clauses if not c.negated)
+    for mode in RELAXATIONS:
+        if len(found) >= RELAX_BELOW or (mode == "or" and (exact or positive < 2)):
+            break
+        relaxed = build_query(schema, clauses, mode=mode)
+        if relaxed is None:
+            continue
+        attempt = find(searcher, relaxed, params, restriction, limit)
+        if len(attempt[1]) <= len(found):
+            continue
+        kept = [d for d in ranking if d in exact]
+        matches, found, new_ranking, scores = attempt
+        ranking = new_ranking if params.sort == "newest" else kept + [d for d in new_ranking if d not in exact]
+        loose = loose or (not exact and mode in ("most", "or"))
+    return matches, found, ranking, scores, exact, loose
+
+
 def _run(searcher, schema, params: SearchParams) -> SearchResult:
     clauses = parse_query(params.q)
     query = build_query(schema, clauses)
@@ -146,29 +178,15 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     restriction = docsets.intersect(list(allowed.values()))
 
     matches, found, ranking, scores = find(searcher, query, params, restriction, limit)
+    complete = found
+    if len(found) < RELAX_BELOW and query is not None:
+        matches, found, ranking, scores, complete, fallback = _relax(
+            searcher, schema, clauses, params, restriction, limit, (matches, found, ranking, scores))
     total = len(found)
-    if total < RELAX_BELOW and query is not None:
-        # Few or no documents have every word: also those with a concept's words translated one by one, then
-        # those with all units but one (ranked after them: their scores lack a unit's), then, if none has every
-        # word, any word.
-        complete = total
-        for mode in ("words", "most", "or"):
-            if mode == "or" and (complete or sum(1 for c in clauses if not c.negated) < 2):
-                break
-            if mode == "most" and total >= RELAX_BELOW:
-                break
-            relaxed = build_query(schema, clauses, mode=mode)
-            if relaxed is None:
-                continue
-            attempt = find(searcher, relaxed, params, restriction, limit)
-            if len(attempt[1]) > total:
-                fallback = fallback or total == 0
-                (matches, found, ranking, scores), total = attempt, len(attempt[1])
-                if mode == "words":
-                    complete = total
     stored = searcher.reader().stored_fields
     shown = [(stored(d)["id"], scores.get(d, 0.0)) for d in ranking[offset:offset + params.per_page]
              ] if offset < total else []
+    docnums = {stored(d)["id"]: d for d in ranking[offset:offset + params.per_page]}
     facets = facet_counts(searcher, matches, allowed)
     suggestion = suggest(searcher, clauses) if total < FEW_RESULTS else None
 
@@ -184,7 +202,8 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
             if case is None:  # stale hit: withdrawn or deleted since it was indexed
                 total -= 1
                 continue
-            hits.append(Hit(case=case, score=float(score or 0.0), title=marker.mark(case.title),
+            hits.append(Hit(case=case, score=float(score or 0.0), partial=docnums[slug] not in complete,
+                            title=marker.mark(case.title),
                             snippet=marker.snippet([case.summary, case.problem, case.solution, case.challenges,
                                                     case.results, case.lessons])))
     return SearchResult(query=params.q, total=max(total, 0), page=params.page, per_page=params.per_page,

@@ -4,6 +4,8 @@ in other inflections, and the relaxations that keep a peer's practice from stayi
 
 from __future__ import annotations
 
+from tests.helpers import exact_ids
+
 PLAIN = {"problem": "Residents complained.", "solution": "A new service.", "challenges": "Funding.",
          "results": "It works.", "lessons": "Ask residents."}
 RU = {"problem": "Жители жаловались.", "solution": "Новая услуга.", "challenges": "Деньги.",
@@ -55,6 +57,7 @@ def test_a_place_under_its_former_name_and_in_any_alphabet(client, make_case):
     # Beside other words a place ranks its own practices first; the same practice elsewhere follows.
     found = ids(client, "Усть-Каменогорск уборка снега")
     assert found[0] == oskemen and elsewhere in found
+    assert exact_ids(client.application, "Усть-Каменогорск уборка снега") == [oskemen]
 
 
 def test_a_quoted_phrase_matches_inflections_in_order_exact_forms_first(client, make_case):
@@ -89,6 +92,7 @@ def test_few_full_matches_are_followed_by_those_missing_one_unit(client, make_ca
     unrelated = make_case("published", title="Школьные автобусы", summary="Автобусы для сел.", language="ru", **RU)
     found = ids(client, "молодые врачи село")
     assert found[0] == full and partial in found and unrelated not in found
+    assert exact_ids(client.application, "молодые врачи село") == [full]
 
 
 def test_synonym_query_keeps_working_for_the_former_synonym_groups(client, make_case):
