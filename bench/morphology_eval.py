@@ -75,12 +75,29 @@ class Dataset:
 
 def load(language: str) -> Dataset:
     groups, distractors = [], []
-    for line in (DATA / f"{language}_morphology.jsonl").read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate((DATA / f"{language}_morphology.jsonl").read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         row = json.loads(line)
+        row["_line"] = number  # 1-based line number in the file, for --split
         (distractors if "distractor" in row else groups).append(row)
     return Dataset(language, groups, distractors)
+
+
+HALVES = ("tune", "heldout")
+
+
+def half(ds: Dataset, name: str) -> Dataset:
+    """One half of a list, chosen by the parity of the line number in the file (fixed before any tuning): odd lines
+    are "tune", even lines "heldout", for the lemma groups and the distractor pairs alike. A stemmer is improved by
+    looking at the failures of the tune half only; the held-out half then says whether the rules generalise."""
+    parity = HALVES.index(name)  # tune: odd (n % 2 == 1), heldout: even
+    keep = [row["_line"] % 2 != parity for row in ds.groups], [row["_line"] % 2 != parity for row in ds.distractors]
+    return Dataset(
+        f"{ds.language} ({name})",
+        [g for g, k in zip(ds.groups, keep[0], strict=True) if k],
+        [d for d, k in zip(ds.distractors, keep[1], strict=True) if k],
+    )
 
 
 def _norm(word: str) -> str:
@@ -312,7 +329,8 @@ def evaluate(ds: Dataset, a: Analyser) -> dict:
         for f in g["forms"]
         if not _match(keys[f], keys[g["lemma"]])
     ]
-    result["missed_examples"] = [f"{f}→{'|'.join(kf)} ≠ {lem}→{'|'.join(kl)}" for f, lem, kf, kl in missed[:12]]
+    result["missed_all"] = [f"{f}→{'|'.join(kf)} ≠ {lem}→{'|'.join(kl)}" for f, lem, kf, kl in missed]
+    result["missed_examples"] = result["missed_all"][:12]
 
     apart = [not _match(keys[d["distractor"][0]], keys[d["distractor"][1]]) for d in ds.distractors]
     strict = [ok for ok, d in zip(apart, ds.distractors, strict=True) if not d["homograph"]]
@@ -351,7 +369,8 @@ def evaluate(ds: Dataset, a: Analyser) -> dict:
     result["cross_collisions"] = len(colliding)
     result["cross_collision_rate"] = len(colliding) / cross_total
     result["cross_group_pairs"] = len(group_pairs)
-    result["cross_examples"] = [f"{x}~{y}" for x, y in sorted(colliding)[:10]]
+    result["cross_all"] = [f"{x}~{y}" for x, y in sorted(colliding)]
+    result["cross_examples"] = result["cross_all"][:10]
     if a.known is not None:
         unknown = [w for w in ds.words if not a.known(w)]
         result["ood_rate"] = len(unknown) / len(ds.words)
@@ -451,40 +470,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     parser.add_argument("--json", type=Path, help="also write every result (with examples) here")
     parser.add_argument("--details", action="store_true", help="print missed pairs, merged distractors, collisions")
+    parser.add_argument(
+        "--split",
+        choices=("both", *HALVES),
+        help="report the halves of each list (odd lines: tune, even lines: heldout) instead of the whole list; "
+        "--details then prints only the halves named here",
+    )
     args = parser.parse_args(argv)
     out = {}
     for language in args.languages.split(","):
-        ds = load(language)
+        whole = load(language)
         analysers, problems = build(language, tuple(b for b in args.bindings.split(",") if b))
-        results = [evaluate(ds, a) for a in analysers]
-        real = corpus_words(language)
-        for a, r in zip(analysers, results, strict=True):
-            r["ood_rate_corpus"] = corpus_ood(real, a)
-            r["corpus_words"] = len(real)
-        wps = speed(ds, analysers, args.rounds)
-        forms = sum(len(g["forms"]) for g in ds.groups)
-        print(
-            f"\n## {language}: {len(ds.groups)} lemma groups, {forms} forms, {len(ds.distractors)} distractor pairs, "
-            f"{len(ds.words)} distinct words; speed: best of {args.rounds} interleaved rounds\n"
-        )
-        print(table(ds, results, wps))
-        for p in problems:
-            print(f"\nUNAVAILABLE: {p}")
-        if args.details:
-            for r in results:
-                print(
-                    f"\n### {r['analyser']}\nrecall by POS: "
-                    + ", ".join(f"{k} {_pct(v)}" for k, v in r["recall_by_pos"].items())
-                )
-                print("missed:", "; ".join(r["missed_examples"]))
-                print("merged distractors:", ", ".join(r["merged_distractors"]) or "none")
-                print("cross-group collisions:", ", ".join(r["cross_examples"]) or "none")
-                if r.get("ood_examples"):
-                    print("out of dictionary:", ", ".join(r["ood_examples"]))
-        out[language] = {"results": results, "words_per_second": wps, "unavailable": problems}
+        if args.split is None:
+            datasets = [whole]
+        else:
+            datasets = [half(whole, h) for h in (HALVES if args.split == "both" else (args.split,))]
+        for ds in datasets:
+            out[ds.language] = report(ds, analysers, problems, args)
     if args.json:
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
+
+
+def report(ds: Dataset, analysers: list[Analyser], problems: list[str], args: argparse.Namespace) -> dict:
+    """Evaluate and print one list (or half of one); with --split, --details prints every miss and collision."""
+    language = ds.language.split()[0]
+    every = args.split is not None
+    results = [evaluate(ds, a) for a in analysers]
+    real = corpus_words(language)
+    for a, r in zip(analysers, results, strict=True):
+        r["ood_rate_corpus"] = corpus_ood(real, a)
+        r["corpus_words"] = len(real)
+    wps = speed(ds, analysers, args.rounds)
+    forms = sum(len(g["forms"]) for g in ds.groups)
+    print(
+        f"\n## {ds.language}: {len(ds.groups)} lemma groups, {forms} forms, {len(ds.distractors)} distractor pairs, "
+        f"{len(ds.words)} distinct words; speed: best of {args.rounds} interleaved rounds\n"
+    )
+    print(table(ds, results, wps))
+    for p in problems:
+        print(f"\nUNAVAILABLE: {p}")
+    if args.details:
+        for r in results:
+            print(
+                f"\n### {r['analyser']}\nrecall by POS: "
+                + ", ".join(f"{k} {_pct(v)}" for k, v in r["recall_by_pos"].items())
+            )
+            print("missed:", "; ".join(r["missed_all" if every else "missed_examples"]))
+            print("merged distractors:", ", ".join(r["merged_distractors"]) or "none")
+            print("cross-group collisions:", ", ".join(r["cross_all" if every else "cross_examples"]) or "none")
+            if r.get("ood_examples"):
+                print("out of dictionary:", ", ".join(r["ood_examples"]))
+    return {"results": results, "words_per_second": wps, "unavailable": problems}
 
 
 if __name__ == "__main__":

@@ -318,18 +318,24 @@ _KK_FRONT = frozenset("әеөүі")
 _KK_MIN_STEM = 3
 
 # Classes of the letter before a suffix: V vowel, S voiced consonant (not nasal), N nasal, K voiceless consonant,
-# P the 3rd-person possessive vowel ы/і (pronominal "n" forms: ауданында, қаласынан).
-_V, _S, _N, _K, _P = "V", "S", "N", "K", "P"
+# H a voiceless consonant that stays voiceless before a vowel (not к, қ, п: those become г, ғ, б, as in көлігі,
+# саябағы, кітабы), P the 3rd-person possessive vowel ы/і (pronominal "n" forms: ауданында, қаласынан, жобасын).
+_V, _S, _N, _K, _H, _P = "V", "S", "N", "K", "H", "P"
+# у after a vowel is the glide /w/ and alone it is /uw/: either way suffixes treat it as a voiced consonant
+# (тауы, таудың, тауға, суы, судың; жөндеуі, жөндеудің), like й (айы, айдың).
+_KK_GLIDES = frozenset("у")
 
 
 def _letter_class(ch: str) -> set[str]:
+    if ch in _KK_GLIDES:
+        return {_S}
     if ch in _KK_VOWELS:
         classes = {_V}
         if ch in "ыі":
             classes.add(_P)
         return classes
     if ch in _KK_VOICELESS:
-        return {_K}
+        return {_K} if ch in "кқп" else {_K, _H}
     if ch in _KK_NASAL:
         return {_N}
     if ch in "бвгд":  # devoiced at the end of loanwords: клубқа/клубта and клубы are both attested
@@ -337,7 +343,8 @@ def _letter_class(ch: str) -> set[str]:
     return {_S}
 
 
-# (suffix, allowed classes of the preceding letter). Longest suffixes are tried first.
+# (suffix, allowed classes of the preceding letter). Longest suffixes are tried first. A suffix allowed only after
+# P (the pronominal n of ауданында, жобасын) is taken only if a 3rd-person possessive comes off next.
 _KK_CASE = (
     # locative-attributive
     ("ндағы", {_P}), ("ндегі", {_P}), ("дағы", {_V, _S, _N}), ("дегі", {_V, _S, _N}), ("тағы", {_K}),
@@ -351,19 +358,24 @@ _KK_CASE = (
     ("нда", {_P}), ("нде", {_P}), ("да", {_V, _S, _N}), ("де", {_V, _S, _N}), ("та", {_K}), ("те", {_K}),
     # dative
     ("ға", {_V, _S, _N}), ("ге", {_V, _S, _N}), ("қа", {_K}), ("ке", {_K}), ("на", {_P}), ("не", {_P}),
-    # accusative (not -ны/-ні: "ауданы" is far more often аудан+ы than ауда+ны)
-    ("ды", {_S}), ("ді", {_S}), ("ты", {_K}), ("ті", {_K}),
+    # accusative: -ды/-ді after voiced consonants and nasals (нанды, өнімді), -ты/-ті after voiceless ones, -н after
+    # a 3rd-person possessive (жобасын, заңын). Not -ны/-ні after a vowel: "ауданы" is аудан+ы as often as
+    # ауда+ны is anything, and the two cannot be told apart by their letters.
+    ("ды", {_S, _N}), ("ді", {_S, _N}), ("ты", {_K}), ("ті", {_K}), ("н", {_P}),
     # instrumental
     ("мен", {_V, _S}), ("бен", {_S, _N}), ("пен", {_K}),
 )  # fmt: skip
+# The possessives after a consonant begin with a vowel, so they never follow к, қ, п (which voice before it): the
+# ы/і of жалақы, ескі, ақы is part of the word.
 _KK_POSSESSIVE = (
-    ("ымыз", {_S, _N, _K}), ("іміз", {_S, _N, _K}), ("ыңыз", {_S, _N, _K}), ("іңіз", {_S, _N, _K}),
+    ("ымыз", {_S, _N, _H}), ("іміз", {_S, _N, _H}), ("ыңыз", {_S, _N, _H}), ("іңіз", {_S, _N, _H}),
     ("мыз", {_V}), ("міз", {_V}), ("ңыз", {_V}), ("ңіз", {_V}),
-    ("сы", {_V}), ("сі", {_V}), ("ы", {_S, _N, _K}), ("і", {_S, _N, _K}),
+    ("сы", {_V}), ("сі", {_V}), ("ы", {_S, _N, _H}), ("і", {_S, _N, _H}),
 )  # fmt: skip
+_KK_THIRD_PERSON = frozenset({"сы", "сі", "ы", "і"})
 _KK_PLURAL = (
-    ("лар", {_V, "р", "й"}), ("лер", {_V, "р", "й"}), ("дар", {_S, _N}), ("дер", {_S, _N}), ("тар", {_K}),
-    ("тер", {_K}),
+    ("лар", {_V, "р", "й", "у"}), ("лер", {_V, "р", "й", "у"}), ("дар", {_S, _N}), ("дер", {_S, _N}),
+    ("тар", {_K}), ("тер", {_K}),
 )  # fmt: skip
 _KK_HARMONY_FREE = frozenset({"мен", "бен", "пен"})
 _KK_DEVOICE = {"б": "п", "г": "к", "ғ": "қ"}
@@ -385,7 +397,8 @@ def _harmony_ok(stem: str, suffix: str) -> bool:
     return True
 
 
-def _strip_one(word: str, table: Sequence[tuple[str, set[str]]]) -> str:
+def _strips(word: str, table: Sequence[tuple[str, set[str]]]) -> Iterator[tuple[str, str, bool]]:
+    """Every (stem, suffix, only_after_p) that ``table`` allows for ``word``, longest suffix first."""
     for suffix, allowed in table:
         if not word.endswith(suffix):
             continue
@@ -393,11 +406,39 @@ def _strip_one(word: str, table: Sequence[tuple[str, set[str]]]) -> str:
         if len(stem) < _KK_MIN_STEM:
             continue
         last = stem[-1]
-        if not (allowed & _letter_class(last) or last in allowed):
+        classes = _letter_class(last)
+        if not (allowed & classes or last in allowed):
             continue
         if not _harmony_ok(stem, suffix):
             continue
+        yield stem, suffix, not (allowed & (classes - {_P}) or last in allowed)
+
+
+def _strip_one(word: str, table: Sequence[tuple[str, set[str]]]) -> str:
+    return next((stem for stem, _, _ in _strips(word, table)), word)
+
+
+_KK_ELISION_FIRST = frozenset("рлуй")
+_KK_ELISION_SECOND = frozenset("змнң")
+
+
+def _restore_elided_vowel(stem: str) -> str:
+    """Put back the ы/і that a stem loses before a vowel suffix (ауыз → аузы, орын → орны, мұрын → мұрны): a stem
+    left ending in a sonorant + з/м/н/ң, which no Kazakh word ends in, gets it back, by vowel harmony."""
+    if len(stem) < _KK_MIN_STEM or stem[-2] not in _KK_ELISION_FIRST or stem[-1] not in _KK_ELISION_SECOND:
         return stem
+    for ch in reversed(stem[:-2]):
+        if ch in _KK_BACK or ch in _KK_FRONT:
+            return stem[:-1] + ("ы" if ch in _KK_BACK else "і") + stem[-1]
+    return stem
+
+
+def _strip_case(word: str) -> str:
+    """``word`` without its case ending; a pronominal one (-н, -на, -нда, … after ы/і) only if a 3rd-person
+    possessive comes off next."""
+    for stem, _, only_after_p in _strips(word, _KK_CASE):
+        if not only_after_p or any(suffix in _KK_THIRD_PERSON for _, suffix, _ in _strips(stem, _KK_POSSESSIVE)):
+            return stem
     return word
 
 
@@ -406,19 +447,30 @@ def kazakh_stem(word: str) -> str:
     """A light, conservative Kazakh inflection stripper: case, then possessive, then plural; at most one each.
 
     Derivation is kept (әкімдік stays әкімдік). A suffix is stripped only if the letter before it allows that
-    allomorph (-да after vowels and voiced consonants, -та after voiceless ones, -лар after vowels, р and й, …),
-    its vowels agree with the stem's last vowel, and at least 3 letters remain. The input is lowercased (ё→е).
-    Not stripped, on purpose: 1st/2nd person singular possessives (-м, -ң: әкім would lose its м) and the
-    accusative -ны/-ні (ауданы is аудан+ы); so "қаланы" gives "қалан". The result is a matching key, not a
-    lemma: a final б/г/ғ is devoiced (мектебі → мектеп, әкімдігі → әкімдік) and a final с after a vowel is
-    dropped (кеңес, кеңесі → кеңе; облыс → облы), because кеңес+і and қала+сы look alike.
+    allomorph (-да after vowels and voiced consonants, -та after voiceless ones, -лар after vowels, р, у and й, …;
+    у counts as a voiced consonant: тауы, таудың), its vowels agree with the stem's last vowel, and at least 3
+    letters remain. A case ending with the pronominal n (-н, -на, -нда, -нан, -ндағы after ы/і: жобасын,
+    қаласына, ауданында) is stripped only together with the 3rd-person possessive before it. The input is
+    lowercased (ё→е). Not stripped, on purpose: 1st/2nd person singular possessives (-м, -ң: әкім would lose its
+    м), a possessive ы/і after к, қ, п (those voice before a vowel: көлігі, so жалақы and ескі stay whole), and the
+    accusative -ны/-ні (ауданы is аудан+ы); so "қаланы" gives "қалан". A vowel elided before the possessive comes
+    back (аузы → ауыз, see ``_restore_elided_vowel``). The result is a matching key, not a lemma: a final б/г/ғ is
+    devoiced (мектебі → мектеп, әкімдігі → әкімдік); a final с after a vowel is dropped (кеңес, кеңесі → кеңе;
+    облыс → облы), because кеңес+і and қала+сы look alike; a stem ending like possessive + accusative loses it
+    (кәсіпорын, кәсіпорны, кәсіпорындар → кәсіпор), because кәсіпор+ы+н and заң+ы+н look alike.
     """
     text = normalize(word)
     if len(text) <= _KK_MIN_STEM:
         return text
-    text = _strip_one(text, _KK_CASE)
-    text = _strip_one(text, _KK_POSSESSIVE)
-    text = _strip_one(text, _KK_PLURAL)
+    text = _strip_case(text)
+    possessed = _strip_one(text, _KK_POSSESSIVE)
+    if possessed != text and text[len(possessed)] in "ыі":
+        possessed = _restore_elided_vowel(possessed)
+    text = _strip_one(possessed, _KK_PLURAL)
+    # A stem that ends like a possessive + accusative (кәсіпорын as кәсіпор+ы+н) is keyed as one, so that its
+    # inflected forms (кәсіпорынға → кәсіпорын) meet it.
+    if text[-1] == "н" and (shorter := _strip_case(text)) != text:
+        text = _strip_one(shorter, _KK_POSSESSIVE)
     # Matching key, not a lemma: undo the voicing before a vowel suffix (әкімдігі → әкімдік, мектебі → мектеп)
     # by devoicing every final б/г/ғ, and drop a final с after a vowel, because кеңес+і and қала+сы cannot be
     # told apart (кеңесі → кеңе, кеңес → кеңе, қаласы → қала).
