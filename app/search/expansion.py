@@ -78,6 +78,7 @@ def same_word(a: Position, b: Position) -> bool:
     return bool(_meaningful(a, b) & _meaningful(b, a))
 
 
+@lru_cache(maxsize=65536)
 def same_form_family(word: str, other: str) -> bool:
     """Whether two single words are forms of one word by their analysed terms ("помощь", "помощи")."""
     a, b = query_positions(word), query_positions(other)
@@ -94,19 +95,35 @@ def _matches(phrase: Phrase, positions: Sequence[Position], start: int) -> bool:
         same_word(alts, positions[start + k]) for k, alts in enumerate(phrase))
 
 
+# Generic words as the romanisations spell them ("gorod Ust-Kamenogorsk", "Almaty rayon"): not the name.
+_ROMANISED_GENERIC = frozenset({"gorod", "raion", "rayon", "oblast", "audany", "oblysy", "kalasy", "qalasy", "of"})
+
+
 @lru_cache(maxsize=512)
 def _place_phrases(keys: tuple[str, ...]) -> tuple[Phrase, ...]:
+    """The spellings of the places ``keys`` as phrases (trimmed, each once), the official names also in their
+    Russian case forms."""
     places = {p.key: p for p in gazetteer.load_places()}
     phrases: list[Phrase] = []
+    seen: set[tuple[frozenset[str], ...]] = set()
+
+    def add(text: str) -> None:
+        phrase = trimmed(tuple(query_positions(text)))
+        key = tuple(frozenset(alts) for alts in phrase)
+        if phrase and key not in seen:
+            seen.add(key)
+            phrases.append(phrase)
+
     for key in keys:
         place = places[key]
-        for variant in sorted({*place.names.values(), *place.variants}):
-            if "'" in variant or gazetteer._bare(variant) != variant or " of " in f" {variant} ":
+        for name in place.names.values():
+            for form in _declined(gazetteer._bare(name)):
+                add(form)
+        for variant in sorted(place.variants):
+            words = set(variant.replace("-", " ").split())
+            if "'" in variant or gazetteer._bare(variant) != variant or words & _ROMANISED_GENERIC:
                 continue  # the apostrophe spelling has an apostrophe-free twin; generic words are not the name
-            for form in _declined(variant):
-                phrase = tuple(query_positions(form))
-                if phrase and phrase not in phrases:
-                    phrases.append(phrase)
+            add(variant)
     return tuple(phrases)
 
 
@@ -152,7 +169,7 @@ def expand(words: Sequence[str], longest: int | None = None) -> list[Expansion]:
         if place is not None:
             length, keys = place
             own = trimmed(tuple(p for ps in word_positions[i:i + length] for p in ps))
-            phrases = tuple(trimmed(p) for p in _place_phrases(keys) if p != own)
+            phrases = tuple(p for p in _place_phrases(keys) if p != own)
             found.append(Expansion(i, i + length, PLACE, keys, phrases))
             while k < len(kept) and kept[k][0] < i + length:
                 k += 1

@@ -93,7 +93,7 @@ def _phrase_query(schema, clause: Clause):
     fields = TITLE_FIELDS if clause.title_only else TEXT_FIELDS
     words = [normalize(w) for w in TOKEN_PATTERN.findall(clause.text)]
     # The words in order, exact forms first (they match both), then any of their inflections.
-    prefixes = [min((s for s in stems(w) if len(s) >= 2), key=len, default=w) for w in words]
+    prefixes = [min((s for s in stems(w) if len(s) >= 2), key=len, default="") for w in words]
     query = Or([*(ExactPhrase(f"{f}_exact", words) for f in fields),
                 *(InflectedPhrase(f"{f}_exact", words, prefixes, same_form_family, boost=INFLECTED_PHRASE_BOOST)
                   for f in fields)])
@@ -114,6 +114,18 @@ def _expansion_query(fields, expansion: Expansion):
 
 def _is_stop_word(schema, text: str) -> bool:
     return not _analyze(schema, "text_stem", text)
+
+
+class Unscored(ConstantScoreQuery):
+    """A query that only filters (every match scores 0), and survives ``normalize()`` inside an ``Or``."""
+
+    boost = 1.0  # CompoundQuery.normalize() reads it when it flattens nested ORs
+
+    def __init__(self, child):
+        super().__init__(child, score=0.0)
+
+    def _rewrap(self, child):
+        return self.__class__(child)
 
 
 @dataclass(frozen=True)
@@ -144,7 +156,7 @@ def _settle(units: list) -> list:
         if isinstance(u, _Untranslated):
             if crossing:
                 others = Not(Or([Term("language", lang) for lang in u.languages]))
-                u = Or([u.query, ConstantScoreQuery(others, score=0.0)])
+                u = Or([u.query, Unscored(others)])
             else:
                 u = u.query
         if u is not None:
@@ -233,7 +245,7 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
         if len(required) < MOST_MIN_UNITS:
             return None
         enough = Or([And(required[:i] + required[i + 1:]) for i in range(len(required))])
-        query = AndMaybe(ConstantScoreQuery(enough, score=0.0), Or(required))
+        query = AndMaybe(Unscored(enough), Or(required))
     elif mode == "or" and len(required) + len(places) > 1:
         query, places = Or(required + places), []
     elif required:
@@ -246,7 +258,9 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
         query = AndMaybe(query, Or(places) if len(places) > 1 else places[0])
     if excluded:
         query = And([query, *(Not(q) for q in excluded)])
-    return query
+    # Flattened, with repeated parts once: expansions repeat terms (Алматы's spellings fold alike), and a term
+    # listed twice would be scored twice.
+    return query.normalize()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ class ExactPhrase(Phrase):
     def __init__(self, fieldname: str, words: list[str], boost: float = 1.0):
         super().__init__(fieldname, words, slop=1, boost=boost)
 
+    def normalize(self):
+        return self  # already minimal (Phrase.normalize would rebuild it with arguments this class does not take)
+
     def matcher(self, searcher, context=None):
         fieldname = self.fieldname
         if fieldname not in searcher.schema:
@@ -105,7 +108,8 @@ class PhraseMatcher(matching.WrappingMatcher):
         self._find()
 
 
-MAX_FORMS = 64  # inflected forms looked up per word (a short stem's prefix may be shared by many words)
+MIN_PREFIX = 3  # the shortest stem whose forms are looked up in the lexicon
+MAX_FORMS = 12  # inflected forms per word (a Russian noun has about 12; the rarest forms of a long tail are dropped)
 
 
 class InflectedPhrase(ExactPhrase):
@@ -128,13 +132,19 @@ class InflectedPhrase(ExactPhrase):
         return f"{self.__class__.__name__}({self.fieldname!r}, {self.words!r})"
 
     def _forms(self, reader, field, word: str, prefix: str) -> list[bytes]:
+        """The index's forms of ``word`` (itself included), the ``MAX_FORMS`` most frequent: each form is a
+        posting list to read and, for every candidate document, positions to check."""
+        if len(prefix) < MIN_PREFIX:  # a stop word or a short word: only itself (a prefix of 1–2 letters is a scan)
+            return [field.to_bytes(word)] if (self.fieldname, field.to_bytes(word)) in reader else []
         forms = []
         for term in reader.expand_prefix(self.fieldname, prefix):
             text = term.decode("utf-8") if isinstance(term, bytes) else term
             if text == word or self.same_word(word, text):
                 forms.append(field.to_bytes(text))
-                if len(forms) >= MAX_FORMS:
-                    break
+        if len(forms) > MAX_FORMS:
+            exact = field.to_bytes(word)
+            forms.sort(key=lambda f: (f != exact, -reader.doc_frequency(self.fieldname, f)))
+            forms = forms[:MAX_FORMS]
         return forms
 
     def matcher(self, searcher, context=None):

@@ -321,7 +321,7 @@ def test_without_tesseract_on_path_extraction_gives_no_ocr_text(tmp_path, monkey
 
 def test_each_new_type_uploaded_makes_its_case_findable(app, member, make_case):  # noqa: F811
     require_ocr()
-    slug = make_case("published", **neutral(title="Water for villages"))
+    slug = make_case("published", **neutral(title="Archive of minutes"))
     files = {
         "budget.xlsx": (xlsx_with({"Смета": [["Асфальтирование", 1500000]]}), "асфальтирование"),
         "talk.pptx": (pptx_with([("Энергосбережение", "Светодиоды", "Рекуперация")]), "рекуперация"),
@@ -329,7 +329,7 @@ def test_each_new_type_uploaded_makes_its_case_findable(app, member, make_case):
         "photo.jpg": (image_bytes(picture("Канализация и очистка"), "JPEG"), "канализация"),
         "scan.png": (image_bytes(picture("Ultraviolet disinfection"), "PNG"), "ultraviolet"),
         "board.webp": (image_bytes(picture("Водоснабжение сельских округов"), "WEBP"), "водоснабжение"),
-        "scan.pdf": (image_bytes(picture("Ауылдық округтер"), "PDF"), "ауылдық"),
+        "scan.pdf": (image_bytes(picture("Көпір жөндеу"), "PDF"), "көпір"),
     }
     for name, (data, word) in files.items():
         assert order(member, word) == [], name

@@ -142,7 +142,7 @@ def translated(app, language: str, message: str, plural: str | None = None, **pa
 
 
 def page_hits(text: str) -> list[str]:
-    return re.findall(r'<article class="card search-hit">\s*<h3><a href="/cases/([^"]+)"', text)
+    return re.findall(r'<article class="card search-hit[^"]*">\s*<h3><a href="/cases/([^"]+)"', text)
 
 
 def page_count(text: str) -> str:

@@ -57,7 +57,7 @@ def test_a_place_under_its_former_name_and_in_any_alphabet(client, make_case):
     # Beside other words a place ranks its own practices first; the same practice elsewhere follows.
     found = ids(client, "Усть-Каменогорск уборка снега")
     assert found[0] == oskemen and elsewhere in found
-    assert exact_ids(client.application, "Усть-Каменогорск уборка снега") == [oskemen]
+    assert exact_ids(client.application, "Усть-Каменогорск уборка снега") in ([oskemen, mention], [mention, oskemen])
 
 
 def test_a_quoted_phrase_matches_inflections_in_order_exact_forms_first(client, make_case):

@@ -219,7 +219,9 @@ def test_multi_word_synonyms_match_only_where_their_words_are_adjacent(demo_clie
 
     for query in ("общественный совет", "общественного совета", "қоғамдық кеңес", "Qogamdyq kenes"):
         results = found(query, partial=False)
-        assert results[0] == COUNCILS, (query, results)
+        # Same-language matches of the query's own words rank above translations (issue 13): a Russian query puts
+        # the Russian case that names a public council beside the English case about councils.
+        assert COUNCILS in results[:2], (query, results)
         assert SHYMKENT_BUS in results, (query, results)
         assert ALAKOL not in results, (query, results)  # translated word by word it may follow, as a near match
     assert found("bus card")[0] == ONAY
