@@ -13,7 +13,6 @@ and building the demo index once per module keeps the suite fast.
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import pytest
@@ -21,6 +20,8 @@ import pytest
 from app.case_studies import interchange
 from app.case_studies.commands import DEMO_CASES
 from app.extensions import db
+from bench.relevance import ndcg_at
+from bench.relevance import recall_at
 from tests.conftest import make_app
 from tests.helpers import exact_ids
 
@@ -142,21 +143,6 @@ JUDGMENTS: list[tuple[str, dict[str, int]]] = [
 
 NDCG_TARGET = 0.8
 RECALL_TARGET = 0.9
-
-
-def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
-    """Normalised discounted cumulative gain at ``k`` with gains 2^grade − 1."""
-    def dcg(gains):
-        return sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(gains[:k]))
-
-    ideal = dcg(sorted(grades.values(), reverse=True))
-    return dcg([grades.get(slug, 0) for slug in ranked]) / ideal if ideal else 1.0
-
-
-def recall_at(ranked: list[str], grades: dict[str, int], k: int = 20) -> float:
-    """Share of the relevant (grade ≥ 1) cases among the first ``k`` results."""
-    relevant = {slug for slug, grade in grades.items() if grade > 0}
-    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 1.0
 
 
 @pytest.fixture(scope="module")
