@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     from app import database
     from app import i18n
     from app import mail
+    from app import markdown
     from app import policy
     from app import requestlog
     from app import security
@@ -94,6 +95,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     security.init_app(app)
     search.init_app(app)
+    app.jinja_env.filters["markdown"] = markdown.render  # long texts (descriptions, agenda items) as Markdown
     app.before_request(policy.enforce)
 
 

@@ -28,7 +28,9 @@ from app.auth.forms import ResetPasswordForm
 from app.extensions import db
 from app.extensions import limiter
 from app.forms import commit_or_flash
+from app.i18n import chosen_language
 from app.i18n import current_language
+from app.i18n import remember_language
 from app.regions.services import akimat_choices
 from app.urls import redirect_next
 
@@ -60,10 +62,12 @@ def login():
             # One message whether or not the e-mail exists.
             form.form_errors.append(_("The e-mail or password is not correct."))
         else:
+            # The language chosen with the switch before logging in wins over the profile's, and is saved there:
+            # the page must not change language under the user's eyes.
+            user.preferred_language = chosen_language() or user.preferred_language
             db.session.commit()
             session.clear()  # no session fixation: start a fresh session
             login_user(user, remember=form.remember.data)
-            session["lang"] = user.preferred_language
             flash(_("Welcome, %(name)s.", name=user.full_name), "success")
             return redirect_next(target=form.next.data)
     return render_template("auth/login.html", form=form), 200
@@ -161,9 +165,9 @@ def profile():
     if form.validate_on_submit() and commit_or_flash(
             lambda: services.update_profile(user, form.full_name.data, form.preferred_language.data,
                                             form.akimat.data or None, form.position.data), form):
-        session["lang"] = user.preferred_language
         flash(_("Your profile has been saved."), "success")
-        return redirect(url_for("auth.profile"))
+        # The browser's choice follows the profile, or it would win again at the next login.
+        return remember_language(redirect(url_for("auth.profile")), user.preferred_language)
     return render_template("auth/profile.html", form=form, user=user)
 
 

@@ -156,8 +156,11 @@ def validate(data: CaseData, *, for_publication: bool = False) -> tuple[Region, 
             errors.append(("ended", _l("Enter a year from %(first)s to %(last)s.", first=FIRST_YEAR, last=last)))
         elif isinstance(data.started, int) and data.ended < data.started:
             errors.append(("ended", _l("The end year cannot be before the start year.")))
-    if data.budget_kzt is not None and not (0 <= data.budget_kzt < MAX_BUDGET):
+    if data.budget_kzt is not None and data.budget_kzt < 0:
         errors.append(("budget_kzt", _l("The budget must be zero or more (in tenge).")))
+    elif data.budget_kzt is not None and data.budget_kzt >= MAX_BUDGET:
+        errors.append(("budget_kzt", _l("The budget must be less than %(max)s tenge.",
+                                        max=f"{MAX_BUDGET:,.0f}".replace(",", "\u00a0"))))
 
     unknown = [topic for topic in data.topics if topic not in TOPICS]
     if unknown:
@@ -168,12 +171,12 @@ def validate(data: CaseData, *, for_publication: bool = False) -> tuple[Region, 
         errors.append(("topics", _l("Choose at most %(n)s topics.", n=MAX_TOPICS)))
 
     if for_publication:
-        required = ["summary", "problem", "solution", "challenges", "lessons"]
-        if data.status != "idea":
-            required.append("results")
-        for name in required:
+        required = {"summary": _l("Summary"), **SECTIONS}
+        if data.status == "idea":
+            del required["results"]  # an idea has none yet
+        for name, label in required.items():
             if not (getattr(data, name) or "").strip():
-                errors.append((name, _l("Fill this in before publishing.")))
+                errors.append((name, _l("Fill in “%(section)s” before publishing.", section=label)))
     if errors:
         raise ValidationFailed(errors)
     return region, municipality

@@ -3,6 +3,7 @@ history and differences between revisions."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import sqlalchemy as sa
@@ -43,6 +44,7 @@ from app.markdown import render
 from app.meetings.programme.pages import ProgrammePage
 from app.regions.models import Municipality
 from app.regions.models import Region
+from app.regions.services import all_regions
 from app.regions.services import map_context
 from app.search.related import related as related_practices
 
@@ -84,7 +86,7 @@ def index():
     """Published case studies, newest first, filtered by region, topic, level, status and language."""
     filters = read_filters()
     page = db.paginate(services.published_query(filters), per_page=PER_PAGE, error_out=False)
-    regions = sorted(db.session.scalars(sa.select(Region)).all(), key=lambda r: r.name())
+    regions = all_regions()
     active = {key: request.args.getlist(key) for key in FILTER_KEYS if request.args.getlist(key)}
     return render_template(
         "case_studies/index.html", page=page, filters=filters, regions=regions, active=active,
@@ -130,7 +132,7 @@ def render_detail(case: CaseStudy, submitted: dict | None = None) -> str:
 
 
 def _region_choices() -> list[SelectChoice]:
-    regions = sorted(db.session.scalars(sa.select(Region)).all(), key=lambda r: r.name())
+    regions = all_regions()
     return [SelectChoice(0, "—")] + [SelectChoice(r.id, r.name()) for r in regions]
 
 
@@ -149,33 +151,56 @@ def _prepare(form: CaseStudyForm) -> CaseStudyForm:
     return form
 
 
-def _data_from_form(form: CaseStudyForm) -> services.CaseData:
-    """Map the form onto CaseData; budget parsing problems become field errors."""
+def _data_from_form(form: CaseStudyForm, budget) -> services.CaseData:
+    """Map the form onto CaseData (``budget``: the parsed budget field)."""
     return services.CaseData(
         title=form.title.data or "", summary=form.summary.data or "", region_id=form.region_id.data or 0,
         municipality_id=form.municipality_id.data or None, level=form.level.data or "",
         language=form.language.data or "", started=form.started.data, ended=form.ended.data,
         status=form.status.data or "", problem=form.problem.data or "", solution=form.solution.data or "",
         challenges=form.challenges.data or "", results=form.results.data or "", lessons=form.lessons.data or "",
-        budget_kzt=services.parse_budget(form.budget_kzt.data), author_name=form.author_name.data or "",
+        budget_kzt=budget, author_name=form.author_name.data or "",
         author_position=form.author_position.data or "", contact=(form.contact.data or "").strip() or None,
         topics=list(form.topics.data or []),
     )
+
+
+def _submission(form: CaseStudyForm, *, for_publication: bool = False) -> services.CaseData | None:
+    """The posted case study, checked as a whole: every problem of one submission is on the form at once (the
+    form's own checks, the budget, and the service's rules), one message per field; None when there is any."""
+    valid = form.validate()
+    errors = []
+    try:
+        budget = services.parse_budget(form.budget_kzt.data)
+    except ValidationFailed as error:
+        errors += error.errors
+        budget = None
+    data = _data_from_form(form, budget)
+    try:
+        services.validate(dataclasses.replace(data), for_publication=for_publication)
+    except ValidationFailed as error:
+        errors += error.errors
+    # A field the form already refused ("not a number") gets no second message about the same value.
+    errors = [(name, message) for name, message in errors if not (name in form._fields and form[name].errors)]
+    if errors:
+        populate_errors(form, ValidationFailed(errors))
+    return data if valid and not errors else None
 
 
 def _preview(form: CaseStudyForm) -> list:
     return [(name, label, render(getattr(form, name).data)) for name, label in SECTIONS.items()]
 
 
-def _checked_preview(form: CaseStudyForm, *, for_publication: bool = False) -> list | None:
-    """The Preview button: the rendered sections when the form's data would be saved, else None with the
-    service's messages on the form (nothing is written, so there is nothing to commit)."""
-    try:
-        services.validate(_data_from_form(form), for_publication=for_publication)
-    except ValidationFailed as error:
-        populate_errors(form, error)
-        return None
-    return _preview(form)
+def _preview_facts(form: CaseStudyForm) -> list[tuple[str, str]]:
+    """(label, value) of the case's facts as the preview shows them: the chosen options' labels."""
+    def chosen(field) -> str:
+        return next((str(c.label) for c in field.choices if c.value == field.data and c.value), "")
+
+    years = f"{form.started.data}–{form.ended.data}" if form.ended.data else str(form.started.data or "")
+    topics = ", ".join(str(c.label) for c in form.topics.choices if c.value in (form.topics.data or []))
+    return [(_("Region"), chosen(form.region_id)), (_("District or city"), chosen(form.municipality_id)),
+            (_("Level of the akimat"), chosen(form.level)), (_("Status"), chosen(form.status)),
+            (_("Years"), years), (_("Topics"), topics)]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -193,17 +218,18 @@ def new():
         form.author_name.data = current_user.full_name
         form.author_position.data = current_user.position or ""
     preview = None
-    if form.validate_on_submit():
+    data = _submission(form) if form.is_submitted() else None
+    if data is not None:
         if form.preview.data:
-            preview = _checked_preview(form)
+            preview = _preview(form)
         else:
-            done = commit_or_flash(
-                lambda: services.create_case(current_user, current_user.akimat, _data_from_form(form)), form)
+            done = commit_or_flash(lambda: services.create_case(current_user, current_user.akimat, data), form)
             if done:
                 flash(_("Draft saved. Only your akimat can see it until you publish it."), "success")
                 return redirect(url_for("case_studies.detail", slug=done.value.slug))
     status = 400 if request.method == "POST" and form.errors else 200
-    return render_template("case_studies/form.html", form=form, case=None, preview=preview), status
+    return render_template("case_studies/form.html", form=form, case=None, preview=preview,
+                           preview_facts=_preview_facts(form) if preview else []), status
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -218,14 +244,14 @@ def edit(slug: str):
         form.budget_kzt.data = "" if case.budget_kzt is None else str(services.budget_number(case.budget_kzt))
         form.municipality_id.data = case.municipality_id or 0
     preview = conflict = None
-    if form.validate_on_submit():
+    data = _submission(form, for_publication=case.is_published) if form.is_submitted() else None
+    if data is not None:
         if form.preview.data:
-            preview = _checked_preview(form, for_publication=case.is_published)
+            preview = _preview(form)
         else:
             expected = int(form.version.data) if (form.version.data or "").isdigit() else -1
             try:
-                done = commit_or_flash(
-                    lambda: services.update_case(current_user, case, _data_from_form(form), expected), form)
+                done = commit_or_flash(lambda: services.update_case(current_user, case, data, expected), form)
             except (services.EditConflict, StaleDataError) as error:
                 db.session.rollback()
                 case = services.get_by_slug(slug)
@@ -239,7 +265,8 @@ def edit(slug: str):
                     return redirect(url_for("case_studies.detail", slug=case.slug))
     status = 409 if conflict else (400 if request.method == "POST" and form.errors else 200)
     return render_template("case_studies/form.html", form=form, case=case, preview=preview, conflict=conflict,
-                           section_labels=field_labels()), status
+                           section_labels=field_labels(), preview_facts=_preview_facts(form) if preview else []
+                           ), status
 
 
 @bp.route("/<slug>/publish", methods=["POST"])

@@ -9,7 +9,6 @@ from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
-from flask import session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,7 +16,7 @@ from app.case_studies import services as case_services
 from app.case_studies.constants import case_labels
 from app.case_studies.models import CaseStudy
 from app.extensions import db
-from app.i18n import LANGUAGE_COOKIE
+from app.i18n import remember_language
 from app.main import health
 from app.regions.models import Region
 from app.regions.services import map_context
@@ -55,17 +54,7 @@ def set_language():
     if current_user.is_authenticated:
         current_user.preferred_language = lang
         db.session.commit()
-    session["lang"] = lang
-    response = redirect_next(target=request.form.get("next"))
-    response.set_cookie(
-        LANGUAGE_COOKIE,
-        lang,
-        max_age=365 * 24 * 3600,
-        samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-    )
-    return response
+    return remember_language(redirect_next(target=request.form.get("next")), lang)
 
 
 @bp.route("/healthz")

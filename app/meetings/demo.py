@@ -145,7 +145,7 @@ NATIONAL_MEETINGS = [
                         "Ten sensors in Karaganda's residential districts first.", adopted=True)],
     ),
     DemoMeeting(
-        NATIONAL, 2024, "KZ-61", 5, 23, 2, "Tәжірибе алмасу — 2024, Түркістан", "Түркістан",
+        NATIONAL, 2024, "KZ-61", 5, 23, 2, "Тәжірибе алмасу — 2024, Түркістан", "Түркістан",
         "«Түркістан» конгресс-холлы",
         "Ауылдағы денсаулық сақтау және ауыз су: өңірлер не үйренді?",
         items=[

@@ -23,6 +23,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.forms import commit_or_flash
 from app.forms import flash_form_errors
+from app.i18n import collation_key
 from app.i18n import current_language
 from app.meetings import hosts
 from app.meetings import ical
@@ -40,6 +41,7 @@ from app.meetings.models import RegistrationState
 from app.meetings.programme.pages import ProgrammePage
 from app.policy import can
 from app.regions.models import Region
+from app.regions.services import all_regions
 
 bp = Blueprint("meetings", __name__)
 
@@ -98,7 +100,7 @@ def labels() -> dict:
 
 def scope_choices() -> list[tuple[str, str]]:
     """``national`` and every region (its own district meetings), for filters."""
-    regions = sorted(db.session.scalars(sa.select(Region)).all(), key=lambda r: r.name())
+    regions = all_regions()
     return [(NATIONAL, _("National"))] + [(r.iso_code, r.name()) for r in regions]
 
 
@@ -117,7 +119,7 @@ def index():
     by_year: dict[int, list[Meeting]] = {}
     for meeting in past:
         by_year.setdefault(meeting.year, []).append(meeting)
-    regions = sorted(db.session.scalars(sa.select(Region)).all(), key=lambda r: r.name())
+    regions = all_regions()
     return render_template(
         "meetings/index.html", upcoming=upcoming, by_year=by_year, years=years, scope=scope, year=year,
         region=region, regions=regions, scopes=scope_choices(), labels=labels(), can_manage=is_organiser(),
@@ -138,21 +140,25 @@ def detail(meeting_id: int):
         counts=services.counts(meeting), can_register=services.can_register_now(meeting), labels=labels(),
         can_manage=is_organiser(), transitions=services.allowed_transitions(meeting),
         scope_label=services.scope_label(meeting.scope), form=RegistrationForm(), state_form=StateForm(),
-        location=ical.location(meeting), started=meeting.starts_at <= utcnow(), programme=ProgrammePage(),
+        location=ical.location(meeting), started=meeting.starts_at <= utcnow(), now=utcnow(), programme=ProgrammePage(),
     )
 
 
 def host_choices() -> list[SelectChoice]:
     """Every eligible host of every scope, grouped by scope: value ``"<scope>/<code>"``."""
     language = current_language()
+
+    def by_name(items):
+        return sorted(items, key=lambda item: collation_key(item.name(language), language))
+
     choices = [SelectChoice("", "—")]
     national = _("National meetings: the regions")
     choices += [SelectChoice(f"{NATIONAL}/{h.code}", h.name(language), optgroup=national)
-                for h in sorted(hosts.eligible_hosts(NATIONAL), key=lambda h: h.name(language))]
-    for region in sorted(db.session.scalars(sa.select(Region)).all(), key=lambda r: r.name(language)):
+                for h in by_name(hosts.eligible_hosts(NATIONAL))]
+    for region in by_name(db.session.scalars(sa.select(Region)).all()):
         group = _("Meetings of %(region)s: its districts and cities", region=region.name(language))
         choices += [SelectChoice(f"{region.iso_code}/{h.code}", h.name(language), optgroup=group)
-                    for h in sorted(hosts.eligible_hosts(region.iso_code), key=lambda h: h.name(language))]
+                    for h in by_name(hosts.eligible_hosts(region.iso_code))]
     return choices
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
+from app.i18n import collation_key
 from app.i18n import current_language
 from app.regions.models import Akimat
 from app.regions.models import Municipality
@@ -142,7 +143,7 @@ def akimat_of(region: Region, municipality: Municipality | None) -> Akimat | Non
 def all_regions() -> list[Region]:
     """The 20 regions, sorted by name in the UI language."""
     regions = db.session.scalars(sa.select(Region)).all()
-    return sorted(regions, key=lambda r: r.name())
+    return sorted(regions, key=lambda r: collation_key(r.name()))
 
 
 def akimat_choices(language: str | None = None) -> list[SelectChoice]:
@@ -156,10 +157,11 @@ def akimat_choices(language: str | None = None) -> list[SelectChoice]:
         entry = (akimat.municipality_id is not None, akimat.name(language), akimat.id)
         groups.setdefault(akimat.region.name(language), []).append(entry)
     choices = [SelectChoice(0, "—")]
-    for region_name in sorted(groups):
+    for region_name in sorted(groups, key=lambda name: collation_key(name, language)):
         # The region's own akimat first, then its districts and cities alphabetically.
         choices.extend(
-            SelectChoice(akimat_id, name, optgroup=region_name) for _m, name, akimat_id in sorted(groups[region_name])
+            SelectChoice(akimat_id, name, optgroup=region_name) for _m, name, akimat_id in sorted(
+                groups[region_name], key=lambda entry: (entry[0], collation_key(entry[1], language), entry[2]))
         )
     return choices
 
@@ -171,7 +173,7 @@ def get_region_or_404(iso_code: str) -> Region:
 
 def municipalities_of(region: Region) -> list[Municipality]:
     """The region's districts and cities, cities first, by name in the UI language."""
-    return sorted(region.municipalities, key=lambda m: (m.kind != "city", m.name()))
+    return sorted(region.municipalities, key=lambda m: (m.kind != "city", collation_key(m.name())))
 
 
 def map_context(counts: dict[str, int], endpoint: str, marked: dict[str, str] | None = None) -> dict:

@@ -14,6 +14,7 @@ from app.case_studies.constants import case_labels
 from app.case_studies.engagement import services as engagement
 from app.case_studies.engagement.pages import EngagementPage
 from app.extensions import db
+from app.i18n import collation_key
 from app.meetings.programme.pages import ProgrammePage
 from app.regions import services
 from app.regions.models import Akimat
@@ -46,12 +47,11 @@ def index():
 def profile(iso_code: str):
     """A region's profile: its akimats and verified akims."""
     region = services.get_region_or_404(iso_code)
-    akims = db.session.scalars(
+    akims = sorted(db.session.scalars(
         sa.select(User)
         .join(Akimat, User.akimat_id == Akimat.id)
         .where(Akimat.region_id == region.id, User.role == Role.AKIM, User.active.is_(True))
-        .order_by(User.full_name)
-    ).all()
+    ), key=lambda user: collation_key(user.full_name))
     region_cases = case_services.published_query(case_services.ListFilters(regions=[region.iso_code]))
     cases = db.session.scalars(region_cases.limit(10)).all()
     case_total = db.session.scalar(sa.select(sa.func.count()).select_from(region_cases.order_by(None).subquery()))

@@ -6,12 +6,12 @@ stem, folded) is a term of the query or of a one-word expansion (a thesaurus lab
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from markupsafe import Markup
 from markupsafe import escape
 
+from app.markdown import snippet_text
 from app.search.analysis import ALL_STOP_WORDS
 from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import fold
@@ -139,7 +139,7 @@ class Marker:
     def snippet(self, texts: list[str]) -> Markup:
         """The passage around the first query word in ``texts`` (else the start of the first text)."""
         for text in texts:
-            text = re.sub(r"[*_`#>]+", "", text or "")[:SCAN_CHARS]
+            text = snippet_text((text or "")[:SCAN_CHARS])
             spans = self._spans(text) if self.phrases else self._first_span(text)
             if spans:
                 first_start, first_end = spans[0]
@@ -153,5 +153,5 @@ class Marker:
                     end = space if space > first_end else end
                 return (Markup("… ") if start else Markup("")) + self.mark(text[start:end]) + (
                     Markup(" …") if end < len(text) else Markup(""))
-        first = next((re.sub(r"[*_`#>]+", "", t) for t in texts if t), "")
+        first = next((snippet_text(t[:SCAN_CHARS]) for t in texts if t), "")
         return escape(first[:SNIPPET_CHARS]) + (Markup(" …") if len(first) > SNIPPET_CHARS else Markup(""))

@@ -102,6 +102,7 @@ def visit(page: Page, path: str, *, expect_status: int | None = 200) -> Page:
     response = page.goto(path, wait_until="load")
     _check_status(page, response, expect_status)
     assert_accessible(page)
+    assert_fits(page)
     return page
 
 
@@ -111,6 +112,7 @@ def follow(page: Page, target: Locator, *, expect_status: int | None = 200) -> P
         target.click()
     _check_status(page, navigation.value, expect_status)
     assert_accessible(page)
+    assert_fits(page)
     return page
 
 
@@ -169,6 +171,13 @@ _OVERFLOWING_JS = """width => {
     .slice(0, 10)
     .map(el => `${describe(el)} (right edge ${Math.round(el.getBoundingClientRect().right)}px)`);
 }"""
+
+
+def assert_fits(page: Page) -> None:
+    """Every page a browser test visits, at any width: nothing wider than the viewport (no sideways scrolling)."""
+    width = page.viewport_size["width"] if page.viewport_size else None
+    if width is not None:
+        assert_no_horizontal_scroll(page, width)
 
 
 def assert_no_horizontal_scroll(page: Page, width: int = PHONE_WIDTH) -> None:

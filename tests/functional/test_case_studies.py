@@ -86,6 +86,10 @@ def test_preview_renders_markdown_and_saves_nothing(client, make_user, login_as,
     assert "<strong>Bold</strong>" in page
     assert "<script>alert(1)</script>" not in page
     assert count(db_session) == 0
+    # Shown above the form (the page reloads at its top), with the case's facts as chosen labels.
+    assert page.index('id="preview"') < page.index('class="case-form"')
+    facts = page.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+    assert "<dt>Region</dt><dd>Almaty</dd>" in facts and "<dt>Topics</dt>" in facts
 
 
 def test_publish_edit_history_and_diff(app, client, make_user, login_as, db_session, make_case):
@@ -207,11 +211,32 @@ def test_admin_may_withdraw_any_case_with_a_reason(app, client, make_user, login
     assert other.post(f"/cases/{slug}/withdraw", data={"reason": "x"}).status_code == 404
 
 
-def test_publish_requires_the_sections(client, make_user, login_as, db_session, make_case):
-    slug = make_case("draft", challenges="", lessons="")
+def test_publish_requires_the_sections_and_names_each_missing_one(client, make_user, login_as, db_session,
+                                                                   make_case):
+    slug = make_case("draft", challenges="", lessons="", summary="")
     login_as(make_user("akim", akimat=ALMATY))
-    client.post(f"/cases/{slug}/publish")
+    page = client.post(f"/cases/{slug}/publish", follow_redirects=True).get_data(as_text=True)
     assert case_row(db_session, slug).state == "draft"
+    for section in ("Summary", "What went wrong", "Lessons for peers"):
+        assert f"Fill in “{section}” before publishing." in page
+    assert "Fill in “Problem”" not in page
+
+
+def test_every_problem_of_one_submission_is_shown_at_once_with_links_to_the_fields(client, make_user, login_as,
+                                                                                   db_session):
+    login_as(make_user("akim", akimat=ALMATY))
+    before = db_session.scalar(sa.select(sa.func.count()).select_from(CaseStudy))
+    response = client.post("/cases/new", data=form_data(db_session, title="x" * 301, budget_kzt="1e30",
+                                                        topics=[], started="abc", ended="2018"))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    summary = page.split('class="form-errors"', 1)[1].split("</div>", 1)[0]
+    for field, message in (("title", "At most 300 characters."), ("budget_kzt", "The budget must be less than"),
+                           ("topics", "Choose at least one topic."), ("started", "Enter a year as a number")):
+        assert f'<a href="#{field}">' in summary and message in summary, field
+    assert summary.count("<li>") == 4  # "abc" gets one message, not also "enter a year from 1991"
+    assert 'value="' + "x" * 301 + '"' in page  # nothing typed is lost
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(CaseStudy)) == before
 
 
 NEXT_YEAR = date.today().year + 1
@@ -226,6 +251,7 @@ NEXT_YEAR = date.today().year + 1
         ({"started": "2019", "ended": "2018"}, "The end year cannot be before the start year."),
         ({"budget_kzt": "-5"}, "The budget must be zero or more"),
         ({"budget_kzt": "a lot"}, "Enter the budget as a number of tenge."),
+        ({"budget_kzt": "1e30"}, "The budget must be less than 1\u00a0000\u00a0000\u00a0000\u00a0000\u00a0000 tenge."),
         ({"topics": ["transport", "space-travel"]}, "Unknown topic"),
         ({"topics": []}, "Choose at least one topic."),
         ({"title": ""}, "Give the case study a title."),

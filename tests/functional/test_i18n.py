@@ -12,6 +12,7 @@ from flask_babel import gettext
 
 from app.auth.models import User
 from app.extensions import db
+from app.regions.models import Region
 
 
 def translated(app, msgid: str, language: str) -> str:
@@ -80,3 +81,50 @@ def test_dates_are_formatted_for_the_locale(app, client, make_user, login_as):
     # Babel's long Russian date, e.g. "23 ноября 2026 г." (month in the genitive), in Kazakhstan time.
     local = created.replace(tzinfo=created.tzinfo or UTC).astimezone(ZoneInfo("Asia/Almaty"))
     assert format_date(local, "long", locale="ru") in page
+
+
+def test_the_language_chosen_before_login_wins_and_is_saved_to_the_profile(app, client, make_user, db_session):
+    from tests.conftest import PASSWORD
+
+    user = make_user(language="en")
+    client.post("/language", data={"lang": "kk"})  # browsing in Kazakh, not logged in
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD}, follow_redirects=True)
+    assert '<html lang="kk">' in response.get_data(as_text=True)
+    assert db_session.scalar(sa.select(User.preferred_language).where(User.id == user.id)) == "kk"
+
+
+def test_a_profile_language_change_also_moves_the_browser_choice(app, client, make_user, login_as, db_session):
+    from tests.conftest import PASSWORD
+
+    user = make_user(language="en", akimat=None)
+    client.post("/language", data={"lang": "kk"})
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    response = client.post("/account", data={"full_name": "Test Reader", "preferred_language": "ru", "akimat": "0",
+                                              "position": ""})
+    assert response.status_code in (302, 303)
+    assert any(c.startswith("lang=ru") for c in response.headers.getlist("Set-Cookie"))
+    client.post("/logout")
+    client.post("/login", data={"email": user.email, "password": PASSWORD})  # the cookie now says ru, as chosen
+    assert db_session.scalar(sa.select(User.preferred_language).where(User.id == user.id)) == "ru"
+
+
+def test_without_a_choice_the_profile_language_is_kept_at_login(app, client, make_user, db_session):
+    from tests.conftest import PASSWORD
+
+    user = make_user(language="ru")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD}, follow_redirects=True,
+                           headers={"Accept-Language": "en"})
+    assert '<html lang="ru">' in response.get_data(as_text=True)
+    assert db_session.scalar(sa.select(User.preferred_language).where(User.id == user.id)) == "ru"
+
+
+def test_region_lists_follow_the_kazakh_alphabet(app, client):
+    from app.collation import sort_key
+
+    page = client.get("/regions/", headers={"Accept-Language": "kk"}).get_data(as_text=True)
+    with app.app_context():
+        names = [r.name_kk for r in db.session.scalars(sa.select(Region))]
+    shown = sorted(names, key=lambda n: page.index(f">{n}</a>"))
+    assert shown == sorted(names, key=lambda n: sort_key(n, "kk"))
+    # Code-point order would put every Қ… and Ұ… region after Шымкент.
+    assert shown.index("Қарағанды облысы") < shown.index("Маңғыстау облысы") < shown.index("Шымкент")

@@ -585,3 +585,30 @@ def test_readers_and_akims_cannot_manage(client, make_meeting, make_user, login_
     assert meeting_count(db_session) == 1
     assert fresh(db_session, meeting_id).state == "registration_open"
     assert "Edit the meeting" not in client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+
+
+def test_past_registration_dates_are_told_in_the_past_tense_and_four_digit_years(client, make_meeting):
+    from datetime import UTC
+    from datetime import datetime
+    from datetime import timedelta
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    planned = make_meeting(state="planned", registration_opens_at=now - timedelta(days=3),
+                           registration_closes_at=now + timedelta(days=20))
+    page = client.get(f"/meetings/{planned}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Registration opens" not in page  # the date is past: it did not open by itself
+    assert "the organisers have not opened it yet" in page and "Registration closes" in page
+    year = (now + timedelta(days=20)).astimezone(UTC).year
+    assert f"{year}" in page.split("Registration closes", 1)[1][:40]  # a four-digit year, not "3/1/28"
+
+    closed = make_meeting(registration_opens_at=now - timedelta(days=30),
+                          registration_closes_at=now - timedelta(days=1))
+    page = client.get(f"/meetings/{closed}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Registration closed" in page and "Registration closes" not in page and "Registration opens" not in page
+
+
+def test_a_call_that_was_never_opened_is_not_called_closed(client, organiser, make_meeting):
+    meeting = make_meeting(state="planned")
+    page = client.get(f"/meetings/{meeting}/programme", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "The call for presentations is not open." in page
+    assert "The call is closed." not in page

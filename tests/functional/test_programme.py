@@ -485,3 +485,35 @@ def test_proposer_is_emailed_the_decision(client, login_as, people, meeting, cas
     assert str(message["Subject"]) == "Not accepted this time: Electronic bus card Onay"
     body = message.get_body(("plain",)).get_content()
     assert "Full programme this year." in body and f"/meetings/{meeting}#programme" in body
+
+
+def test_an_overlapping_item_is_saved_with_a_warning_but_parallel_sessions_are_not(client, login_as, people,
+                                                                                    meeting, db_session):
+    login_as(people["organiser"])
+    client.post(f"/meetings/{meeting}/agenda/new", data=item_data(title="Panel one"))
+    page = client.post(f"/meetings/{meeting}/agenda/new", follow_redirects=True,
+                       data=item_data(title="Parallel in B", location="Hall B")).get_data(as_text=True)
+    assert "Check the times" not in page  # the same slot in another hall: parallel sessions
+    page = client.post(f"/meetings/{meeting}/agenda/new", follow_redirects=True, data=item_data(
+        title="Late <b>lunch</b>", starts_at=f"{DAY1}T12:00", ends_at=f"{DAY1}T13:00")).get_data(as_text=True)
+    assert "Check the times: this item overlaps «Panel one», «Parallel in B»." in page
+    assert db_session.scalar(sa.select(sa.func.count(AgendaItem.id))) == 3  # warned, not refused
+    page = client.post(f"/meetings/{meeting}/agenda/new", follow_redirects=True, data=item_data(
+        title="Same hall, same slot")).get_data(as_text=True)
+    warning = page.split("Check the times: this item overlaps ", 1)[1].split("</div>", 1)[0]
+    assert "«Panel one»" in warning  # the same hall at the same time is a clash
+    assert "«Late &lt;b&gt;lunch&lt;/b&gt;»" in warning and "Parallel in B" not in warning
+
+
+def test_meeting_descriptions_and_agenda_items_render_markdown_safely(client, login_as, people, meeting,
+                                                                      db_session):
+    from app.meetings.models import Meeting
+
+    login_as(people["organiser"])
+    client.post(f"/meetings/{meeting}/agenda/new", data=item_data(description="**Bring** the *pilot* data."))
+    db_session.get(Meeting, meeting).description = "We meet in **Almaty**.\n\n- visits\n- <script>x()</script>"
+    db_session.commit()
+    html = client.get(f"/meetings/{meeting}").get_data(as_text=True)
+    assert "<strong>Almaty</strong>" in html and "<li>visits</li>" in html and "**" not in html
+    assert "<strong>Bring</strong> the <em>pilot</em> data." in html
+    assert "<script>x()" not in html

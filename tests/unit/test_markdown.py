@@ -86,3 +86,21 @@ def test_plain_text_strips_markup_and_cuts_at_a_word():
     assert plain_text("**Onay** <script>x</script> card & validators") == "Onay <script>x</script> card & validators"
     cut = plain_text("one two three four five", limit=12)
     assert cut.endswith("…") and len(cut) <= 12 and cut.startswith("one two")
+
+
+SNIPPET_SAMPLES = [
+    "## Что сделали\n\n- Ввели карту **Onay** в автобусах;\n- открыли [сайт](https://onay.kz) для жалоб.\n",
+    "1. Бірінші қадам: _кеңес_ құру.\n2) Екінші қадам — `есеп` жариялау.\n\n> Тұрғындар қолдады.\n\n---\nСоңы.",
+    "Plain paragraph with no markup at all, & an ampersand.\n\n* starred item\n+ plus item",
+    "| Показатель | 2023 | 2024 |\n|---|---|---|\n| Жалобы | 120 | 45 |",
+]
+
+
+@pytest.mark.parametrize("source", SNIPPET_SAMPLES)
+def test_snippet_text_has_the_words_of_the_rendered_text_and_no_markup(source):
+    from app.markdown import snippet_text
+
+    fast = snippet_text(source)
+    assert fast == plain_text(source)
+    for marker in ("**", "- ", "## ", "](", "> ", "1. ", "2) ", "* ", "+ ", "`", "|"):
+        assert marker not in fast, (marker, fast)

@@ -28,6 +28,7 @@ from app.clock import parse_year
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.i18n import collation_key
 from app.policy import can
 from app.policy import is_member
 from app.regions.models import Akimat
@@ -255,7 +256,7 @@ def adoption_summary(case: CaseStudy, *, include_abandoned: bool = False) -> lis
     )
     if not include_abandoned:
         select = select.where(Adoption.status != "abandoned")
-    return sorted(db.session.scalars(select), key=lambda region: region.name())
+    return sorted(db.session.scalars(select), key=lambda region: collation_key(region.name()))
 
 
 def own_adoption(user, case: CaseStudy) -> Adoption | None:

@@ -25,6 +25,7 @@ from itertools import groupby
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -37,6 +38,7 @@ from app.case_studies.services import last_allowed_year
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.i18n import collation_key
 from app.meetings import ical
 from app.meetings.models import AGENDA_KINDS
 from app.meetings.models import AgendaItem
@@ -135,10 +137,9 @@ def proposable_cases(user) -> list[CaseStudy]:
     """The published case studies of the user's akimat, by title (what an akim may propose)."""
     if not can(user, "propose"):
         return []
-    return list(db.session.scalars(
-        sa.select(CaseStudy).where(CaseStudy.akimat_id == user.akimat_id, CaseStudy.is_published)
-        .order_by(CaseStudy.title)
-    ))
+    cases = db.session.scalars(
+        sa.select(CaseStudy).where(CaseStudy.akimat_id == user.akimat_id, CaseStudy.is_published))
+    return sorted(cases, key=lambda case: collation_key(case.title))
 
 
 def propose(user, meeting: Meeting, case: CaseStudy | None, pitch: str | None, presenter_name: str | None = None
@@ -336,7 +337,8 @@ def _validate_item(meeting: Meeting, data: AgendaData) -> tuple[list, dict]:
             errors.append(("ends_at", _l("The end must be after the start.")))
         elif data.starts_local.date() < days[0] or data.ends_local.date() > days[-1]:
             errors.append(("starts_at", _l("The item must lie within the meeting's days (%(first)s–%(last)s).",
-                                           first=days[0].isoformat(), last=days[-1].isoformat())))
+                                           first=format_date(days[0], "long"),
+                                           last=format_date(days[-1], "long"))))
     values.update(kind=kind, title=title, description=description, location=location, presenter_name=presenter,
                   case_study=case, starts_at=to_utc(data.starts_local), ends_at=to_utc(data.ends_local))
     return errors, values
@@ -369,6 +371,20 @@ def update_item(actor, item: AgendaItem, data: AgendaData) -> None:
         setattr(item, name, value)
     db.session.flush()
     record(actor, "meeting.agenda_item_changed", item, {"meeting": item.meeting_id, "kind": item.kind})
+
+
+def overlapping(item: AgendaItem) -> list[AgendaItem]:
+    """The other items of ``item``'s meeting whose time overlaps it, except parallel sessions (the same start and
+    end in another place): the organiser is warned, not refused (two items may share a slot on purpose)."""
+    def place(other: AgendaItem) -> str:
+        return (other.location or "").strip().casefold()
+
+    def parallel(other: AgendaItem) -> bool:
+        return (other.starts_at, other.ends_at) == (item.starts_at, item.ends_at) and place(other) != place(item)
+
+    return [other for other in item.meeting.agenda_items
+            if other.id != item.id and other.starts_at < item.ends_at and item.starts_at < other.ends_at
+            and not parallel(other)]
 
 
 def remove_item(actor, item: AgendaItem) -> None:

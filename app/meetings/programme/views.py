@@ -26,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.forms import commit_or_flash
+from app.i18n import collation_key
 from app.i18n import current_language
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
@@ -80,7 +81,7 @@ def _published_cases() -> list[CaseStudy]:
     """Every published case study, by region name and title (the choices of agenda items and commitments)."""
     cases = db.session.scalars(sa.select(CaseStudy).join(Region, CaseStudy.region_id == Region.id)
                                .where(CaseStudy.is_published)).all()
-    return sorted(cases, key=lambda c: (c.region.name(), c.title))
+    return sorted(cases, key=lambda c: (collation_key(c.region.name()), collation_key(c.title)))
 
 
 def _manage_page(meeting: Meeting, status: int = 200, **forms):
@@ -259,10 +260,18 @@ def new_item(meeting_id: int):
         done = commit_or_flash(lambda: programme.add_item(current_user, meeting, _agenda_data(form)), form)
         if done:
             flash(_("The item is in the agenda."), "success")
+            _warn_overlaps(done.value)
             return _manage(meeting, f"item-{done.value.id}")
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=None,
                            days=programme.meeting_days(meeting)), status
+
+
+def _warn_overlaps(item) -> None:
+    clashes = programme.overlapping(item)
+    if clashes:
+        flash(_("Check the times: this item overlaps %(titles)s.",
+                titles=", ".join(f"«{other.title}»" for other in clashes)), "warning")
 
 
 @bp.route("/agenda/<int:item_id>/edit", methods=["GET", "POST"])
@@ -279,6 +288,7 @@ def edit_item(meeting_id: int, item_id: int):
     if form.validate_on_submit() and commit_or_flash(
             lambda: programme.update_item(current_user, item, _agenda_data(form)), form):
         flash(_("The item is saved."), "success")
+        _warn_overlaps(item)
         return _manage(meeting, f"item-{item.id}")
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/agenda_item.html", meeting=meeting, form=form, item=item,

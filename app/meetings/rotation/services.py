@@ -28,6 +28,7 @@ from app.clock import parse_year
 from app.clock import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.i18n import collation_key
 from app.meetings.hosts import Host
 from app.meetings.hosts import eligible_hosts
 from app.meetings.hosts import host_code_of
@@ -64,13 +65,13 @@ def plan_range(start: int | None = None) -> range:
 def oblast_scopes() -> list[Region]:
     """The 17 oblasts, whose district rotations are scopes of their own, by name in the UI language."""
     regions = db.session.scalars(sa.select(Region).where(Region.kind == "oblast")).all()
-    return sorted(regions, key=lambda region: region.name())
+    return sorted(regions, key=lambda region: collation_key(region.name()))
 
 
 def city_scopes() -> list[Region]:
     """Astana, Almaty and Shymkent, whose city districts can rotate too, by name in the UI language."""
     regions = db.session.scalars(sa.select(Region).where(Region.kind == "city")).all()
-    return sorted(regions, key=lambda region: region.name())
+    return sorted(regions, key=lambda region: collation_key(region.name()))
 
 
 def scope_name(scope: str) -> str:
