@@ -109,3 +109,12 @@ def commit_or_flash(operation, form: FlaskForm | None = None) -> Outcome:
             populate_errors(form, error)
         return Outcome(error=error)
     return Outcome(value)
+
+
+def keeps_input_on_expiry(view):
+    """Mark a form view whose page comes back with the user's input when its form has expired (CSRF refused):
+    the view runs again without the token, so its FlaskForm refuses the submission (nothing is done) and the page
+    shows what was typed, with a message (``app.main.errors``). Only for views that act solely after
+    ``form.validate_on_submit()``."""
+    view.keeps_input_on_expiry = True
+    return view

@@ -28,6 +28,7 @@ from app.auth.forms import ResetPasswordForm
 from app.extensions import db
 from app.extensions import limiter
 from app.forms import commit_or_flash
+from app.forms import keeps_input_on_expiry
 from app.i18n import chosen_language
 from app.i18n import current_language
 from app.i18n import remember_language
@@ -86,6 +87,7 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@keeps_input_on_expiry
 def register():
     """Create an account; an akimat claim waits for an administrator."""
     if current_user.is_authenticated:
@@ -154,6 +156,7 @@ def reset_password(token: str):
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def profile():
     """Edit one's own name, language and akimat claim."""
     user = current_user._get_current_object()

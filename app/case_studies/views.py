@@ -38,6 +38,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import commit_or_flash
 from app.forms import flash_form_errors
+from app.forms import keeps_input_on_expiry
 from app.forms import populate_errors
 from app.i18n import current_language
 from app.markdown import render
@@ -204,6 +205,7 @@ def _preview_facts(form: CaseStudyForm) -> list[tuple[str, str]]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def new():
     """Write a new case study (saved as a draft of the akim's akimat)."""
     if not policy.can(current_user, "create_case"):
@@ -233,6 +235,7 @@ def new():
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def edit(slug: str):
     """Edit a case study; a save based on an outdated version is refused and the text kept."""
     case = get_case_or_404(slug)

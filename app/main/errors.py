@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from flask import Flask
+from flask import current_app
+from flask import flash
 from flask import render_template
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -40,6 +42,8 @@ MESSAGES = {
 HTTPS_MESSAGE = _l("This site works only over a secure connection. Open it by its https:// address and send the "
                    "form again.")
 CSRF_MESSAGE = _l("The form had expired or came from another site. Your data were not saved: please send it again.")
+CSRF_KEPT_MESSAGE = _l("The form had expired, so nothing was saved. What you typed is still here: check it and send "
+                       "it again.")
 
 
 def _wants_json() -> bool:
@@ -66,6 +70,9 @@ def init_app(app: Flask) -> None:
                                "https://, set TRUSTED_PROXIES behind a TLS proxy, or SESSION_COOKIE_SECURE=false "
                                "for a test without TLS)", request.path)
             return render_error(400, str(HTTPS_MESSAGE))
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method == "POST" and getattr(view, "keeps_input_on_expiry", False) and not _wants_json():
+            return _form_again(view)
         return render_error(400, str(CSRF_MESSAGE))
 
     @app.errorhandler(HTTPException)
@@ -86,6 +93,22 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500)
+
+
+def _form_again(view):
+    """The expired form's page again, with what the user typed: the view runs on the posted data minus the
+    refused token, so its form cannot validate (nothing is saved or done) and re-renders with the input."""
+    data = request.form.copy()
+    data.pop("csrf_token", None)
+    request.__dict__["form"] = data  # werkzeug caches the parsed form here; the form classes read it from there
+    flash(str(CSRF_KEPT_MESSAGE), "error")
+    try:
+        response = current_app.make_response(view(**(request.view_args or {})))
+    except HTTPException as error:  # e.g. the session expired too and the page is not for this visitor now
+        return render_error(error.code or 400, str(CSRF_MESSAGE))
+    if 200 <= response.status_code < 300:  # the submission was refused, whatever the view answered
+        response.status_code = 400
+    return response
 
 
 def _as_tuple(result, status: int):

@@ -23,6 +23,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.forms import commit_or_flash
 from app.forms import flash_form_errors
+from app.forms import keeps_input_on_expiry
 from app.i18n import collation_key
 from app.i18n import current_language
 from app.meetings import hosts
@@ -211,6 +212,7 @@ def _prefill(form: MeetingForm) -> None:
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def new():
     """Create a meeting (organisers), by hand or from a rotation plan slot."""
     form = _prepare(MeetingForm())
@@ -226,6 +228,7 @@ def new():
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def edit(meeting_id: int):
     """Edit a meeting (organisers); attendees are told about a new date or place."""
     meeting = get_meeting_or_404(meeting_id)

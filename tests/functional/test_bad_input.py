@@ -27,6 +27,8 @@ from tests.helpers import user_row
 
 PASSWORD = "correct horse battery staple"
 CSRF_MESSAGE = "The form had expired or came from another site. Your data were not saved: please send it again."
+CSRF_KEPT_MESSAGE = ("The form had expired, so nothing was saved. What you typed is still here: check it and send "
+                     "it again.")
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -480,14 +482,46 @@ class TestMissingCsrfToken:
         assert user_count(in_db) == before + 1
 
     @pytest.mark.parametrize("token", [None, "", "forged-token", "%ff"])
-    def test_register_without_a_token(self, client, in_db, token):
+    def test_register_without_a_token_comes_back_with_the_input(self, client, in_db, token):
         client.get("/register")  # a session exists, as in a real browser
         before = user_count(in_db)
         data = register_data() if token is None else register_data(csrf_token=token)
 
         response = client.post("/register", data=data)
 
-        assert_csrf_refused(response)
+        assert response.status_code == 400
+        assert CSRF_KEPT_MESSAGE in page_text(response)
+        assert f'value="{data["email"]}"' in response.get_data(as_text=True)  # what was typed is still there
+        assert 'name="csrf_token"' in response.get_data(as_text=True)  # a fresh token: sending again works
+        assert user_count(in_db) == before
+
+    def test_an_expired_case_form_keeps_the_text_and_saves_nothing(self, client, make_user, login_as, in_db,
+                                                                  make_case):
+        from app.case_studies.models import CaseStudy
+
+        slug = make_case("draft")
+        login_as(make_user("akim", akimat=("KZ-75", None)))
+        page = client.get(f"/cases/{slug}/edit").get_data(as_text=True)
+        fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+        long_text = "Three hours of careful writing about the bus depot. " * 20
+        response = client.post(f"/cases/{slug}/edit", data={**fields, "csrf_token": "expired", "problem": long_text,
+                                                             "save": "Save"})
+        assert response.status_code == 400
+        assert CSRF_KEPT_MESSAGE in page_text(response)
+        assert long_text.strip() in response.get_data(as_text=True)
+        with in_db() as session:
+            assert long_text.strip() not in session.scalar(sa.select(CaseStudy.problem).where(CaseStudy.slug == slug))
+
+    def test_a_refused_referer_with_a_valid_token_still_saves_nothing(self, app, make_user, login_as, in_db):
+        # Over https Flask-WTF also checks the Referer: a valid token with a foreign Referer is refused too, and
+        # the page that comes back must not have acted on the (valid-token) submission.
+        secure = app.test_client()
+        token = csrf_token_of(secure.get("/register", base_url="https://localhost").get_data(as_text=True))
+        before = user_count(in_db)
+        response = secure.post("/register", data=register_data(csrf_token=token), base_url="https://localhost",
+                               headers={"Referer": "https://evil.example/"})
+        assert response.status_code == 400
+        assert CSRF_KEPT_MESSAGE in page_text(response)  # the form came back (the view ran, minus the token)
         assert user_count(in_db) == before
 
     def test_login_without_a_token(self, client, make_user, in_db):

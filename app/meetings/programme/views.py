@@ -26,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.forms import commit_or_flash
+from app.forms import keeps_input_on_expiry
 from app.i18n import collation_key
 from app.i18n import current_language
 from app.meetings.models import AgendaItem
@@ -176,6 +177,7 @@ def close_call(meeting_id: int):
 
 
 @bp.route("/propose", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def propose(meeting_id: int):
     """An akim proposes one of their akimat's published case studies."""
     meeting = _meeting(meeting_id)
@@ -248,6 +250,7 @@ def _agenda_data(form: AgendaItemForm) -> programme.AgendaData:
 
 
 @bp.route("/agenda/new", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def new_item(meeting_id: int):
     """Add an agenda item."""
     _organiser_only()
@@ -275,6 +278,7 @@ def _warn_overlaps(item) -> None:
 
 
 @bp.route("/agenda/<int:item_id>/edit", methods=["GET", "POST"])
+@keeps_input_on_expiry
 def edit_item(meeting_id: int, item_id: int):
     """Change an agenda item."""
     _organiser_only()
