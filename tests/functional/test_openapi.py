@@ -41,7 +41,7 @@ STRING_SCHEMA = {"type": "string"}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 CONVERTER_SCHEMA_TYPES = {None: "string", "default": "string", "string": "string", "int": "integer"}
 RULE_PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-EXAMPLES = 40  # per operation with parameters; derandomised, so every run draws the same requests
+EXAMPLES = 50  # per operation with parameters; derandomised, so every run draws the same requests
 INTEGER = re.compile(r"[+-]?[0-9]+")  # the API's integers: ASCII digits, an optional sign, spaces around ignored
 
 
@@ -151,7 +151,9 @@ def test_api_page_links_the_document_in_every_language(client):
 def seeded(app, make_case, make_meeting, in_db):
     """Published, withdrawn and draft case studies; meetings of several states (one with an agenda presenting
     a case study). Returns the ids a valid request may name."""
+    from app.case_studies.models import Adoption
     from app.meetings.models import AgendaItem
+    from app.regions.services import find_akimat
 
     published = [
         make_case("published", title="Electronic bus card Onay"),
@@ -175,6 +177,8 @@ def seeded(app, make_case, make_meeting, in_db):
         session.add(AgendaItem(meeting_id=meetings[0], kind="presentation", title="", starts_at=start,
                                ends_at=start + timedelta(hours=1), case_study_id=services.get_by_slug(published[0]).id,
                                presenter_name="Dana Seitova"))
+        session.add(Adoption(case_study_id=services.get_by_slug(published[0]).id,
+                             akimat_id=find_akimat("KZ-63", None).id, year=2020, note="Took over the card readers"))
         session.add(AgendaItem(meeting_id=meetings[0], kind="break", title="Coffee", starts_at=start,
                                ends_at=start + timedelta(minutes=20),
                                case_study_id=services.get_by_slug(hidden[0]).id))
@@ -247,49 +251,49 @@ def invalid_values(schema: dict) -> st.SearchStrategy[str] | None:
         return st.one_of(strategies)
     if "enum" in schema:
         return text.filter(lambda s: s.strip() not in schema["enum"])
-    if "pattern" in schema:
-        return text.filter(lambda s: not re.search(schema["pattern"], s))
+    if "pattern" in schema:  # random text, or text with a NUL (which no pattern of the document allows)
+        return st.one_of(text, text.map(lambda s: s + "\x00")).filter(lambda s: not re.search(schema["pattern"], s))
     return None
 
 
 @st.composite
 def requests(draw, path: str, operation: dict, known: dict[str, list]):
-    """(URL, has a NUL, valid, path valid, names an existing object) for ``operation``."""
-    url = path
-    drawn: list[str] = []
-    query: list[tuple[str, str]] = []
-    valid = path_valid = True
+    """(URL, has a NUL, valid, path valid, names an existing object) for ``operation``: half the requests valid
+    (every parameter absent or allowed by its schema), half with one parameter outside its schema (as
+    Schemathesis's negative mode does, so the refusal is that parameter's)."""
+    params = operation.get("parameters", [])
+    schemas = {p["name"]: p["schema"]["items"] if p["schema"].get("type") == "array" else p["schema"]
+               for p in params}
+    breakable = [p["name"] for p in params
+                 if not p.get("deprecated") and invalid_values(schemas[p["name"]]) is not None]
+    broken = draw(st.one_of(st.none(), st.sampled_from(breakable))) if breakable else None
+    url, query, drawn = path, [], []
     existing = True
-    for param in operation.get("parameters", []):
-        schema, name = param["schema"], param["name"]
+    for param in params:
+        name, schema = param["name"], schemas[param["name"]]
         if param["in"] == "path":
-            bad = invalid_values(schema)
-            choice = draw(st.sampled_from(["known", "valid", "invalid"] if bad is not None else ["known", "valid"]))
-            if choice == "known":
+            if name == broken:
+                value = draw(invalid_values(schema))
+            elif draw(st.booleans()):
                 value = str(draw(st.sampled_from(known[name])))
-            elif choice == "valid":
+            else:
                 value = draw(valid_values(schema))
                 existing = value in {str(v) for v in known[name]}
-            else:
-                value = draw(bad)
-                path_valid = False
             drawn.append(value)
             url = url.replace("{" + name + "}", quote(value, safe=""))
             continue
-        items = schema["items"] if schema.get("type") == "array" else schema
-        bad = None if param.get("deprecated") else invalid_values(items)
-        choice = draw(st.sampled_from(["absent", "valid", "invalid"] if bad is not None else ["absent", "valid"]))
-        if choice == "absent":
-            continue
-        count = draw(st.integers(1, 3)) if schema.get("type") == "array" else 1
-        values = [draw(valid_values(items)) for _ in range(count)]
-        if choice == "invalid":
-            values[draw(st.integers(0, count - 1))] = draw(bad)
-            valid = False
+        if name != broken and draw(st.booleans()):
+            continue  # absent
+        count = draw(st.integers(1, 3)) if param["schema"].get("type") == "array" else 1
+        values = [draw(valid_values(schema)) for _ in range(count)]
+        if name == broken:
+            values[draw(st.integers(0, count - 1))] = draw(invalid_values(schema))
         query += [(name, value) for value in values]
     if query:
         url += "?" + urlencode(query)
-    return url, any("\x00" in value for value in drawn + [v for _, v in query]), valid, path_valid, existing
+    path_broken = broken is not None and any(p["name"] == broken and p["in"] == "path" for p in params)
+    nul = any("\x00" in value for value in drawn + [v for _, v in query])
+    return url, nul, broken is None or path_broken, not path_broken, existing
 
 
 def response_validator(document: dict, schema: dict) -> jsonschema.Draft202012Validator:
@@ -389,3 +393,4 @@ def test_a_response_off_its_schema_fails_the_check():
                      b'{"error": {"code": "not_found", "message": "x"}}')
     with pytest.raises(AssertionError, match="500"):
         check_answer(document, "/api/v1/regions", operation, "/api/v1/regions", 500, "application/json", b"{}")
+
