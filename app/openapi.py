@@ -170,7 +170,7 @@ def _schemas() -> dict:
            "updated_at and related."),
         "SearchResult": _object({
             "id": STRING, "title": STRING, "summary": _nullable(STRING), "region": _nullable(region),
-            "year": _nullable({"type": "integer", "description": "The year the practice started."}),
+            "year": {"type": "integer", "description": "The year the practice started."},
             "score": {"type": "number"},
             "highlights": _object({"title": {"type": "string", "description": "HTML, matches in <mark>."},
                                    "body": {"type": "string", "description": "HTML snippet, matches in <mark>."}}),
