@@ -134,6 +134,19 @@ def test_every_error_response_uses_the_error_shape():
                     assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
 
 
+def test_every_example_matches_its_schema():
+    document = openapi_document()
+    count = 0
+    for item in document["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                media = response["content"]["application/json"]
+                if "example" in media:
+                    response_validator(document, media["schema"]).validate(media["example"])
+                    count += 1
+    assert count
+
+
 def test_api_page_links_the_document_in_every_language(client):
     for lang, heading in (("en", "API for developers"), ("ru", "API для разработчиков"),
                           ("kk", "Әзірлеушілерге арналған API")):
@@ -170,6 +183,7 @@ def seeded(app, make_case, make_meeting, in_db):
         make_meeting("held", host="KZ-63"),
         make_meeting("cancelled", host="KZ-39", state_reason="Floods", format="hybrid",
                      online_url="https://example.kz/live"),
+        make_meeting("planned", scope="KZ-75", host="Alatau District", city="", venue="", address=""),
     ]
     with in_db() as session:
         from app.case_studies import services
