@@ -101,6 +101,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprints and the error handlers."""
+    from app import openapi
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
     from app.case_studies.api import bp as cases_api_bp
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(rotation_bp)
     app.register_blueprint(rotation_api_bp)
     app.register_blueprint(programme_bp)
+    app.register_blueprint(openapi.bp)
     errors.init_app(app)
 
 

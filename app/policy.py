@@ -66,6 +66,8 @@ RULES: dict[str, Rule] = {
     "main.home": PUBLIC,
     "main.set_language": PUBLIC,
     "main.about": PUBLIC,
+    "main.api": PUBLIC,
+    "openapi.document": PUBLIC,
     "main.healthz": PUBLIC,
     "auth.login": PUBLIC,
     "auth.register": PUBLIC,

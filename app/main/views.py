@@ -45,6 +45,12 @@ def about():
     return render_template("main/about.html")
 
 
+@bp.route("/api")
+def api():
+    """The JSON API for developers: what it offers, and the link to its OpenAPI document."""
+    return render_template("main/api.html")
+
+
 @bp.route("/language", methods=["POST"])
 def set_language():
     """Switch the UI language: saved in the profile when logged in, in a cookie always."""

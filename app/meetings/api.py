@@ -29,6 +29,7 @@ bp = Blueprint("meetings_api", __name__, url_prefix="/api/v1")
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
+MAX_ID = 2**31 - 1  # ids are 32-bit integers (PostgreSQL); a larger one exists nowhere, and would overflow the query
 
 
 def iso_local(moment) -> str | None:
@@ -148,7 +149,7 @@ def list_meetings():
 @bp.route("/meetings/<int:meeting_id>")
 def get_meeting(meeting_id: int):
     """``GET /api/v1/meetings/<id>``: one meeting with its agenda and registration counts."""
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = db.session.get(Meeting, meeting_id) if meeting_id <= MAX_ID else None
     if meeting is None:
         abort(404)
     return json_response(meeting_payload(meeting, full=True))

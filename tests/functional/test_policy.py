@@ -14,6 +14,8 @@ LOGIN = "login"  # a redirect to /login?next=...
 MATRIX = {
     "main.home": ("GET", "/", [200, 200, 200, 200, 200]),
     "main.about": ("GET", "/about", [200, 200, 200, 200, 200]),
+    "main.api": ("GET", "/api", [200, 200, 200, 200, 200]),
+    "openapi.document": ("GET", "/api/v1/openapi.json", [200, 200, 200, 200, 200]),
     "main.healthz": ("GET", "/healthz", [200, 200, 200, 200, 200]),
     "main.set_language": ("POST", "/language?lang=en", [302, 302, 302, 302, 302]),
     "static": ("GET", "/static/img/logo.svg", [200, 200, 200, 200, 200]),
