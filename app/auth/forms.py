@@ -111,7 +111,7 @@ class LoginForm(FlaskForm):
     email = EmailField(
         _l("E-mail"),
         validators=[required(), Length(max=254, message=_l("At most %(max)d characters."))],
-        render_kw={"autocomplete": "username"},
+        render_kw={"autocomplete": "email"},
     )
     password = PasswordField(
         _l("Password"),
