@@ -14,6 +14,7 @@ from decimal import InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
@@ -236,18 +237,34 @@ def _apply(case: CaseStudy, data: CaseData) -> None:
     case.topic_rows = [current.get(topic) or CaseTopic(topic=topic) for topic in wanted]
 
 
+SLUG_ATTEMPTS = 12  # n saves of one title at the same instant need up to n attempts (one wins each round)
+
+
 def create_case(user, akimat: Akimat, data: CaseData, *, slug: str | None = None) -> CaseStudy:
     """Create a draft owned by ``akimat``.
 
     :raise ValidationFailed: any field problem.
     """
     validate(data)
-    case = CaseStudy(slug=slug or unique_slug(data.title), akimat=akimat, state="draft",
-                     created_by_id=user.id if user else None, updated_by_id=user.id if user else None)
-    _apply(case, data)
-    db.session.add(case)
-    db.session.flush()
-    return case
+    for _attempt in range(SLUG_ATTEMPTS):
+        case = CaseStudy(slug=slug or unique_slug(data.title), akimat=akimat, state="draft",
+                         created_by_id=user.id if user else None, updated_by_id=user.id if user else None)
+        _apply(case, data)
+        if slug is not None:  # an imported case's own id: a clash is the caller's to report
+            db.session.add(case)
+            db.session.flush()
+            return case
+        try:
+            # Two akims saving the same title at once both find the slug free; the second insert fails on the
+            # unique constraint (on PostgreSQL once the first commits) and takes the next free one.
+            with db.session.begin_nested():
+                db.session.add(case)
+                db.session.flush()
+            return case
+        except IntegrityError:
+            continue
+    raise ValidationFailed([(None, _l("Many case studies with this title were saved at the same moment. Please "
+                                      "save again."))])
 
 
 def snapshot(case: CaseStudy) -> dict:

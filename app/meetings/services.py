@@ -333,6 +333,20 @@ def registration_of(meeting: Meeting, user: User) -> Registration | None:
     )
 
 
+def _claim(registration: Registration, expected: str, **values) -> bool:
+    """Change ``registration`` only if its state is still ``expected`` (a conditional UPDATE: of two requests
+    changing one row at once, exactly one wins, on SQLite and on PostgreSQL); True when this one did. The
+    object is refreshed either way."""
+    result = db.session.execute(
+        sa.update(Registration)
+        .where(Registration.id == registration.id, Registration.state == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(registration)
+    return result.rowcount == 1
+
+
 def _take_seat(meeting_id: int) -> bool:
     """Take one seat if one is free, atomically; True when it was taken."""
     result = db.session.execute(
@@ -369,6 +383,10 @@ def register(user: User, meeting: Meeting) -> Registration:
                                  else _l("You are already on the waitlist for this meeting."))])
     now = utcnow()
     registration = existing
+    if registration is not None and not _claim(registration, RegistrationState.CANCELLED,
+                                               state=RegistrationState.WAITLISTED, updated_at=now):
+        # Another request of the same person (a second tab) re-registered this row first.
+        raise ValidationFailed([(None, _l("You are already registered for this meeting."))])
     if registration is None:
         registration = Registration(meeting_id=meeting.id, user_id=user.id, state=RegistrationState.WAITLISTED,
                                     waitlisted_at=now, created_at=now, updated_at=now)
@@ -411,10 +429,9 @@ def cancel_registration(user: User, meeting: Meeting, registration_id: int | Non
         raise ValidationFailed([(None, _l("This meeting has already started: registrations can no longer change."))])
     had_seat = registration.state == RegistrationState.REGISTERED
     now = utcnow()
-    registration.state = RegistrationState.CANCELLED
-    registration.cancelled_at = now
-    registration.updated_at = now
-    db.session.flush()
+    if not _claim(registration, registration.state, state=RegistrationState.CANCELLED, cancelled_at=now,
+                  updated_at=now):
+        raise ValidationFailed([(None, _l("You are not registered for this meeting."))])  # cancelled meanwhile
     promoted: list[Registration] = []
     if had_seat:
         _release_seat(meeting.id)

@@ -62,3 +62,37 @@ def test_same_email_twice_at_once_gives_one_account(app, db_session):
         thread.join()
     assert sorted(statuses) == [200] * (n - 1) + [302], statuses
     assert db_session.scalar(sa.select(sa.func.count(User.id)).where(User.email == "twin@example.kz")) == 1
+
+
+def test_eight_akims_saving_the_same_title_at_once_all_get_a_case_of_their_own(app, backend, db_session,
+                                                                                  make_user, login_as):
+    """Each save looks for a free slug and inserts; when another save took it meanwhile, the unique constraint
+    refuses the insert (on PostgreSQL: a 500 once) and the next free slug is taken."""
+    from app.case_studies.models import CaseStudy
+    from tests.functional.test_case_studies import form_data
+
+    n = 8
+    clients = [login_as(make_user("akim", akimat=("KZ-75", None)), target_client=app.test_client())
+               for _ in range(n)]
+    data = form_data(db_session, title="Snow clearing by district")
+    barrier = threading.Barrier(n)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def save(client) -> None:
+        barrier.wait()
+        try:
+            statuses.append(client.post("/cases/new", data=data).status_code)
+        except BaseException as exc:  # collected and reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert statuses == [302] * n, statuses
+    slugs = db_session.scalars(sa.select(CaseStudy.slug).where(CaseStudy.title == "Snow clearing by district")).all()
+    assert len(set(slugs)) == n
+    print(f"\n[{backend}] {n} simultaneous saves of one title: {sorted(slugs)}")
