@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev chromium nginx ocr translations compile-translations lint clean bench bench-morphology
+.PHONY: run test install install-dev chromium nginx java ocr translations compile-translations lint clean bench bench-morphology
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ nginx:
 		(apt-get install -y -qq nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)); \
 	else echo "NOTE: nginx not found and not root: the nginx test will be skipped (failed under CI=true)."; fi
 
+## make java: a Java runtime for the Nu HTML Checker (vnu.jar) of the browser tests (as root, when missing)
+java:
+	@if command -v java >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's default-jre-headless for the HTML checker..."; \
+		(apt-get install -y -qq default-jre-headless >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null)); \
+	else echo "NOTE: java not found and not root: the HTML checker test fails."; fi
+
 ## make ocr: Debian's Tesseract (Kazakh, Russian, English) and poppler-utils, so that scanned PDFs and images
 ## attached to case studies are searched (as root, when missing; without them search works, minus that text)
 OCR_PACKAGES := tesseract-ocr tesseract-ocr-kaz tesseract-ocr-rus tesseract-ocr-eng poppler-utils
@@ -63,7 +71,7 @@ ocr:
 	else echo "NOTE: Tesseract (kaz, rus, eng) or pdftoppm not found and not root: scanned PDFs and images are not searched, and the OCR tests are skipped (failed under CI=true)."; fi
 
 ## make test: the whole suite (unit, functional, migrations, browser) on SQLite and PostgreSQL
-test: install-dev chromium nginx ocr
+test: install-dev chromium nginx java ocr
 	$(BIN)/python -m pytest
 
 ## make translations: extract new strings and update the three catalogs (then translate them and compile)

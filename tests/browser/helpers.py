@@ -41,6 +41,25 @@ class NavigationLog:
 
 _LOGS: dict[Page, NavigationLog] = {}
 
+# The HTML of every page the browser tests reached (as the server sent it), for the Nu HTML Checker run of
+# tests/browser/test_zz_html_checker.py: {"<path> [<lang>]": html}. Bounded: later pages of one path replace
+# earlier ones.
+VISITED_HTML: dict[str, str] = {}
+MAX_VISITED_HTML = 600
+
+
+def keep_html(page: Page, response) -> None:
+    """Remember the server's HTML of a page just reached (nothing for files, JSON or a missing response)."""
+    if response is None or "text/html" not in (response.headers.get("content-type") or ""):
+        return
+    try:
+        html = response.text()
+    except Exception:  # a redirect's body or a closed page: nothing to check
+        return
+    key = f"{path_of(page)} [{html_lang(page)}]"
+    if key in VISITED_HTML or len(VISITED_HTML) < MAX_VISITED_HTML:
+        VISITED_HTML[key] = html
+
 
 def track(page: Page) -> Page:
     """Start recording ``page``'s navigations (called by the fixtures for every page they create)."""
@@ -103,6 +122,7 @@ def visit(page: Page, path: str, *, expect_status: int | None = 200) -> Page:
     _check_status(page, response, expect_status)
     assert_accessible(page)
     assert_fits(page)
+    keep_html(page, response)
     return page
 
 
@@ -113,6 +133,7 @@ def follow(page: Page, target: Locator, *, expect_status: int | None = 200) -> P
     _check_status(page, navigation.value, expect_status)
     assert_accessible(page)
     assert_fits(page)
+    keep_html(page, navigation.value)
     return page
 
 
