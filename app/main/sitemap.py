@@ -55,7 +55,8 @@ def entries() -> list[Entry]:
     cases = db.session.execute(
         sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.is_published).order_by(CaseStudy.slug)
     )
-    found += [Entry(url_for("case_studies.detail", slug=slug, _external=True), _day(updated)) for slug, updated in cases]
+    found += [Entry(url_for("case_studies.detail", slug=slug, _external=True), _day(updated))
+              for slug, updated in cases]
     meetings = db.session.execute(sa.select(Meeting.id, Meeting.updated_at).order_by(Meeting.id))
     found += [Entry(url_for("meetings.detail", meeting_id=mid, _external=True), _day(updated))
               for mid, updated in meetings]
@@ -67,7 +68,8 @@ def entries() -> list[Entry]:
         sa.select(Region.iso_code, latest.c.updated).outerjoin(latest, latest.c.region_id == Region.id)
         .order_by(Region.iso_code)
     )
-    found += [Entry(url_for("regions.profile", iso_code=iso, _external=True), _day(updated)) for iso, updated in regions]
+    found += [Entry(url_for("regions.profile", iso_code=iso, _external=True), _day(updated))
+              for iso, updated in regions]
     return found
 
 

@@ -10,8 +10,8 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import jsonify
-from flask import render_template
 from flask import make_response
+from flask import render_template
 from flask import request
 from flask import send_from_directory
 from flask import session
