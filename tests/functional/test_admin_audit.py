@@ -85,7 +85,7 @@ def recorded_codes() -> set[str]:
     for path in (ROOT / "app").rglob("*.py"):
         source = path.read_text(encoding="utf-8")
         constants = dict(re.findall(r'^([A-Z_]+_ACTION) = "([a-z_.]+)"', source, re.M))
-        for argument in re.findall(r"\brecord\(\s*[^,()]+(?:\([^()]*\))?,\s*([^,]+),", source):
+        for argument in re.findall(r"(?<!def )\brecord\(\s*[^,()]+(?:\([^()]*\))?,\s*([^,]+),", source):
             argument = argument.strip()
             if argument in constants:
                 codes.add(constants[argument])
