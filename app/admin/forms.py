@@ -50,10 +50,20 @@ class ReasonForm(FlaskForm):
 MIN_YEAR, MAX_YEAR = 2000, 2999  # the log starts with the platform; no day arithmetic near date.max
 
 
+class _DatePicker(DateInput):
+    """A date picker that shows a value it cannot hold (HTML allows only a valid date in ``type=date``) as text,
+    so that the user sees what was wrong."""
+
+    def __call__(self, field, **kwargs):
+        if field.data is None and getattr(field, "raw", ""):
+            kwargs["type"] = "text"
+        return super().__call__(field, **kwargs)
+
+
 class IsoDateField(StringField):
     """A date as the browser's date picker sends it (YYYY-MM-DD); anything else is a field error, not a 500."""
 
-    widget = DateInput()
+    widget = _DatePicker()
 
     def process_formdata(self, valuelist):
         self.raw = (valuelist[0] if valuelist else "").strip()
