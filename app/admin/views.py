@@ -35,6 +35,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.forms import commit_or_flash
 from app.meetings import timezone
+from app.meetings.services import STATE_LABELS as MEETING_STATES
 from app.regions.services import akimat_choices
 from app.spreadsheet import csv_response
 
@@ -45,7 +46,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _audit_words(state) -> None:
     """Give templates the audit log's words: globals, because the macros of ``admin/_audit.html`` that use them are
     imported without the page's context."""
-    state.app.jinja_env.globals.update(action_label=action_label, target_type_label=target_type_label)
+    state.app.jinja_env.globals.update(
+        action_label=action_label, target_type_label=target_type_label,
+        meeting_state_label=lambda code: str(MEETING_STATES.get(code, code or "—")),
+    )
 
 FILTERS = {
     "pending": User.claim_status == ClaimStatus.PENDING,

@@ -294,3 +294,11 @@ def test_only_admins(client, make_user, login_as, in_db, path):
     assert client.get(path).status_code == 403
     with in_db() as session:
         assert session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
+
+
+def test_status_change_names_both_states(client, admin, make_meeting, log):
+    meeting_id = make_meeting()
+    log("meeting.state", Meeting, meeting_id, admin.id, details={"from": "registration_open", "to": "cancelled"},
+        reason="The venue is closed")
+    body = page_text(client.get("/admin/audit"))
+    assert "meeting status changed from “Registration open” to “Cancelled”" in body
