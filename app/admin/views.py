@@ -3,7 +3,6 @@ paginated, exported as CSV)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
@@ -162,7 +161,6 @@ def set_active(user_id: int):
 
 AUDIT_PER_PAGE = 50
 MAX_PAGE = 10_000  # a larger page number would ask the database for an offset past any real log
-EXPORT_CHUNK = 1000  # entries whose objects are looked up together
 
 
 def _page_number() -> int:
@@ -199,7 +197,12 @@ def _audit_filters(form: AuditFilterForm) -> audit.AuditFilters:
     )
 
 
-def _filter_args(form: AuditFilterForm) -> dict[str, str]:
+def _invalid_filters(form: AuditFilterForm):
+    """The log page with the filter form's errors and no entries (400)."""
+    return render_template("admin/audit.html", form=form, page=None, targets={}, args={}), 400
+
+
+def _filter_args() -> dict[str, str]:
     """The filters as query parameters, for the pagination links and the export link."""
     return {name: request.args[name] for name in ("actor", "action", "target_type", "since", "until")
             if request.args.get(name)}
@@ -210,11 +213,11 @@ def audit_log():
     """The audit log, newest first, filtered by who, action, object and dates; 50 a page."""
     form = _audit_form()
     if not form.validate():
-        return render_template("admin/audit.html", form=form, page=None, targets={}, args={}), 400
+        return _invalid_filters(form)
     page = db.paginate(audit.entries_query(_audit_filters(form)), page=_page_number(), per_page=AUDIT_PER_PAGE,
                        error_out=False)
     return render_template("admin/audit.html", form=form, page=page, targets=audit.targets(page.items),
-                           args=_filter_args(form))
+                           args=_filter_args())
 
 
 @bp.route("/audit.csv")
@@ -222,22 +225,6 @@ def audit_csv():
     """Every entry the filters select, as CSV (the filters as on the page; no pagination)."""
     form = _audit_form()
     if not form.validate():
-        return render_template("admin/audit.html", form=form, page=None, targets={}, args={}), 400
-    entries = db.session.scalars(audit.entries_query(_audit_filters(form))).unique().all()
-    header = [_("Time (Kazakhstan)"), _("Who"), _("User id"), _("Action"), _("Action code"), _("Object type"),
-              _("Object id"), _("Object"), _("Link"), _("Reason"), _("Details")]
-    rows = []
-    for start in range(0, len(entries), EXPORT_CHUNK):
-        chunk = entries[start:start + EXPORT_CHUNK]
-        found = audit.targets(chunk, external=True)
-        for entry in chunk:
-            target = found[entry.id]
-            rows.append([
-                timezone.to_local(entry.created_at).isoformat(timespec="seconds"),
-                entry.actor.full_name if entry.actor else _("system"), entry.actor_id or "",
-                action_label(entry.action), entry.action, target_type_label(entry.target_type),
-                entry.target_id if entry.target_id is not None else "", target.text, target.url or "",
-                entry.reason or "", json.dumps(entry.details or {}, ensure_ascii=False, sort_keys=True),
-            ])
-    filename = f"audit-{timezone.to_local(utcnow()).date().isoformat()}.csv"
-    return csv_response(header, rows, filename)
+        return _invalid_filters(form)
+    header, rows = audit.export_rows(_audit_filters(form))
+    return csv_response(header, rows, f"audit-{timezone.to_local(utcnow()).date().isoformat()}.csv")

@@ -3,6 +3,7 @@ objects the entries are about."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,13 +11,16 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext as _
 
+from app.audit.labels import action_label
 from app.audit.labels import target_type_label
 from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.case_studies.models import Adoption
 from app.case_studies.models import CaseStudy
 from app.extensions import db
+from app.meetings import timezone
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
@@ -162,3 +166,28 @@ def targets(entries: Iterable[AuditEntry], external: bool = False) -> dict[int, 
         target = found.get(entry.target_type, {}).get(entry.target_id)
         result[entry.id] = target or Target(f"{target_type_label(entry.target_type)} #{entry.target_id}", exists=False)
     return result
+
+
+EXPORT_CHUNK = 1000  # entries whose objects are looked up together
+
+
+def export_rows(filters: AuditFilters) -> tuple[list[str], list[list]]:
+    """The header and the rows of the CSV export of every entry ``filters`` select, newest first: time in
+    Kazakhstan, who, what (words and code), the object (kind, id, name, absolute link), reason and details."""
+    header = [_("Time (Kazakhstan)"), _("Who"), _("User id"), _("Action"), _("Action code"), _("Object type"),
+              _("Object id"), _("Object"), _("Link"), _("Reason"), _("Details")]
+    entries = db.session.scalars(entries_query(filters)).all()
+    rows = []
+    for start in range(0, len(entries), EXPORT_CHUNK):
+        chunk = entries[start:start + EXPORT_CHUNK]
+        found = targets(chunk, external=True)
+        for entry in chunk:
+            target = found[entry.id]
+            rows.append([
+                timezone.to_local(entry.created_at).isoformat(timespec="seconds"),
+                entry.actor.full_name if entry.actor else _("system"), entry.actor_id or "",
+                action_label(entry.action), entry.action, target_type_label(entry.target_type),
+                "" if entry.target_id is None else entry.target_id, target.text, target.url or "",
+                entry.reason or "", json.dumps(entry.details or {}, ensure_ascii=False, sort_keys=True),
+            ])
+    return header, rows
