@@ -1,6 +1,11 @@
-"""Administration pages: pending claims, user detail with approve/reject/deactivate, audit log."""
+"""Administration pages: pending claims, user detail with approve/reject/deactivate, the audit log (filtered,
+paginated, exported as CSV)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint
@@ -13,17 +18,37 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin.forms import ApproveForm
+from app.admin.forms import AuditFilterForm
 from app.admin.forms import ReasonForm
+from app.audit import services as audit
+from app.audit.labels import ACTIONS
+from app.audit.labels import TARGET_TYPES
+from app.audit.labels import action_label
+from app.audit.labels import target_type_label
 from app.audit.models import AuditEntry
 from app.auth import services
 from app.auth.models import ROLE_LABELS
 from app.auth.models import ClaimStatus
 from app.auth.models import User
+from app.clock import utcnow
 from app.extensions import db
 from app.forms import commit_or_flash
+from app.meetings import timezone
+from app.meetings.services import STATE_LABELS as MEETING_STATES
 from app.regions.services import akimat_choices
+from app.spreadsheet import csv_response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.record_once
+def _audit_words(state) -> None:
+    """Give templates the audit log's words: globals, because the macros of ``admin/_audit.html`` that use them are
+    imported without the page's context."""
+    state.app.jinja_env.globals.update(
+        action_label=action_label, target_type_label=target_type_label,
+        meeting_state_label=lambda code: str(MEETING_STATES.get(code, code or "—")),
+    )
 
 FILTERS = {
     "pending": User.claim_status == ClaimStatus.PENDING,
@@ -134,12 +159,72 @@ def set_active(user_id: int):
     return _render_detail(user, activate=form, status=400)
 
 
-@bp.route("/audit")
-def audit():
-    """The audit log, newest first."""
-    select = sa.select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-    action = (request.args.get("action") or "").strip()[:60]
-    if action:
-        select = select.where(AuditEntry.action == action)
-    page = db.paginate(select, per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page, action=action)
+AUDIT_PER_PAGE = 50
+MAX_PAGE = 10_000  # a larger page number would ask the database for an offset past any real log
+
+
+def _page_number() -> int:
+    """``?page=``, bounded to 1..MAX_PAGE (not a number: the first page)."""
+    page = request.args.get("page", 1, type=int)
+    return min(max(page, 1), MAX_PAGE)
+
+
+def _audit_form() -> AuditFilterForm:
+    """The filter form on ``request.args``, with the choices the log offers."""
+    form = AuditFilterForm(request.args)
+    form.actor.choices = [("", _("Anyone")), (audit.SYSTEM, _("system"))] + [
+        (str(uid), name) for uid, name in audit.actors()
+    ]
+    codes = set(ACTIONS) | set(audit.recorded_actions())
+    labelled = sorted(((code, action_label(code)) for code in codes), key=lambda choice: choice[1].casefold())
+    form.action.choices = [("", _("Any action")), *labelled]
+    form.target_type.choices = [("", _("Any object"))] + [
+        (code, str(label)) for code, label in TARGET_TYPES.items()
+    ]
+    return form
+
+
+def _audit_filters(form: AuditFilterForm) -> audit.AuditFilters:
+    """What a valid filter form asks for; dates are whole days in Kazakhstan time."""
+    actor = form.actor.data or None
+    return audit.AuditFilters(
+        actor=int(actor) if actor and actor != audit.SYSTEM else actor,
+        action=form.action.data or None,
+        target_type=form.target_type.data or None,
+        since=timezone.to_utc(datetime.combine(form.since.data, time.min)) if form.since.data else None,
+        until=(timezone.to_utc(datetime.combine(form.until.data + timedelta(days=1), time.min))
+               if form.until.data else None),
+    )
+
+
+def _invalid_filters(form: AuditFilterForm):
+    """The log page with the filter form's errors and no entries (400)."""
+    return render_template("admin/audit.html", form=form, page=None, targets={}, args={}), 400
+
+
+def _filter_args() -> dict[str, str]:
+    """The filters as query parameters, for the pagination links and the export link."""
+    return {name: request.args[name] for name in ("actor", "action", "target_type", "since", "until")
+            if request.args.get(name)}
+
+
+@bp.route("/audit", endpoint="audit")
+def audit_log():
+    """The audit log, newest first, filtered by who, action, object and dates; 50 a page."""
+    form = _audit_form()
+    if not form.validate():
+        return _invalid_filters(form)
+    page = db.paginate(audit.entries_query(_audit_filters(form)), page=_page_number(), per_page=AUDIT_PER_PAGE,
+                       error_out=False)
+    return render_template("admin/audit.html", form=form, page=page, targets=audit.targets(page.items),
+                           args=_filter_args())
+
+
+@bp.route("/audit.csv")
+def audit_csv():
+    """Every entry the filters select, as CSV (the filters as on the page; no pagination)."""
+    form = _audit_form()
+    if not form.validate():
+        return _invalid_filters(form)
+    header, rows = audit.export_rows(_audit_filters(form))
+    return csv_response(header, rows, f"audit-{timezone.to_local(utcnow()).date().isoformat()}.csv")

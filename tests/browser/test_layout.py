@@ -24,7 +24,8 @@ ON_SCREEN_JS = """el => {
 }"""
 
 
-@pytest.mark.parametrize("path", ["/", "/regions/", "/register", "/search?q=%D0%B0%D1%83%D0%B4%D0%B0%D0%BD"])
+@pytest.mark.parametrize("path", ["/", "/regions/", "/register", "/search?q=%D0%B0%D1%83%D0%B4%D0%B0%D0%BD",
+                                  "/privacy", "/accessibility"])
 def test_phone_width_has_no_horizontal_scrolling(new_context, path):
     page = new_context(**PHONE).new_page()
     visit(page, path)
