@@ -104,6 +104,8 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Akims' Experience Exchange <noreply@localhost>")
+    # Whom people write to about their data and about accessibility (the privacy and accessibility pages).
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL") or None
 
     # memory:// counts per process: with several gunicorn workers use Redis (redis://host:6379/0).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
