@@ -21,6 +21,7 @@ from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
 from app.search.models import SearchOutbox
+from app.submissions import FormSubmission
 
 __all__ = [
     "Adoption",
@@ -34,6 +35,7 @@ __all__ = [
     "CaseTopic",
     "Commitment",
     "Follow",
+    "FormSubmission",
     "Meeting",
     "Municipality",
     "Proposal",

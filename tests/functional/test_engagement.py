@@ -477,3 +477,47 @@ def test_questions_are_rate_limited_per_user(client, make_user, make_case, login
     assert len(outbox()) == 2
     login_as(make_user("reader"))  # another person is not held back
     assert client.post(f"/cases/{slug}/questions", data={"question-body": "Mine"}).status_code == 303
+
+
+def test_a_question_sent_twice_with_its_form_token_is_asked_once(app, client, make_user, make_case, login_as,
+                                                                 db_session, outbox):
+    import re
+    import threading
+
+    slug = make_case("published")
+    make_user("akim", akimat=ALMATY)
+    asker = make_user("reader")
+    login_as(asker)
+    page = client.get(f"/cases/{slug}").get_data(as_text=True)
+    token = re.search(r'name="question-once" type="hidden" value="([0-9a-f]{32})"', page) or \
+        re.search(r'name="question-once" value="([0-9a-f]{32})"', page)
+    assert token, "the question form carries a one-time token"
+    data = {"question-body": "Who paid for the validators?", "question-once": token.group(1)}
+
+    assert client.post(f"/cases/{slug}/questions", data=data).status_code == 303
+    again = client.post(f"/cases/{slug}/questions", data=data)  # the browser resent it
+    assert again.status_code == 400
+    assert "This was sent already" in again.get_data(as_text=True)
+    assert count(db_session, Question) == 1
+
+    # Two tabs sending one fresh form at the same instant: one question.
+    data["question-once"] = "f" * 32
+    tabs = [login_as(asker, target_client=app.test_client()) for _ in range(4)]
+    barrier = threading.Barrier(len(tabs))
+    statuses, errors = [], []
+
+    def send(tab):
+        barrier.wait()
+        try:
+            statuses.append(tab.post(f"/cases/{slug}/questions", data=data).status_code)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sorted(statuses) == [303, 400, 400, 400], statuses
+    assert count(db_session, Question) == 2

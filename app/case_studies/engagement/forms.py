@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.case_studies.constants import ADOPTION_STATUSES
 from app.case_studies.engagement import services as engagement
+from app.submissions import OnceField
 
 QUESTION_PREFIX = "question"
 ADOPTION_PREFIX = "adoption"
@@ -25,6 +26,7 @@ def answer_prefix(question_id: int) -> str:
 class QuestionForm(FlaskForm):
     """Ask a question (field name ``question-body``)."""
 
+    once = OnceField()
     body = TextAreaField(
         _l("Your question"),
         description=_l("Up to %(max)d characters. Markdown allowed.", max=engagement.MAX_QUESTION_CHARS),
@@ -35,6 +37,7 @@ class QuestionForm(FlaskForm):
 class AnswerForm(FlaskForm):
     """Answer a question (field name ``answer-<question id>-body``)."""
 
+    once = OnceField()
     body = TextAreaField(
         _l("Your answer"), description=_l("Markdown allowed."),
         render_kw={"rows": 4, "maxlength": engagement.MAX_ANSWER_CHARS},

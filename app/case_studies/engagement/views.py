@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
 from app import policy
+from app import submissions
 from app.case_studies import views as case_views
 from app.case_studies.engagement import services as engagement
 from app.case_studies.engagement.forms import ADOPTION_PREFIX
@@ -92,7 +93,11 @@ def ask(slug: str):
     case = case_views.get_case_or_404(slug)
     case_views.require("ask", case)
     form = QuestionForm(prefix=QUESTION_PREFIX)
-    done = commit_or_flash(lambda: engagement.ask_question(current_user, case, form.body.data), form)
+    def ask_once():
+        submissions.claim(form.once.data, current_user)  # a double click or a resend asks once
+        return engagement.ask_question(current_user, case, form.body.data)
+
+    done = commit_or_flash(ask_once, form)
     if not done:
         return _refused(case, "ask", form, done.error)
     question = done.value
@@ -108,7 +113,11 @@ def answer(slug: str, question_id: int):
     question = _question_or_404(case, question_id)
     case_views.require("answer", question)
     form = AnswerForm(prefix=answer_prefix(question.id))
-    done = commit_or_flash(lambda: engagement.answer_question(current_user, question, form.body.data), form)
+    def answer_once():
+        submissions.claim(form.once.data, current_user)
+        return engagement.answer_question(current_user, question, form.body.data)
+
+    done = commit_or_flash(answer_once, form)
     if not done:
         return _refused(case, ("answer", question_id), form, done.error)
     reply = done.value

@@ -26,6 +26,7 @@ from app.meetings.programme.services import MAX_NOTE_CHARS
 from app.meetings.programme.services import MAX_PITCH_CHARS
 from app.meetings.programme.services import MAX_TEXT_CHARS
 from app.meetings.programme.services import MAX_TITLE_CHARS
+from app.submissions import OnceField
 
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
 
@@ -63,6 +64,7 @@ class ConfirmForm(FlaskForm):
 class ProposalForm(FlaskForm):
     """Propose one of the akimat's published case studies."""
 
+    once = OnceField()
     case_study = SelectField(_l("Case study"), coerce=coerce_optional_int, validate_choice=False,
                              description=_l("One of your akimat's published case studies."))
     presenter_name = StringField(_l("Presenter"), validators=[_length(MAX_NAME_CHARS)],

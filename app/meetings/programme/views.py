@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from app import submissions
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.forms import commit_or_flash
@@ -189,8 +190,12 @@ def propose(meeting_id: int):
         form.presenter_name.data = current_user.full_name
     if form.validate_on_submit():
         case = db.session.get(CaseStudy, form.case_study.data) if form.case_study.data else None
-        if commit_or_flash(lambda: programme.propose(current_user, meeting, case, form.pitch.data,
-                                                     form.presenter_name.data), form):
+
+        def propose_once():
+            submissions.claim(form.once.data, current_user)  # a double click proposes once
+            return programme.propose(current_user, meeting, case, form.pitch.data, form.presenter_name.data)
+
+        if commit_or_flash(propose_once, form):
             flash(_("Your proposal is sent. The organisers will accept or decline it with a note."), "success")
             return _detail(meeting, "programme")
     status = 400 if request.method == "POST" else 200
