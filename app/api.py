@@ -1,13 +1,11 @@
-"""What every JSON API blueprint shares (CONTRACTS.md §2): responses, the error shape and its codes, and the
-one integer-parameter parser.
+"""What every JSON API blueprint shares (CONTRACTS.md §2): responses, the error shape and its codes
+(integer parameters are parsed by ``app.inputs.parse_int``).
 
 Responses are Flask's own JSON (``jsonify``), set up once in :func:`init_app`: UTF-8 rather than ``\\u``
 escapes, and the keys in the order the payload was built (Flask would sort them).
 """
 
 from __future__ import annotations
-
-import re
 
 from flask import Flask
 from flask import Response
@@ -23,8 +21,6 @@ BAD_PARAMETER = "bad_parameter"
 BAD_SCOPE = "bad_scope"
 BAD_STATE = "bad_state"
 SEARCH_UNAVAILABLE = "search_unavailable"
-
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def init_app(app: Flask) -> None:
@@ -43,13 +39,3 @@ def json_response(payload, status: int = 200) -> Response:
 def json_error(status: int, code: str, message: str) -> Response:
     """The error shape of CONTRACTS.md §2 with ``status``."""
     return json_response({"error": {"code": code, "message": str(message)}}, status)
-
-
-def parse_int(raw: str | None) -> int | None:
-    """``raw`` as an integer when it is one, written in ASCII digits with an optional sign (spaces around are
-    ignored); None otherwise. Unlike ``int()``, no ``1_000``, no Arabic-Indic or superscript digits.
-    """
-    if raw is None:
-        return None
-    raw = raw.strip()
-    return int(raw) if _INTEGER.fullmatch(raw) else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms import SelectField
 from wtforms import StringField
@@ -15,10 +14,11 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from app.auth.models import ROLE_LABELS
+from app.forms import Form
 from app.forms import coerce_optional_int
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(Form):
     """Grant a role and (for akims) an akimat."""
 
     role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()])
@@ -29,7 +29,7 @@ class ApproveForm(FlaskForm):
     submit = SubmitField(_l("Approve and save the role"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """An action that needs a recorded reason (reject a claim, deactivate, reactivate)."""
 
     reason = TextAreaField(

@@ -22,6 +22,7 @@ from app.auth.models import User
 from app.extensions import db
 from app.forms import commit_or_flash
 from app.regions.services import akimat_choices
+from app.urls import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -55,7 +56,7 @@ def users():
             )
         )
     select = select.order_by(User.claimed_at.desc().nulls_last(), User.created_at.desc())
-    page = db.paginate(select, per_page=50, error_out=False)
+    page = db.paginate(select, page=page_arg(), per_page=50, error_out=False)
     pending_count = db.session.scalar(sa.select(sa.func.count(User.id)).where(FILTERS["pending"]))
     return render_template(
         "admin/users.html", page=page, status=status, q=query, pending_count=pending_count, role_labels=ROLE_LABELS
@@ -141,5 +142,5 @@ def audit():
     action = (request.args.get("action") or "").strip()[:60]
     if action:
         select = select.where(AuditEntry.action == action)
-    page = db.paginate(select, per_page=50, error_out=False)
+    page = db.paginate(select, page=page_arg(), per_page=50, error_out=False)
     return render_template("admin/audit.html", page=page, action=action)
