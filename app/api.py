@@ -14,7 +14,8 @@ from flask import jsonify
 # The error-code vocabulary: ``{"error": {"code": CODE, "message": ...}}``. HTTP errors answered by
 # app.main.errors use the code of their status; the APIs name a bad query parameter as follows.
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "too_large", 429: "too_many_requests", 500: "server_error"}
+                405: "method_not_allowed", 413: "too_large", 414: "uri_too_long", 429: "too_many_requests",
+                500: "server_error", 507: "insufficient_storage"}
 BAD_REQUEST = STATUS_CODES[400]
 # /api/v1/meetings has named its refusals more finely since version 1 shipped; clients may rely on them.
 BAD_PARAMETER = "bad_parameter"

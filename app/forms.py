@@ -69,7 +69,7 @@ class AsciiIntegerField(IntegerField):
         if valuelist:
             self.data = parse_int(valuelist[0], minimum=None, maximum=None)
             if self.data is None:
-                raise ValueError(self.gettext("Not a valid integer value."))
+                raise ValueError(str(_l("Enter a whole number.")))
 
 
 class ParseMessageMixin:

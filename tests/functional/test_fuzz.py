@@ -26,14 +26,14 @@ HUGE = ["2147483648", "9223372036854775808", "1" + "0" * 30, "-92233720368547758
 CONTROL = ["a\x0bb\x1bc", "Title\r\nX-Injected: 1"]
 NUL = "\x00"
 # What a path variable is filled with (already URL-encoded where needed).
-PATH_VALUES = [*HUGE, "-1", "0", quote("²"), quote("١٢"), "%00", "%0b%1b", "%0d%0a", "%ff"]
+PATH_VALUES = [*HUGE[:3], "-1", quote("²"), quote("١٢"), "%00", "%0b%1b%0d%0a", "%ff"]
 VALUES = [*HUGE, "-1", "²", "١٢", *CONTROL, "x" * 1000]
 # Names the views read straight from request.args / request.form (besides the forms' fields).
 QUERY_NAMES = ["page", "per_page", "year", "year_from", "year_to", "from", "years", "a", "b", "region", "topic",
                "level", "language", "status", "state", "scope", "host", "slot", "sort", "q", "next", "action", "lang"]
 EXTRA_FORM_NAMES = ["lang", "next", "kind", "key", "digest", "attended", "registration_id", "version"]
 ROLES = ["anonymous", "akim", "organiser", "admin"]
-BUDGET = 3000  # requests per database, sampled from the full product
+BUDGET = 2000  # requests per database, sampled from the full product
 SEED = 11
 PARAM = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
