@@ -13,14 +13,18 @@ import importlib
 import pkgutil
 import random
 import re
+import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 import pytest
+import sqlalchemy as sa
 from flask_wtf import FlaskForm
+from icalendar import Calendar
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.core import UnboundField
 
 import app as app_package
+from tests.helpers import field_error
 
 HUGE = ["2147483648", "9223372036854775808", "1" + "0" * 30, "-9223372036854775809"]
 CONTROL = ["a\x0bb\x1bc", "Title\r\nX-Injected: 1"]
@@ -146,3 +150,105 @@ def test_no_input_gives_a_5xx(app, world, caplog):
             cause = repr(errors[-1].exc_info[1])[:160] if errors else ""
             failures.append(f"{response.status_code} {role} {method} {path} {params[:3]}... {cause}")
     assert not failures, f"{len(failures)} answers were 5xx:\n" + "\n".join(failures[:80])
+
+
+# --- the fixes the fuzz led to, one by one ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/meetings/2147483648", "/meetings/9223372036854775808.ics",
+                                  "/api/v1/meetings/" + "9" * 40, "/admin/users/2147483648", "/meetings/٣",
+                                  "/meetings/%D9%A3/programme"])
+def test_ids_past_any_column_are_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    if path.startswith("/api/"):
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_largest_id_a_column_holds_is_an_ordinary_missing_row(client):
+    assert client.get("/meetings/2147483647").status_code == 404
+    assert client.get("/api/v1/meetings/2147483647").get_json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("query", ["region=KZ-75&region=%00", "topic=transport&topic=a%00b", "q=x&%00=1"])
+def test_a_nul_in_any_value_of_a_parameter_is_400(client, query):
+    assert client.get(f"/cases/?{query}").status_code == 400
+    assert client.get(f"/api/v1/search?{query}").status_code == 400
+
+
+def test_a_nul_in_a_second_form_value_is_400(client, make_user, login_as):
+    login_as(make_user("organiser"))
+    response = client.post("/rotation/pins", data=MultiDict([("scope", "national"), ("scope", "a\x00")]))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("page", ["9223372036854775808", "²", "-1", "1" + "0" * 30])
+def test_hostile_page_numbers_show_the_first_page(client, make_user, login_as, page):
+    assert client.get(f"/cases/?page={page}").status_code == 200
+    login_as(make_user("admin"))
+    assert client.get(f"/admin/users?page={page}").status_code == 200
+    assert client.get(f"/admin/audit?page={page}").status_code == 200
+    assert client.get(f"/meetings?year={page}").status_code == 200
+
+
+def test_a_superscript_digit_in_a_hidden_registration_id_is_400(client, make_meeting, make_user, login_as):
+    meeting = make_meeting()
+    login_as(make_user("reader"))
+    for value in ("²", "9223372036854775808"):
+        assert client.post(f"/meetings/{meeting}/cancel", data={"registration_id": value}).status_code == 400
+
+
+def test_a_huge_region_id_is_a_form_error(client, make_user, login_as):
+    login_as(make_user("akim", akimat=("KZ-75", None)))
+    response = client.post("/cases/new", data={"title": "Bus card", "region_id": "9223372036854775808",
+                                               "municipality_id": "²"})
+    assert response.status_code == 400  # the form again, with its errors
+    assert field_error(response, "region_id") and field_error(response, "municipality_id")
+
+
+def test_control_characters_are_removed_from_typed_titles(client, make_user, login_as, make_case, in_db):
+    from app.case_studies.models import CaseStudy
+
+    slug = make_case("draft")
+    login_as(make_user("akim", akimat=("KZ-75", None)))
+    with in_db() as session:
+        case = session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug))
+        version, region_id = case.version, case.region_id
+    form = {"version": str(version), "title": "Bus\x0bcard\r\nOnay\x1b", "summary": "One.\r\nTwo.\x07",
+            "region_id": str(region_id), "municipality_id": "0", "level": "city", "language": "en",
+            "started": "2015", "status": "scaled", "topics": "transport", "author_name": "Dana\x00",
+            "problem": "p", "solution": "s", "save": "Save"}
+    del form["author_name"]  # a NUL is refused as a whole (400); the rest is cleaned
+    response = client.post(f"/cases/{slug}/edit", data=form)
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+    with in_db() as session:
+        case = session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug))
+        assert (case.title, case.summary) == ("Bus card Onay", "One.\nTwo.")
+
+
+def test_control_characters_in_stored_titles_keep_feeds_well_formed(client, make_case):
+    make_case("published", title="Bus\x0bcard \x1b[31mOnay", summary="A\x0cB")
+    for path in ("/feeds/cases.atom", "/feeds/regions/KZ-75.atom", "/feeds/topics/transport.atom"):
+        response = client.get(path)
+        assert response.status_code == 200
+        root = ET.fromstring(response.data)  # raises on ill-formed XML
+        titles = [e.findtext("{http://www.w3.org/2005/Atom}title") for e in
+                  root.findall("{http://www.w3.org/2005/Atom}entry")]
+        assert titles == ["Buscard [31mOnay"]
+
+
+def test_line_breaks_in_a_meeting_title_break_neither_the_ics_nor_the_confirmation(client, make_meeting, make_user,
+                                                                                     login_as, outbox):
+    meeting = make_meeting(title="Exchange\r\nmeeting\rBCC: x@example.kz\x0b", contact_name="Aigerim\r\nN")
+    ics = client.get(f"/meetings/{meeting}.ics")
+    assert ics.status_code == 200
+    (event,) = Calendar.from_ical(ics.data).walk("VEVENT")
+    assert str(event["summary"]) == "Exchange meeting BCC: x@example.kz "
+    assert client.get("/meetings.ics").status_code == 200
+
+    login_as(make_user("reader"))
+    response = client.post(f"/meetings/{meeting}/register")
+    assert response.status_code == 303
+    (message,) = outbox()
+    assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
+    assert message["Bcc"] is None
