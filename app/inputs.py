@@ -49,10 +49,11 @@ def single_line(text: str | None) -> str | None:
 
 
 def multi_line(text: str | None) -> str | None:
-    """``text`` with its control characters removed, except tabs and line breaks (CR LF and lone CR become LF)."""
+    """``text`` with its control characters removed, except tabs and line breaks (kept as they are: a browser
+    sends a text area's lines with CR LF)."""
     if text is None:
         return None
-    return _CONTROLS_BUT_LINES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _CONTROLS_BUT_LINES.sub("", text)
 
 
 def xml_text(text: str | None) -> str | None:

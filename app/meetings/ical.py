@@ -47,7 +47,7 @@ def description(meeting: Meeting, url: str) -> str:
         parts.append(meeting.online_url)
     parts.append(url)
     # icalendar escapes line feeds; a lone CR or another control character would break the line it is on.
-    return multi_line("\n\n".join(parts))
+    return multi_line("\n\n".join(parts)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def meeting_event(meeting: Meeting) -> Event:
