@@ -9,6 +9,7 @@ from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import PasswordField
 from wtforms import StringField
@@ -28,13 +29,14 @@ class Form(FlaskForm):
     """The base of every form: control characters are removed from typed text before any validator sees it.
 
     Single-line fields (titles, names) get line breaks and tabs as spaces, so no CR/LF reaches a mail header
-    or a calendar line; text areas keep their line breaks. Passwords are left exactly as typed.
+    or a calendar line; text areas keep their line breaks. Passwords are left exactly as typed, and hidden
+    fields (a ``next`` address, an id) are checked as sent: cleaning would change what they mean.
     """
 
     class Meta(FlaskForm.Meta):
         def bind_field(self, form, unbound_field, options):
             kind = unbound_field.field_class
-            if issubclass(kind, StringField) and not issubclass(kind, PasswordField):
+            if issubclass(kind, StringField) and not issubclass(kind, (PasswordField, HiddenField)):
                 clean = multi_line if issubclass(kind, TextAreaField) else single_line
                 options["filters"] = [partial(_if_text, clean), *unbound_field.kwargs.get("filters", ())]
             return super().bind_field(form, unbound_field, options)
