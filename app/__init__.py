@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     from app import policy
     from app import requestlog
     from app import security
+    from app import urls
     from app.auth import session as auth_session
     from app.extensions import csrf
     from app.extensions import db
@@ -84,6 +85,7 @@ def register_extensions(app: Flask) -> None:
     from app.search.index import search
 
     requestlog.init_app(app)
+    urls.init_app(app)  # first: the blueprints' rules bind their converters when they are added
     api.init_app(app)
     db.init_app(app)
     database.configure_engine(app)

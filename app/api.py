@@ -1,13 +1,11 @@
-"""What every JSON API blueprint shares (CONTRACTS.md §2): responses, the error shape and its codes, and the
-one integer-parameter parser.
+"""What every JSON API blueprint shares (CONTRACTS.md §2): responses, the error shape and its codes
+(integer parameters are parsed by ``app.inputs.parse_int``).
 
 Responses are Flask's own JSON (``jsonify``), set up once in :func:`init_app`: UTF-8 rather than ``\\u``
 escapes, and the keys in the order the payload was built (Flask would sort them).
 """
 
 from __future__ import annotations
-
-import re
 
 from flask import Flask
 from flask import Response
@@ -16,15 +14,14 @@ from flask import jsonify
 # The error-code vocabulary: ``{"error": {"code": CODE, "message": ...}}``. HTTP errors answered by
 # app.main.errors use the code of their status; the APIs name a bad query parameter as follows.
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "too_large", 429: "too_many_requests", 500: "server_error"}
+                405: "method_not_allowed", 413: "too_large", 414: "uri_too_long", 429: "too_many_requests",
+                500: "server_error", 507: "insufficient_storage"}
 BAD_REQUEST = STATUS_CODES[400]
 # /api/v1/meetings has named its refusals more finely since version 1 shipped; clients may rely on them.
 BAD_PARAMETER = "bad_parameter"
 BAD_SCOPE = "bad_scope"
 BAD_STATE = "bad_state"
 SEARCH_UNAVAILABLE = "search_unavailable"
-
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def init_app(app: Flask) -> None:
@@ -43,13 +40,3 @@ def json_response(payload, status: int = 200) -> Response:
 def json_error(status: int, code: str, message: str) -> Response:
     """The error shape of CONTRACTS.md §2 with ``status``."""
     return json_response({"error": {"code": code, "message": str(message)}}, status)
-
-
-def parse_int(raw: str | None) -> int | None:
-    """``raw`` as an integer when it is one, written in ASCII digits with an optional sign (spaces around are
-    ignored); None otherwise. Unlike ``int()``, no ``1_000``, no Arabic-Indic or superscript digits.
-    """
-    if raw is None:
-        return None
-    raw = raw.strip()
-    return int(raw) if _INTEGER.fullmatch(raw) else None

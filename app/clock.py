@@ -12,6 +12,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from app.inputs import parse_int
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware UTC."""
@@ -69,4 +71,4 @@ def parse_year(value) -> int | None:
     if isinstance(value, int):
         return value
     text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 4 else None
+    return parse_int(text, 0, 9999) if text.isdigit() and len(text) <= 4 else None

@@ -3,23 +3,75 @@ or flashes, and :func:`commit_or_flash`, the one commit/rollback of a view."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import HiddenField
+from wtforms import IntegerField
+from wtforms import PasswordField
+from wtforms import StringField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import Email
 from wtforms.validators import Length
 
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.inputs import multi_line
+from app.inputs import parse_int
+from app.inputs import single_line
+
+
+class Form(FlaskForm):
+    """The base of every form: control characters are removed from typed text before any validator sees it.
+
+    Single-line fields (titles, names) get line breaks and tabs as spaces, so no CR/LF reaches a mail header
+    or a calendar line; text areas keep their line breaks. Passwords are left exactly as typed, and hidden
+    fields (a ``next`` address, an id) are checked as sent: cleaning would change what they mean.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            kind = unbound_field.field_class
+            if issubclass(kind, StringField) and not issubclass(kind, (PasswordField, HiddenField)):
+                clean = multi_line if issubclass(kind, TextAreaField) else single_line
+                options["filters"] = [partial(_if_text, clean), *unbound_field.kwargs.get("filters", ())]
+            return super().bind_field(form, unbound_field, options)
+
+
+def _if_text(clean, value):
+    """``clean(value)`` for text; anything else (an object's int, a date) as it is."""
+    return clean(value) if isinstance(value, str) else value
 
 
 def coerce_optional_int(value) -> int:
-    """Coerce a select value to int; an empty choice becomes 0 ("none")."""
+    """Coerce a select value (an id) to int; an empty choice becomes 0 ("none").
+
+    :raise ValueError: (the field's "could not coerce" error) for anything but ASCII digits within a column's
+        range: an id past it cannot exist, and the database would refuse to even look it up.
+    """
     if value in (None, "", "None"):
         return 0
-    return int(value)
+    if not isinstance(value, str):
+        return int(value)  # an object's own value (a TypeError for a model: the field leaves it empty)
+    number = parse_int(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
+class AsciiIntegerField(IntegerField):
+    """An IntegerField that reads ASCII digits only (``int()`` takes ``"١٢"`` and ``"1_000"`` too); any size,
+    the services check the range. Combine with :class:`ParseMessageMixin` for a message of our own."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = parse_int(valuelist[0], minimum=None, maximum=None)
+            if self.data is None:
+                raise ValueError(str(_l("Enter a whole number.")))
 
 
 class ParseMessageMixin:

@@ -16,6 +16,8 @@ from flask import current_app
 from flask import render_template
 from flask_babel import force_locale
 
+from app.inputs import single_line
+
 
 def init_app(app: Flask) -> None:
     """Read the mail settings (defaults documented in config.py)."""
@@ -31,7 +33,7 @@ def build_message(to: str, subject: str, body: str, attachments: tuple = ()) -> 
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = single_line(subject)  # a title with a CR/LF in it must not end the header
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="akims-exchange.local")
     message.set_content(body)

@@ -33,14 +33,18 @@ def reject_nul_bytes():
     No field of ours may contain one, and PostgreSQL text columns cannot store it (psycopg raises),
     so one central check answers them all with a clear 400 instead of a 500.
     """
-    values = [request.path, *request.args.values(), *request.args.keys()]
-    if request.method in {"POST", "PUT", "PATCH"} and request.mimetype != "multipart/form-data":
-        values.extend(request.form.values())
-        values.extend(request.form.keys())
-    elif request.mimetype == "multipart/form-data":
-        values.extend(request.form.values())
+    values = [request.path, *_every_value(request.args.lists())]
+    if request.method in {"POST", "PUT", "PATCH"}:
+        values.extend(_every_value(request.form.lists()))
+        values.extend(_every_value(request.files.lists(), lambda upload: upload.filename or ""))
     if any("\x00" in value for value in values):
         abort(400, description=_("The request contained a NUL character, which is never valid here."))
+
+
+def _every_value(lists, text=str) -> list[str]:
+    """Every key and every value (as ``text(value)``) of a request MultiDict's ``lists()``; its ``values()``
+    would give only each key's first."""
+    return [item for key, values in lists for item in (key, *map(text, values))]
 
 
 UNTRUSTED_HOST_BODY = (

@@ -1,4 +1,5 @@
-"""URL helpers shared by the features."""
+"""URL helpers shared by the features: the bounded ``int`` converter of every route, integer query
+parameters, same-site redirects and links built outside a request."""
 
 from __future__ import annotations
 
@@ -8,8 +9,42 @@ from flask import Flask
 from flask import redirect
 from flask import request
 from flask import url_for
+from werkzeug.routing import IntegerConverter
+
+from app.inputs import INT_MAX
+from app.inputs import INT_MIN
+from app.inputs import parse_int
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # when the configuration names none
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` of every route: ASCII digits (werkzeug's ``\\d`` takes any script's) up to ``INT_MAX``,
+    the largest id a column holds, so a bigger one is a 404 like any missing row, not a database overflow."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, *args, max: int | None = INT_MAX, **kwargs) -> None:
+        super().__init__(map, *args, max=max, **kwargs)
+
+
+def init_app(app: Flask) -> None:
+    """Make the bounded converter the app's ``int``; before any blueprint adds its rules (they bind then)."""
+    app.url_map.converters["int"] = BoundedIntConverter
+
+
+def query_int(name: str, default: int | None = None, minimum: int | None = INT_MIN,
+              maximum: int | None = INT_MAX) -> int | None:
+    """The integer query parameter ``name`` of an HTML page: ``default`` when it is absent or no integer in
+    ``minimum``..``maximum`` (nonsense filters are ignored, never an error; the APIs answer 400 instead)."""
+    value = parse_int(request.args.get(name), minimum, maximum)
+    return default if value is None else value
+
+
+def page_arg() -> int:
+    """``?page=`` for ``db.paginate(page=...)``: 1 unless it is a page number a database OFFSET can take
+    (Flask-SQLAlchemy's own reading takes any size and overflows)."""
+    return query_int("page", 1, minimum=1)
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -18,5 +18,8 @@ max_requests_jitter = 200
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+# The longest request line gunicorn takes (its maximum). nginx's large_client_header_buffers (deploy/nginx) is
+# smaller, so a longer line is refused there, with a JSON 414, before gunicorn could answer with its HTML one.
+limit_request_line = 8190
 # Proxy headers are interpreted by the app (ProxyFix with TRUSTED_PROXIES), not by gunicorn.
 forwarded_allow_ips = "127.0.0.1"

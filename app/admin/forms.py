@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms import SelectField
 from wtforms import StringField
@@ -19,10 +18,11 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import DateInput
 
 from app.auth.models import ROLE_LABELS
+from app.forms import Form
 from app.forms import coerce_optional_int
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(Form):
     """Grant a role and (for akims) an akimat."""
 
     role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()])
@@ -33,7 +33,7 @@ class ApproveForm(FlaskForm):
     submit = SubmitField(_l("Approve and save the role"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """An action that needs a recorded reason (reject a claim, deactivate, reactivate)."""
 
     reason = TextAreaField(
@@ -93,7 +93,7 @@ class ListedChoiceField(SelectField):
             raise ValidationError(_l("Choose one of the values in the list."))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """Filters of the audit log (a GET form: no CSRF token). Choices are set by the view."""
 
     class Meta:

@@ -37,6 +37,7 @@ from app.meetings import timezone
 from app.meetings.services import STATE_LABELS as MEETING_STATES
 from app.regions.services import akimat_choices
 from app.spreadsheet import csv_response
+from app.urls import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -80,7 +81,7 @@ def users():
             )
         )
     select = select.order_by(User.claimed_at.desc().nulls_last(), User.created_at.desc())
-    page = db.paginate(select, per_page=50, error_out=False)
+    page = db.paginate(select, page=page_arg(), per_page=50, error_out=False)
     pending_count = db.session.scalar(sa.select(sa.func.count(User.id)).where(FILTERS["pending"]))
     return render_template(
         "admin/users.html", page=page, status=status, q=query, pending_count=pending_count, role_labels=ROLE_LABELS
@@ -165,8 +166,7 @@ MAX_PAGE = 10_000  # a larger page number would ask the database for an offset p
 
 def _page_number() -> int:
     """``?page=``, bounded to 1..MAX_PAGE (not a number: the first page)."""
-    page = request.args.get("page", 1, type=int)
-    return min(max(page, 1), MAX_PAGE)
+    return min(page_arg(), MAX_PAGE)
 
 
 def _audit_form() -> AuditFilterForm:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms import EmailField
 from wtforms import HiddenField
@@ -17,6 +16,7 @@ from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from app.auth import passwords
+from app.forms import Form
 from app.forms import coerce_optional_int
 from app.forms import email_field
 from app.forms import required
@@ -90,7 +90,7 @@ class ClaimFieldsMixin:
             raise ValidationError(_l("Say which position you hold in that akimat."))
 
 
-class RegisterForm(PasswordPolicyMixin, ClaimFieldsMixin, FlaskForm):
+class RegisterForm(PasswordPolicyMixin, ClaimFieldsMixin, Form):
     """New account."""
 
     full_name = StringField(
@@ -105,7 +105,7 @@ class RegisterForm(PasswordPolicyMixin, ClaimFieldsMixin, FlaskForm):
     submit = SubmitField(_l("Create account"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Log in with e-mail and password."""
 
     email = EmailField(
@@ -123,14 +123,14 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     """Ask for a password-reset link."""
 
     email = email_field()
     submit = SubmitField(_l("Send me a link"))
 
 
-class ResetPasswordForm(PasswordPolicyMixin, FlaskForm):
+class ResetPasswordForm(PasswordPolicyMixin, Form):
     """Choose a new password from a reset link."""
 
     password = new_password_field(_l("New password"))
@@ -138,7 +138,7 @@ class ResetPasswordForm(PasswordPolicyMixin, FlaskForm):
     submit = SubmitField(_l("Set the new password"))
 
 
-class ChangePasswordForm(PasswordPolicyMixin, FlaskForm):
+class ChangePasswordForm(PasswordPolicyMixin, Form):
     """Change the password while logged in."""
 
     current_password = PasswordField(
@@ -151,7 +151,7 @@ class ChangePasswordForm(PasswordPolicyMixin, FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ProfileForm(ClaimFieldsMixin, FlaskForm):
+class ProfileForm(ClaimFieldsMixin, Form):
     """Edit one's own profile."""
 
     full_name = StringField(

@@ -9,15 +9,16 @@ from app.auth.models import AnonymousUser
 from app.auth.models import User
 from app.extensions import db
 from app.extensions import login_manager
+from app.inputs import parse_int
 
 
 def load_user(session_id: str):
     """Return the active user whose id and session version match, else None (logged out)."""
-    user_id, _sep, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    user_id, version = (parse_int(part, minimum=0) for part in session_id.partition(":")[::2])
+    if user_id is None or version is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
         return None
     return user
 

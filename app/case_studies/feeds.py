@@ -24,6 +24,7 @@ from app.clock import iso_utc
 from app.clock import utcnow
 from app.extensions import db
 from app.i18n import current_language
+from app.inputs import xml_text
 from app.markdown import plain_text
 from app.regions.models import Region
 
@@ -42,9 +43,10 @@ def atom_time(value: datetime | None) -> str:
 
 
 def _el(parent: ET.Element, name: str, text: str | None = None, **attrs) -> ET.Element:
-    element = ET.SubElement(parent, name, {k: str(v) for k, v in attrs.items()})
+    # ElementTree writes control characters as they are, and one in any title makes the whole feed ill-formed.
+    element = ET.SubElement(parent, name, {k: xml_text(str(v)) for k, v in attrs.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 

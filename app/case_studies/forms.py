@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -24,6 +22,8 @@ from app.case_studies.constants import MAX_SUMMARY_CHARS
 from app.case_studies.constants import MAX_TITLE_CHARS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
+from app.forms import AsciiIntegerField
+from app.forms import Form
 from app.forms import ParseMessageMixin
 from app.forms import coerce_optional_int
 
@@ -38,7 +38,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class YearField(ParseMessageMixin, IntegerField):
+class YearField(ParseMessageMixin, AsciiIntegerField):
     """An integer year, with our own message for text that is not a number."""
 
     parse_message = YEAR_MESSAGE
@@ -54,7 +54,7 @@ def section(label, description):
     )
 
 
-class CaseStudyForm(FlaskForm):
+class CaseStudyForm(Form):
     """Create or edit a case study. Only these fields are read from the request: anything else posted
     (``state``, ``akimat_id``, ``author_id``…) is ignored."""
 
@@ -119,7 +119,7 @@ class CaseStudyForm(FlaskForm):
     save = SubmitField(_l("Save"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """Withdraw with a reason."""
 
     reason = TextAreaField(
@@ -131,7 +131,7 @@ class ReasonForm(FlaskForm):
     submit = SubmitField(_l("Withdraw"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A bare POST with CSRF (publish, restore)."""
 
     submit = SubmitField(_l("Confirm"))

@@ -41,6 +41,7 @@ from app.forms import flash_form_errors
 from app.forms import keeps_input_on_expiry
 from app.forms import populate_errors
 from app.i18n import current_language
+from app.inputs import parse_int
 from app.markdown import render
 from app.meetings.programme.pages import ProgrammePage
 from app.regions.models import Municipality
@@ -48,6 +49,8 @@ from app.regions.models import Region
 from app.regions.services import all_regions
 from app.regions.services import map_context
 from app.search.related import related as related_practices
+from app.urls import page_arg
+from app.urls import query_int
 
 bp = Blueprint("case_studies", __name__, url_prefix="/cases")
 
@@ -86,7 +89,7 @@ def read_filters() -> services.ListFilters:
 def index():
     """Published case studies, newest first, filtered by region, topic, level, status and language."""
     filters = read_filters()
-    page = db.paginate(services.published_query(filters), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(services.published_query(filters), page=page_arg(), per_page=PER_PAGE, error_out=False)
     regions = all_regions()
     active = {key: request.args.getlist(key) for key in FILTER_KEYS if request.args.getlist(key)}
     return render_template(
@@ -252,7 +255,8 @@ def edit(slug: str):
         if form.preview.data:
             preview = _preview(form)
         else:
-            expected = int(form.version.data) if (form.version.data or "").isdigit() else -1
+            expected = parse_int(form.version.data, minimum=0)
+            expected = -1 if expected is None else expected
             try:
                 done = commit_or_flash(lambda: services.update_case(current_user, case, data, expected), form)
             except (services.EditConflict, StaleDataError) as error:
@@ -325,8 +329,8 @@ def diff(slug: str):
     numbers = [r.number for r in case.revisions]
     if len(numbers) < 2:
         return redirect(url_for("case_studies.history", slug=slug))
-    a = request.args.get("a", type=int) or numbers[-2]
-    b = request.args.get("b", type=int) or numbers[-1]
+    a = query_int("a") or numbers[-2]
+    b = query_int("b") or numbers[-1]
     revisions = {r.number: r for r in case.revisions}
     if a not in revisions or b not in revisions:
         abort(404)

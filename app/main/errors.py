@@ -28,6 +28,7 @@ TITLES = {
     413: _l("The upload is too large"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
+    507: _l("The server has no room for this file"),
 }
 MESSAGES = {
     400: _l("Check what you entered and try again."),
@@ -38,12 +39,21 @@ MESSAGES = {
     413: _l("The file or form you sent is larger than allowed. Make it smaller and try again."),
     429: _l("Please wait a minute before trying again."),
     500: _l("The error has been logged. Please try again in a few minutes."),
+    507: _l("The server's storage is full, so nothing was saved. The error has been logged; please try again "
+            "later."),
 }
 HTTPS_MESSAGE = _l("This site works only over a secure connection. Open it by its https:// address and send the "
                    "form again.")
 CSRF_MESSAGE = _l("The form had expired or came from another site. Your data were not saved: please send it again.")
 CSRF_KEPT_MESSAGE = _l("The form had expired, so nothing was saved. What you typed is still here: check it and send "
                        "it again.")
+
+
+class InsufficientStorage(HTTPException):
+    """507: a write found the disk (or the quota) full; raised where a feature writes files."""
+
+    code = 507
+    description = "The server's storage is full."
 
 
 def _wants_json() -> bool:

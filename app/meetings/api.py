@@ -16,8 +16,8 @@ from app.api import BAD_SCOPE
 from app.api import BAD_STATE
 from app.api import json_error
 from app.api import json_response
-from app.api import parse_int
 from app.extensions import db
+from app.inputs import parse_int
 from app.meetings import hosts
 from app.meetings import services
 from app.meetings.models import MEETING_STATES

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField
 from wtforms import HiddenField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import SubmitField
@@ -16,6 +14,8 @@ from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from app.forms import AsciiIntegerField
+from app.forms import Form
 from app.forms import ParseMessageMixin
 from app.meetings.services import FORMAT_LABELS
 
@@ -40,13 +40,13 @@ class LocalDateTimeField(ParseMessageMixin, DateTimeLocalField):
             raise ValueError(str(_l("Enter a date between the years 2000 and 2100.")))
 
 
-class WholeNumberField(ParseMessageMixin, IntegerField):
+class WholeNumberField(ParseMessageMixin, AsciiIntegerField):
     """An integer field with our own message for text that is not a whole number."""
 
     parse_message = _l("Enter a whole number.")
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(Form):
     """Create or edit a meeting. Only these fields are read: ``state``, ``sequence``, ``registered_count``… posted
     by hand are ignored. ``host`` is ``"<scope>/<host code>"`` (the choice names the scope too)."""
 
@@ -86,7 +86,7 @@ class MeetingForm(FlaskForm):
     save = SubmitField(_l("Save the meeting"))
 
 
-class StateForm(FlaskForm):
+class StateForm(Form):
     """Move a meeting to another state; cancelling and postponing need a reason (shown to everyone)."""
 
     state = HiddenField()
@@ -94,11 +94,11 @@ class StateForm(FlaskForm):
                            render_kw={"rows": 2})
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     """Register, or cancel one's own registration (``registration_id`` names it)."""
 
     registration_id = HiddenField()
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     """Mark attendance: the ``attended`` checkboxes (registration ids) are read from the request."""

@@ -17,6 +17,8 @@ from icalendar import Event
 from icalendar import Timezone
 
 from app.clock import utcnow
+from app.inputs import multi_line
+from app.inputs import single_line
 from app.meetings.models import Meeting
 from app.meetings.timezone import KZ
 from app.meetings.timezone import ZONE_NAME
@@ -29,9 +31,9 @@ STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}
 def location(meeting: Meeting) -> str:
     """Venue, address and city on one line (the online link for an online meeting)."""
     if meeting.format == "online":
-        return meeting.online_url or ""
+        return single_line(meeting.online_url or "")
     parts = [meeting.venue, meeting.address, meeting.city]
-    return ", ".join(part for part in parts if part)
+    return single_line(", ".join(part for part in parts if part))
 
 
 def description(meeting: Meeting, url: str) -> str:
@@ -44,7 +46,8 @@ def description(meeting: Meeting, url: str) -> str:
     if meeting.format in ("online", "hybrid") and meeting.online_url:
         parts.append(meeting.online_url)
     parts.append(url)
-    return "\n\n".join(parts)
+    # icalendar escapes line feeds; a lone CR or another control character would break the line it is on.
+    return multi_line("\n\n".join(parts)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def meeting_event(meeting: Meeting) -> Event:
@@ -55,7 +58,7 @@ def meeting_event(meeting: Meeting) -> Event:
     event.add("dtstamp", utcnow())
     event.add("dtstart", to_local(meeting.starts_at))
     event.add("dtend", to_local(meeting.ends_at))
-    event.add("summary", meeting.title)
+    event.add("summary", single_line(meeting.title))
     event.add("location", location(meeting))
     event.add("url", url)
     event.add("description", description(meeting, url))
@@ -64,8 +67,8 @@ def meeting_event(meeting: Meeting) -> Event:
     event.add("last-modified", meeting.updated_at or meeting.created_at)
     event.add("created", meeting.created_at)
     if meeting.contact_email:
-        event.add("organizer", f"mailto:{meeting.contact_email}", parameters={"CN": meeting.contact_name or
-                                                                                  meeting.contact_email})
+        event.add("organizer", single_line(f"mailto:{meeting.contact_email}"),
+                  parameters={"CN": single_line(meeting.contact_name or meeting.contact_email)})
     return event
 
 
@@ -78,7 +81,7 @@ def calendar(meetings: Iterable[Meeting], name: str | None = None) -> Calendar:
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     if name:
-        cal.add("x-wr-calname", name)
+        cal.add("x-wr-calname", single_line(name))
     cal.add("x-wr-timezone", ZONE_NAME)
     first = min((to_local(m.starts_at).date() for m in meetings), default=utcnow().astimezone(KZ).date())
     last = max((to_local(m.ends_at).date() for m in meetings), default=first)

@@ -26,6 +26,7 @@ from app.forms import flash_form_errors
 from app.forms import keeps_input_on_expiry
 from app.i18n import collation_key
 from app.i18n import current_language
+from app.inputs import parse_int
 from app.meetings import hosts
 from app.meetings import ical
 from app.meetings import notifications
@@ -43,6 +44,7 @@ from app.meetings.programme.pages import ProgrammePage
 from app.policy import can
 from app.regions.models import Region
 from app.regions.services import all_regions
+from app.urls import query_int
 
 bp = Blueprint("meetings", __name__)
 
@@ -111,7 +113,7 @@ def index():
     scope = request.args.get("scope") or None
     if scope and not hosts.is_valid_scope(scope):
         scope = None
-    year = request.args.get("year", type=int)
+    year = query_int("year")
     region_code = request.args.get("region") or None
     region = db.session.scalar(sa.select(Region).where(Region.iso_code == region_code)) if region_code else None
     upcoming = services.upcoming(scope)
@@ -170,7 +172,7 @@ def _prepare(form: MeetingForm) -> MeetingForm:
 
 def _data_from_form(form: MeetingForm) -> services.MeetingData:
     scope, _sep, code = (form.host.data or "").partition("/")
-    slot = int(form.slot.data) if (form.slot.data or "").isdigit() else 0
+    slot = parse_int(form.slot.data, minimum=0) or 0
     return services.MeetingData(
         title=form.title.data or "", scope=scope, host=code, year=form.year.data, slot=slot,
         edition=form.edition.data, city=form.city.data or "", venue=form.venue.data or "",
@@ -203,7 +205,7 @@ def _prefill(form: MeetingForm) -> None:
     if host is not None:
         form.host.data = f"{scope}/{host.code}"
         form.city.data = _host_city(host)
-    year = args.get("year", type=int)
+    year = query_int("year")
     if year and services.FIRST_YEAR <= year <= services.LAST_YEAR:
         form.year.data = year
     if args.get("slot") in ("1", "2"):
@@ -297,9 +299,10 @@ def cancel(meeting_id: int):
     if not form.validate_on_submit():
         abort(400)
     raw = (form.registration_id.data or "").strip()
-    if raw and not raw.isdigit():
+    registration_id = parse_int(raw, minimum=0) if raw else None
+    if raw and registration_id is None:
         abort(400)
-    done = commit_or_flash(lambda: services.cancel_registration(current_user, meeting, int(raw) if raw else None))
+    done = commit_or_flash(lambda: services.cancel_registration(current_user, meeting, registration_id))
     if not done:
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
     notifications.promoted(done.value)
@@ -358,10 +361,10 @@ def attendance(meeting_id: int):
     meeting = get_meeting_or_404(meeting_id)
     if not AttendanceForm().validate_on_submit():
         abort(400)
-    values = request.form.getlist("attended")
-    if not all(value.isdigit() for value in values):
+    ids = [parse_int(value, minimum=0) for value in request.form.getlist("attended")]
+    if None in ids:
         abort(400)
-    done = commit_or_flash(lambda: services.mark_attendance(current_user, meeting, {int(value) for value in values}))
+    done = commit_or_flash(lambda: services.mark_attendance(current_user, meeting, set(ids)))
     if not done:
         return redirect(url_for("meetings.registrations", meeting_id=meeting_id), 303)
     flash(_("Attendance saved: %(count)d present.", count=done.value), "success")

@@ -13,12 +13,12 @@ from dataclasses import field
 
 import sqlalchemy as sa
 
-from app.api import parse_int
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.extensions import db
+from app.inputs import parse_int
 from app.regions.models import Region
 from app.search.analysis import TOKEN_PATTERN
 
@@ -58,7 +58,7 @@ def _int(args, name: str, problems: list[BadParam], minimum: int | None = None) 
     raw = args.get(name, "").strip()
     if not raw:
         return None
-    value = parse_int(raw)
+    value = parse_int(raw, minimum=None, maximum=None)  # pages and years of the index, not columns: any size
     if value is None:
         problems.append(BadParam(name, f"{name} must be an integer"))
         return None

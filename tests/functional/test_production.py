@@ -365,6 +365,14 @@ def check_behind_nginx(instance: Instance, tmp_path: Path) -> None:
     # Static files are nginx's.
     status, headers, _body = tls_request(https_port, cafile, "GET", "/static/css/app.css")
     assert status == 200 and "Expires" in dict(headers)
+    # Long addresses: up to nginx's buffer they reach the app (JSON under /api/); beyond it nginx answers 414 in
+    # the API's error shape, never gunicorn's HTML 414.
+    status, headers, body = tls_request(https_port, cafile, "GET", "/api/v1/search?q=" + "a" * 7500)
+    assert status < 500 and dict(headers)["Content-Type"].startswith("application/json"), (status, body[:300])
+    for path in ("/api/v1/search?q=" + "a" * 9000, "/cases/?q=" + "b" * 20000):
+        status, headers, body = tls_request(https_port, cafile, "GET", path)
+        assert status == 414 and dict(headers)["Content-Type"].startswith("application/json"), (status, body[:300])
+        assert json.loads(body)["error"]["code"] == "uri_too_long"
 
 
 def set_cookies(headers) -> list[str]:

@@ -3,6 +3,8 @@ templates/case_studies/_attachments.html, included by the case page)."""
 
 from __future__ import annotations
 
+import errno
+
 from flask import Blueprint
 from flask import abort
 from flask import current_app
@@ -22,8 +24,11 @@ from app.case_studies.models import CaseStudy
 from app.case_studies.views import get_case_or_404
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.main.errors import InsufficientStorage
 
 bp = Blueprint("attachments", __name__, url_prefix="/cases")
+
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 # Downloads are never rendered by the browser as part of our site (attachment + nosniff); this CSP makes sure
 # that even a file opened directly cannot run scripts or load anything.
@@ -72,6 +77,12 @@ def upload(slug: str):
         for _field, message in error.errors:
             flash(str(message), "error")
         return _case_page(case)
+    except OSError as error:
+        db.session.rollback()  # the service has removed its partial file
+        if error.errno not in DISK_FULL:
+            raise
+        current_app.logger.error("Upload to %s refused: %s", services.upload_dir(), error)
+        raise InsufficientStorage() from error
     flash(_("File “%(name)s” attached.", name=attachment.original_name), "success")
     return _case_page(case)
 

@@ -4,7 +4,6 @@ by CSRFProtect. Their field names carry a prefix, so several forms can share the
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
@@ -12,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.case_studies.constants import ADOPTION_STATUSES
 from app.case_studies.engagement import services as engagement
+from app.forms import Form
 from app.submissions import OnceField
 
 QUESTION_PREFIX = "question"
@@ -23,7 +23,7 @@ def answer_prefix(question_id: int) -> str:
     return f"answer-{question_id}"
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     """Ask a question (field name ``question-body``)."""
 
     once = OnceField()
@@ -34,7 +34,7 @@ class QuestionForm(FlaskForm):
     )
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     """Answer a question (field name ``answer-<question id>-body``)."""
 
     once = OnceField()
@@ -44,7 +44,7 @@ class AnswerForm(FlaskForm):
     )
 
 
-class AdoptionForm(FlaskForm):
+class AdoptionForm(Form):
     """Record or update an adoption (field names ``adoption-year``, ``adoption-status``…)."""
 
     year = StringField(_l("Year your akimat started"), render_kw={"inputmode": "numeric", "maxlength": 4})

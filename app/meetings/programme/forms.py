@@ -4,7 +4,6 @@ and commitments. Field-level checks only; the rules live in :mod:`app.meetings.p
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms import RadioField
 from wtforms import SelectField
@@ -15,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from app.forms import Form
 from app.forms import ParseMessageMixin
 from app.forms import coerce_optional_int
 from app.meetings.forms import LocalDateTimeField
@@ -47,7 +47,7 @@ class OptionalDateField(ParseMessageMixin, DateField):
         super().process_formdata(valuelist)
 
 
-class CallForm(FlaskForm):
+class CallForm(Form):
     """Open the call for presentations, optionally until a time (Kazakhstan time)."""
 
     closes_at = LocalDateTimeField(_l("Proposals accepted until (Kazakhstan time)"), validators=[Optional()],
@@ -55,13 +55,13 @@ class CallForm(FlaskForm):
     submit = SubmitField(_l("Open the call for presentations"), id="call-submit")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A bare POST with CSRF (close the call, remove an item, record an adoption)."""
 
     submit = SubmitField(_l("Confirm"))
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(Form):
     """Propose one of the akimat's published case studies."""
 
     once = OnceField()
@@ -74,7 +74,7 @@ class ProposalForm(FlaskForm):
     submit = SubmitField(_l("Propose"))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """Accept or decline a proposal, with a note the proposer reads."""
 
     decision = RadioField(_l("Decision"), validate_choice=False,
@@ -84,7 +84,7 @@ class DecisionForm(FlaskForm):
     submit = SubmitField(_l("Save the decision"))
 
 
-class AgendaItemForm(FlaskForm):
+class AgendaItemForm(Form):
     """Add or change an agenda item (times in Kazakhstan time)."""
 
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in AGENDA_KIND_LABELS.items()],
@@ -102,7 +102,7 @@ class AgendaItemForm(FlaskForm):
     submit = SubmitField(_l("Save the item"))
 
 
-class MinutesForm(FlaskForm):
+class MinutesForm(Form):
     """The minutes of the meeting (Markdown)."""
 
     minutes = TextAreaField(_l("Minutes"), validators=[_length(MAX_MINUTES_CHARS)], render_kw={"rows": 12},
@@ -110,7 +110,7 @@ class MinutesForm(FlaskForm):
     submit = SubmitField(_l("Publish the outcomes"), id="minutes-submit")
 
 
-class CommitmentForm(FlaskForm):
+class CommitmentForm(Form):
     """A commitment: akimat X will pilot practice Y by date D."""
 
     akimat_id = SelectField(_l("Akimat"), coerce=coerce_optional_int, validate_choice=False)

@@ -19,7 +19,7 @@ from flask import request
 from app.api import BAD_REQUEST
 from app.api import json_error
 from app.api import json_response
-from app.api import parse_int
+from app.inputs import parse_int
 from app.meetings.hosts import is_valid_scope
 from app.meetings.models import NATIONAL
 from app.meetings.rotation import services

@@ -7,7 +7,6 @@ Field-level checks only (lengths); every rule (the plan's years, known hosts, on
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms import SelectField
 from wtforms import StringField
@@ -15,6 +14,7 @@ from wtforms import SubmitField
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
+from app.forms import Form
 from app.meetings.rotation.services import MAX_REASON_CHARS
 
 LENGTH_MESSAGE = _l("At most %(max)d characters.")
@@ -26,7 +26,7 @@ def reason_field(label, description=None, **kwargs) -> TextAreaField:
                          description=description, render_kw={"rows": 2, "required": True}, **kwargs)
 
 
-class PinForm(FlaskForm):
+class PinForm(Form):
     """Pin a host to one meeting of the plan."""
 
     scope = HiddenField()
@@ -37,7 +37,7 @@ class PinForm(FlaskForm):
     submit = SubmitField(_l("Pin the host"), id="pin-submit")
 
 
-class ExclusionForm(FlaskForm):
+class ExclusionForm(Form):
     """Exclude a host until a year (deferred, not skipped). Its element ids differ from the pin form's, which
     shares the page and the field names."""
 
@@ -51,7 +51,7 @@ class ExclusionForm(FlaskForm):
     submit = SubmitField(_l("Exclude the host"), id="exclusion-submit")
 
 
-class UndoForm(FlaskForm):
+class UndoForm(Form):
     """Remove a pin or lift an exclusion, with a reason."""
 
     reason = reason_field(_l("Reason"))
