@@ -199,14 +199,17 @@ def test_names_with_path_parts_are_refused(app, make_user, login_as, db_session,
     assert_nothing_stored(app, db_session)
 
 
-def test_a_file_over_the_limit_gets_the_413_page(app, make_user, login_as, db_session, make_case):
+def test_a_file_over_the_limit_gets_the_case_page_back_with_the_reason(app, make_user, login_as, db_session,
+                                                                       make_case):
     app.config["ATTACHMENT_MAX_BYTES"] = 2048
     slug = make_case("published")
     member = member_client(app, make_user, login_as)
     response = upload(member, slug, "big.pdf", pdf_bytes(padding=4096))
     page = response.get_data(as_text=True)
     assert response.status_code == 413
-    assert "The upload is too large" in page and "The file is larger than the limit of 2 KB." in page
+    # Not a dead end: the case page itself, its upload form included, with the reason on top.
+    assert 'class="flash flash-error"' in page and "The file is larger than the limit of 2 KB." in page
+    assert f'action="/cases/{slug}/attachments"' in page
     assert_nothing_stored(app, db_session)
     # Exactly at the limit is fine.
     content = next(c for n in range(1, 2048) if len(c := pdf_bytes(padding=n)) == 2048)
@@ -214,13 +217,15 @@ def test_a_file_over_the_limit_gets_the_413_page(app, make_user, login_as, db_se
     assert len(rows(db_session)) == 1
 
 
-def test_a_request_over_max_content_length_gets_the_413_page(app, make_user, login_as, db_session, make_case):
+def test_a_request_over_max_content_length_gets_the_case_page_back(app, make_user, login_as, db_session,
+                                                                   make_case):
     app.config["MAX_CONTENT_LENGTH"] = 4096
     slug = make_case("published")
     member = member_client(app, make_user, login_as)
     response = upload(member, slug, "big.pdf", pdf_bytes(padding=8192))
+    page = response.get_data(as_text=True)
     assert response.status_code == 413
-    assert "The upload is too large" in response.get_data(as_text=True)
+    assert "The file is larger than the limit of 4 KB." in page and f'action="/cases/{slug}/attachments"' in page
     assert_nothing_stored(app, db_session)
 
 

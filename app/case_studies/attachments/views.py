@@ -9,19 +9,25 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import make_response
 from flask import redirect
+from flask import request
 from flask import send_file
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import policy
 from app.case_studies.attachments import services
 from app.case_studies.attachments.forms import AttachmentDeleteForm
 from app.case_studies.attachments.forms import AttachmentForm
+from app.case_studies.attachments.pages import attachment_ui
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
 from app.case_studies.views import get_case_or_404
+from app.case_studies.views import render_detail
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.main.errors import InsufficientStorage
@@ -37,6 +43,25 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 def _case_page(case: CaseStudy):
     return redirect(url_for("case_studies.detail", slug=case.slug, _anchor="attachments"), code=303)
+
+
+def _too_large(case: CaseStudy, message: str):
+    """A file over the limit: the case page again (413), with the message at its top, not a dead-end error
+    page; the file cannot be kept, everything else on the page is as it was."""
+    flash(message, "error")
+    response = make_response(render_detail(case))
+    response.status_code = 413
+    return response
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _request_too_large(error):
+    """A request over MAX_CONTENT_LENGTH (raised wherever the body is first read, before the view too): the
+    case page with the reason, as for a file over the attachment limit."""
+    case = get_case_or_404((request.view_args or {}).get("slug", ""))
+    # The body is not read: the page's forms must not try again (werkzeug caches the parsed parts here).
+    request.__dict__.update(form=ImmutableMultiDict(), files=ImmutableMultiDict())
+    return _too_large(case, _("The file is larger than the limit of %(size)s.", size=attachment_ui(case)["max_size"]))
 
 
 def _require_manage(case: CaseStudy) -> None:
@@ -71,7 +96,7 @@ def upload(slug: str):
         db.session.commit()
     except services.AttachmentTooLarge as error:
         db.session.rollback()
-        abort(413, description=str(error.errors[0][1]))
+        return _too_large(case, str(error.errors[0][1]))
     except ValidationFailed as error:
         db.session.rollback()
         for _field, message in error.errors:
