@@ -1,4 +1,4 @@
-"""Engine set-up: SQLite pragmas and transaction begin mode.
+"""Engine set-up: SQLite pragmas, transaction begin mode and how JSON columns are written.
 
 SQLite runs in WAL mode with a busy timeout, and a transaction that may write takes the write lock at
 ``BEGIN IMMEDIATE`` (SQLAlchemy's documented recipe for pysqlite,
