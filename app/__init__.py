@@ -87,6 +87,7 @@ def register_extensions(app: Flask) -> None:
     requestlog.init_app(app)
     urls.init_app(app)  # first: the blueprints' rules bind their converters when they are added
     api.init_app(app)
+    database.set_engine_options(app)
     db.init_app(app)
     database.configure_engine(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])

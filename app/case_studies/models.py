@@ -126,7 +126,15 @@ class CaseTopic(db.Model):
 
 
 class CaseRevision(db.Model):
-    """A saved state of a published case study: the fields as they were after that save."""
+    """A saved state of a published case study, stored as a backward difference.
+
+    ``changes`` holds only the fields whose value at this revision differs from the next revision's -- for the
+    newest revision, from the case study's current content -- so a revision equal to what follows it (an
+    imported case study's only revision, the newest one after every save) stores ``{}``. A revision's full
+    state is therefore the current content with the ``changes`` of every revision from the newest down to it
+    laid over it: :func:`app.case_studies.services.revision_snapshots`. Whatever changes the content keeps the
+    newest revision's ``changes`` true (:func:`app.case_studies.services.update_case`).
+    """
 
     __tablename__ = "case_revision"
     __table_args__ = (sa.UniqueConstraint("case_study_id", "number", name="uq_case_revision_number"),)
@@ -137,7 +145,7 @@ class CaseRevision(db.Model):
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     note: Mapped[str | None] = mapped_column(sa.String(300))
-    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     case_study: Mapped[CaseStudy] = relationship(back_populates="revisions")
     author: Mapped[User | None] = relationship()

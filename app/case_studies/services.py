@@ -300,15 +300,46 @@ def budget_number(value: Decimal | None) -> int | float | None:
 
 
 def add_revision(case: CaseStudy, user, note: str | None = None) -> CaseRevision:
-    """Record the case study's current content as its next revision."""
+    """Record the case study's current content as its next revision.
+
+    The new revision equals the current content, so it stores no changes; the one before it already stores
+    its differences from the current content (:func:`_rebase_newest_revision`), which is now the new revision.
+    """
     number = (db.session.scalar(
         sa.select(sa.func.max(CaseRevision.number)).where(CaseRevision.case_study_id == case.id)
     ) or 0) + 1
     revision = CaseRevision(case_study=case, number=number, author_id=user.id if user else None, note=note,
-                            snapshot=snapshot(case))
+                            changes={})
     db.session.add(revision)
     db.session.flush()
     return revision
+
+
+def revision_snapshots(case: CaseStudy) -> dict[int, dict]:
+    """Every revision's full content (what :func:`snapshot` gave when it was saved), by revision number.
+
+    Walks from the current content back to the first revision, laying each revision's ``changes`` over the
+    state after it (see :class:`CaseRevision`).
+    """
+    state = snapshot(case)
+    states = {}
+    for revision in sorted(case.revisions, key=lambda r: r.number, reverse=True):
+        state = {**state, **revision.changes}
+        states[revision.number] = state
+    return states
+
+
+def _rebase_newest_revision(case: CaseStudy, before: dict, after: dict) -> None:
+    """Keep the newest revision's ``changes`` relative to the content, which just went from ``before`` to
+    ``after`` (any edit, published or not: a withdrawn case study changes without a new revision)."""
+    newest = db.session.scalar(
+        sa.select(CaseRevision).where(CaseRevision.case_study_id == case.id)
+        .order_by(CaseRevision.number.desc()).limit(1)
+    )
+    if newest is None:
+        return
+    state = {**before, **newest.changes}
+    newest.changes = {name: state.get(name) for name in SNAPSHOT_FIELDS if state.get(name) != after.get(name)}
 
 
 def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | None) -> CaseStudy:
@@ -326,8 +357,10 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     _apply(case, data)
     db.session.flush()
     db.session.refresh(case, ["region", "municipality"])
-    if snapshot(case) == before:
+    after = snapshot(case)
+    if after == before:
         return case  # nothing changed: no new version, no revision
+    _rebase_newest_revision(case, before, after)
     case.updated_at = utcnow()
     case.updated_by_id = user.id if user else None
     db.session.flush()

@@ -334,9 +334,9 @@ def diff(slug: str):
     revisions = {r.number: r for r in case.revisions}
     if a not in revisions or b not in revisions:
         abort(404)
-    old, new = revisions[a], revisions[b]
-    changes = services.diff_revisions(old.snapshot, new.snapshot)
-    return render_template("case_studies/diff.html", case=case, old=old, new=new, changes=changes,
+    snapshots = services.revision_snapshots(case)
+    changes = services.diff_revisions(snapshots[a], snapshots[b])
+    return render_template("case_studies/diff.html", case=case, old=revisions[a], new=revisions[b], changes=changes,
                            field_labels=field_labels(), numbers=numbers)
 
 

@@ -42,7 +42,7 @@ from tests.unit.test_attachments import png_bytes
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(ROOT / "migrations")
 FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the interpreter running the tests
-HEAD = "072cee0ee0a9"
+HEAD = "cecc1f46027b"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
                   "agenda_item", "meeting_commitment"]
@@ -180,6 +180,17 @@ def row_counts(application) -> dict[str, int]:
     return counts
 
 
+def histories(application) -> dict[str, dict[int, dict]]:
+    """Every case study's revisions as the history and diff pages read them: slug → number → content."""
+    from app.case_studies.models import CaseStudy
+    from app.case_studies.services import revision_snapshots
+
+    with application.app_context():
+        result = {case.slug: revision_snapshots(case) for case in db.session.scalars(sa.select(CaseStudy))}
+        db.session.remove()
+    return result
+
+
 def table_names(application) -> list[str]:
     with application.app_context():
         names = sa.inspect(db.engine).get_table_names()
@@ -300,6 +311,8 @@ def test_round_trip_through_the_other_backend_keeps_every_row_and_file(app, data
     other_kind = "postgresql" if source_kind == "sqlite" else "sqlite"
     found = seed_everything(app)
     source_uploads = uploads_of(app)
+    source_histories = histories(app)
+    assert any(len(revisions) > 1 for revisions in source_histories.values())
     assert len(source_uploads) == 2
 
     # The operator's backup: a separate process, configured by the environment only.
@@ -335,6 +348,7 @@ def test_round_trip_through_the_other_backend_keeps_every_row_and_file(app, data
             assert found["slug"] in search_ids(middle, found["title"])
             assert found["withdrawn_slug"] not in search_ids(middle, found["withdrawn_title"])
             assert uploads_of(middle) == source_uploads
+            assert histories(middle) == source_histories
             second = tmp_path / "second.tar.gz"
             result = cli(middle, "backup", str(second))
             assert result.exit_code == 0, result.output
@@ -352,6 +366,7 @@ def test_round_trip_through_the_other_backend_keeps_every_row_and_file(app, data
             assert result.exit_code == 0, result.output
             assert table_dumps(third) == table_dumps(first)  # byte for byte, every table
             assert uploads_of(back) == source_uploads
+            assert histories(back) == source_histories
             assert cli(back, "search", "check").exit_code == 0
             assert found["slug"] in search_ids(back, found["title"])
             with back.app_context():
@@ -449,10 +464,22 @@ def test_restore_refuses_a_damaged_or_tampered_archive_before_writing_anything(a
 
 
 def test_an_older_archive_restores_into_newer_code(app, database_url, make_user, make_case, tmp_path):
-    """An archive made at the revision before the meetings tables: restore migrates to that revision, loads the
-    rows, then migrates to this code's head."""
+    """An archive made at the revision before the meetings tables (whose revisions were full snapshots): restore
+    migrates to that revision, loads the rows, then migrates to this code's head, and the history reads as in the
+    source."""
+    from app.case_studies import services as case_services
+    from app.case_studies.models import CaseStudy
+
     make_user("akim", akimat=("KZ-75", None))
     slug = make_case("published")
+    with app.app_context():
+        case = db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug))
+        case_services.update_case(None, case, replace(case_services.data_from_case(case),
+                                                      results="Время посадки сократилось вдвое."), None)
+        db.session.commit()
+        db.session.remove()
+    source_history = histories(app)
+    assert len(source_history[slug]) == 2
     archive = tmp_path / "backup.tar.gz"
     assert cli(app, "backup", str(archive)).exit_code == 0
     members = members_of(archive)
@@ -461,6 +488,16 @@ def test_an_older_archive_restores_into_newer_code(app, database_url, make_user,
     manifest["tables"] = [t for t in manifest["tables"] if t["name"] not in MEETING_TABLES]
     old = {name: data for name, data in members.items()
            if name.removeprefix("db/").removesuffix(".jsonl") not in MEETING_TABLES}
+    # Revisions as that schema stored them: the full content of each in ``snapshot``.
+    for table in manifest["tables"]:
+        if table["name"] == "case_revision":
+            table["columns"] = [{**c, "name": "snapshot"} if c["name"] == "changes" else c for c in table["columns"]]
+    rows = [json.loads(line) for line in old["db/case_revision.jsonl"].decode().splitlines()]
+    old["db/case_revision.jsonl"] = "".join(
+        json.dumps({("snapshot" if key == "changes" else key): (source_history[slug][row["number"]]
+                                                                 if key == "changes" else value)
+                    for key, value in row.items()}, ensure_ascii=False) + "\n"
+        for row in rows).encode()
     write_members(archive, {**old, "manifest.json": json.dumps(manifest).encode()}, rehash=True)
 
     with empty_database(kind_of(database_url), tmp_path / "ahead") as url, instance(url, tmp_path / "ahead") as ahead:
@@ -482,6 +519,7 @@ def test_an_older_archive_restores_into_newer_code(app, database_url, make_user,
             db.session.remove()
         assert cli(target, "search", "check").exit_code == 0
         assert search_ids(target, "Electronic bus card Onay") == [slug]
+        assert histories(target) == source_history
 
 
 # --- backup -----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.case_studies.models import CaseRevision
 from app.case_studies.models import CaseStudy
+from app.case_studies.services import revision_snapshots
 from app.regions.models import Municipality
 from app.regions.models import Region
 
@@ -108,7 +109,8 @@ def test_publish_edit_history_and_diff(app, client, make_user, login_as, db_sess
         sa.select(CaseRevision).join(CaseStudy).where(CaseStudy.slug == slug).order_by(CaseRevision.number)
     ).all()
     assert [r.number for r in revisions] == [1, 2]
-    assert revisions[1].snapshot["results"] == "Boarding time fell by half."
+    snapshots = revision_snapshots(case_row(db_session, slug))
+    assert snapshots[2]["results"] == "Boarding time fell by half." != snapshots[1]["results"]
     history = client.get(f"/cases/{slug}/history")
     assert history.status_code == 200
     diff = client.get(f"/cases/{slug}/diff?a=1&b=2").get_data(as_text=True)

@@ -20,6 +20,7 @@ from app.case_studies.models import CaseRevision
 from app.case_studies.models import CaseStudy
 from app.case_studies.models import CaseTopic
 from app.case_studies.models import Question
+from app.case_studies.services import revision_snapshots
 from app.cli import seed_demo_accounts
 from app.extensions import db
 from app.regions.models import Akimat
@@ -180,6 +181,7 @@ def test_a_changed_line_updates_the_case_study_with_a_revision(app, runner, db_s
     import_sample(runner)
     before = db_state(db_session)
     lines = sample_lines()
+    before_results = lines[0]["results"]
     lines[0]["results"] = "Bus speed at peak hours rose by a third."
     lines[0]["adoptions"] = []
     lines[1]["budget_kzt"] = 1234.5
@@ -194,7 +196,9 @@ def test_a_changed_line_updates_the_case_study_with_a_revision(app, runner, db_s
     revisions = db_session.scalars(
         sa.select(CaseRevision).where(CaseRevision.case_study_id == case.id).order_by(CaseRevision.number)).all()
     assert [r.number for r in revisions] == [1, 2]
-    assert revisions[-1].snapshot["results"] == "Bus speed at peak hours rose by a third."
+    snapshots = revision_snapshots(case)
+    assert snapshots[2]["results"] == "Bus speed at peak hours rose by a third."
+    assert snapshots[1]["results"] == before_results
     assert db_session.scalar(sa.select(sa.func.count(Adoption.id)).where(Adoption.case_study_id == case.id)) == 0
     changed = {row.slug for row, old in zip(after["cases"], before["cases"], strict=True)
                if row.updated_at != old.updated_at}
