@@ -448,7 +448,7 @@ def prepare(args) -> dict:
     if (args.reuse and corpus_file.exists() and (Path(args.workdir) / "corpus.jsonl").exists()
             and existing_docs(make_app(args)) == args.docs):
         log(f"--reuse: kept the database of {args.docs} cases")
-        return {**json.loads(corpus_file.read_text()), "reused": True}
+        return {**json.loads(corpus_file.read_text()), "database_reused": True}
     out = bulk_load(args) if args.skip_import else import_corpus(args)
     corpus_file.write_text(json.dumps({"docs": args.docs, "seed": args.seed, **out}))
     return out
@@ -469,7 +469,7 @@ def baselines(args) -> tuple[Fts5, StockWhoosh, dict]:
         info = json.loads(marker.read_text())
         if info.get("docs") == args.docs and info.get("seed") == args.seed:
             log("--reuse: kept the FTS5 and stock Whoosh builds")
-            return Fts5(fts_path), StockWhoosh(stock_path), {**info, "reused": True}
+            return Fts5(fts_path), StockWhoosh(stock_path), {**info, "baselines_reused": True}
     fts, count, fts_s = Fts5.build(fts_path, read_jsonl(corpus))
     log(f"FTS5 build: {fts_s:.1f} s, {count / fts_s:.0f} docs/s")
     stock, count, stock_s = StockWhoosh.build(stock_path, read_jsonl(corpus), procs=args.stock_procs)
@@ -859,7 +859,10 @@ def markdown(results: dict) -> str:
         lines.append(f"| repeat (plain again, app only) | {fmt_ms(results['repeat'])} | | | | | | |")
 
     def rate(key: str, seconds: str) -> str:
-        return f"{results[key]:.0f} docs/s ({results[seconds]:.0f} s)" if key in results else "not run"
+        if key not in results:
+            return "not run"
+        reused = results.get("baselines_reused" if key.startswith(("stock", "fts5")) else "database_reused")
+        return f"{results[key]:.0f} docs/s ({results[seconds]:.0f} s){', an earlier run (--reuse)' if reused else ''}"
 
     rss = results.get("worker_rss_kib", {})
     raw = results["raw_text_bytes"]
@@ -920,11 +923,19 @@ def main(argv: list[str] | None = None) -> int:
                      "database": database_url(args).split("?")[0], "per_page": args.per_page,
                      "date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
                      "load_start": load_average()}
+    work = Path(args.workdir)
+
+    def save() -> None:  # after each phase: a long run that stops halfway keeps what it measured
+        (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
+
     results.update(prepare(args))
+    save()
     if not args.skip_reindex:
         results.update(reindex(args))
+        save()
     fts, stock, info = baselines(args)
     results.update({k: v for k, v in info.items() if k not in ("docs", "seed")})
+    save()
     app = make_app(args)
     with app.app_context():
         search = app.extensions["search"]
@@ -960,6 +971,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     fts.conn.close()
     stock.close()
+    save()
     if args.with_updates:
         results["updates"] = measure_updates(app, args)
         results["read_your_writes"] = measure_read_your_writes(app, args)
@@ -967,8 +979,7 @@ def main(argv: list[str] | None = None) -> int:
     results["load_end"] = load_average()
     results["ratios"] = ratios(results)
     table = markdown(results)
-    work = Path(args.workdir)
-    (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    save()
     (work / "results.md").write_text(table)
     print(table)
     log(f"results written to {work / 'results.json'} and {work / 'results.md'}")
