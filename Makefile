@@ -84,10 +84,12 @@ translations: install-dev
 compile-translations: install-dev
 	$(BIN)/pybabel compile -d app/translations --statistics
 
-## make bench [DOCS=10000]: the search benchmark on a synthetic corpus (database, index, results in /tmp)
+## make bench [DOCS=10000] [BENCH_FLAGS=--skip-import]: the app's search (import, reindex, gunicorn requests)
+## against SQLite FTS5 and a stock Whoosh build on one synthetic corpus (database, indexes, results in /tmp)
 DOCS ?= 10000
+BENCH_FLAGS ?=
 bench: install
-	$(BIN)/python bench/search_bench.py --docs $(DOCS) --queries 200 --workdir /tmp/search-bench-$(DOCS)
+	$(BIN)/python bench/search_bench.py --docs $(DOCS) --queries 200 --workdir /tmp/search-bench-$(DOCS) $(BENCH_FLAGS)
 
 ## make bench-morphology: Kazakh/Russian stemmers vs hunspell-kk, hunspell-ru, pymorphy3 (bench/MORPHOLOGY.md)
 bench-morphology: install

@@ -1,36 +1,55 @@
-"""Search benchmark (issue 4): a deterministic synthetic corpus, loaded into a real database, indexed by the real
-``flask search reindex`` code path and queried through the real ``GET /api/v1/search`` view.
+"""Search benchmark (issues 4 and 14): the app's search against SQLite FTS5 and a stock Whoosh build, in one run,
+on the same deterministic synthetic corpus and the same queries.
 
-Run from the repository root::
+Run from the repository root (``make bench``, ``make bench DOCS=100000``)::
 
-    .venv/bin/python bench/search_bench.py --docs 10000 --queries 200 --workdir /tmp/search-bench-10k
+    .venv/bin/python bench/search_bench.py --docs 10000 --queries 200 --workdir /tmp/search-bench-10000
 
-It prints (and writes to ``<workdir>/results.json``): full-build docs/s, index size on disk against the raw text
-size, the RSS of a fresh process holding a searcher after some queries, the latency of applying one added or
-updated case (outbox → Whoosh commit), publish → findable with ``flask search worker`` running, and
-p50/p95/p99 of whole ``/api/v1/search`` requests (facets, highlights and the database re-check included) per
-query kind.
+What it does, as an operator would:
+
+1. writes the corpus as an interchange file (CONTRACTS §1, ``<workdir>/corpus.jsonl``), makes a fresh database
+   with ``flask db upgrade`` and times ``flask cases import`` of the file, indexing included (then ``flask search
+   worker --once`` applies whatever the import left in the outbox, also timed); ``--skip-import`` bulk-inserts
+   the rows instead (quick runs; the index then comes from the reindex);
+2. times ``flask search reindex`` of the whole database (``--skip-reindex`` keeps the import's index);
+3. builds the two baselines from the same file and times them: an FTS5 table in an SQLite file and a stock
+   Whoosh index (``writer(procs=2)``; ``bench/baselines.py``);
+4. starts ``gunicorn -w 1 --threads 1 wsgi:app`` (one sync worker, ``APP_ENV=production``) on a free local port
+   against the bench database and index, and sends every query as a whole ``GET /api/v1/search`` request
+   (facets, highlights and the database re-check included; ``per_page`` 10, as the baselines' top 10), each
+   query followed at once by the same query words, filters and order on FTS5 and on stock Whoosh, the order of
+   the three rotating, so that noise on the machine hits all three alike;
+5. reports p50/p95/p99 per query kind for each engine and their ratios, import / reindex / stock build docs/s,
+   the RSS of the gunicorn worker with its searcher warm, index sizes and the load average at start and end, as
+   a markdown table, and everything in ``<workdir>/results.json`` (the table also in ``results.md``).
+
+``--with-updates`` adds the slower single-case measurements (outbox → Whoosh commit of one added and one updated
+case, publish → next search request, publish → findable with ``flask search worker`` running).
 
 The corpus: ``--docs`` case studies in Russian, Kazakh and English (45/30/25 %), ~700 words each over title,
 summary and the five sections, drawn with a Zipf distribution from word lists built from the demo case studies
 (``app/case_studies/demo/case_studies.jsonl``), generated inflections of those words and a long tail of
-generated rare words; region names appear in the text; topics, regions, levels, statuses, years and publication
-dates vary. The same ``--seed`` always gives the same corpus and the same queries.
+generated rare words; region names appear in the text; topics, regions, levels, statuses and years vary. The same
+``--seed`` always gives the same corpus and the same queries (every query string differs: no cache helps).
 
 SQLite (a file in ``--workdir``) by default; ``--database-url postgresql+psycopg://...`` uses a fresh schema of
-that database. ``--reuse`` keeps an existing database (and index, with ``--no-reindex``) of the same size, to
-measure query-side changes without rebuilding. Nothing is written outside ``--workdir`` (and the schema).
+that database. ``--reuse`` keeps an existing database, index and baselines of the same size (with
+``--skip-reindex``: no build at all), to measure query-side changes quickly. Nothing is written outside
+``--workdir`` (and the schema).
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import http.client
 import itertools
 import json
 import math
 import os
 import random
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +58,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -53,16 +73,23 @@ from app.case_studies.models import CaseStudy  # noqa: E402
 from app.case_studies.models import CaseTopic  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.regions.models import Akimat  # noqa: E402
+from app.regions.models import Municipality  # noqa: E402
 from app.regions.models import Region  # noqa: E402
 from app.regions.services import sync_reference_data  # noqa: E402
 from app.search.analysis import TOKEN_PATTERN  # noqa: E402
 from app.search.analysis import to_latin  # noqa: E402
+from bench.baselines import Fts5  # noqa: E402
+from bench.baselines import StockWhoosh  # noqa: E402
+from bench.baselines import query_spec  # noqa: E402
+from bench.baselines import read_jsonl  # noqa: E402
 from config import DevConfig  # noqa: E402
 
 DEMO = ROOT / "app" / "case_studies" / "demo" / "case_studies.jsonl"
 SECTIONS = ("problem", "solution", "challenges", "results", "lessons")
 LANG_SHARES = (("ru", 0.45), ("kk", 0.30), ("en", 0.25))
 ZIPF_S = 1.0
+LAST_YEAR = 2026  # the corpus's latest year (import refuses years after next year)
+BENCH_SECRET = "search-bench-only-not-a-secret-0123456789abcdef"  # the bench's own instance, on loopback
 TAIL_WORDS = 60_000  # generated rare words per language: a realistic vocabulary keeps growing with the corpus
 KINDS = ("plain", "facets", "phrase", "filters", "latin", "newest", "zero", "browse")
 KIND_HELP = {
@@ -155,12 +182,15 @@ class Corpus:
     """The deterministic synthetic corpus (documents are generated on demand, in order)."""
 
     def __init__(self, docs: int, seed: int, regions: list[dict], akimats: list[dict]):
+        """``regions``: id, iso_code and names; ``akimats``: id, region_id, municipality_id, level and
+        ``district`` (the municipality's English name, None for a region's akimat)."""
         self.docs = docs
         self.seed = seed
         rng = random.Random(seed)
         self.vocab = {lang: Vocabulary(lang, counts, rng) for lang, counts in demo_counts().items()}
         self.regions = regions
         self.akimats = akimats
+        self.districts = {a["municipality_id"]: a["district"] for a in akimats if a["municipality_id"]}
         self.topics = list(TOPICS)
         self.statuses = list(STATUSES)
 
@@ -210,7 +240,8 @@ class Corpus:
             "level": akimat["level"],
             "language": language,
             "started": started,
-            "ended": started + rng.randint(0, 3) if rng.random() < 0.5 else None,
+            # Import accepts years up to next year's: no end after LAST_YEAR, whatever the year of the run.
+            "ended": min(LAST_YEAR, started + rng.randint(0, 3)) if rng.random() < 0.5 else None,
             "status": self.statuses[min(4, int(5 * rng.random() ** 1.3))],
             "author_name": rng.choice(AUTHORS),
             "author_position": "",
@@ -224,6 +255,29 @@ class Corpus:
             row[name] = self._text(rng, vocab, int(section_n * rng.uniform(0.6, 1.4)), place)
         return row
 
+    def record(self, i: int) -> tuple[dict, int]:
+        """Case study ``i`` as an interchange line (CONTRACTS §1), and its raw text bytes."""
+        row = self.document(i)
+        record = {
+            "id": row["slug"], "title": row["title"], "summary": row["summary"],
+            "region": self.regions_by_id[row["region_id"]]["iso_code"],
+            "district": self.districts.get(row["municipality_id"]), "level": row["level"],
+            "author_name": row["author_name"], "author_position": row["author_position"] or None,
+            "topics": row["topics"], "language": row["language"], "started": row["started"], "ended": row["ended"],
+            "status": row["status"], **{name: row[name] for name in SECTIONS}, "budget_kzt": None, "adoptions": [],
+        }
+        return record, raw_text_bytes(row)
+
+    def write_interchange(self, path: Path) -> int:
+        """Write the whole corpus to ``path`` as an interchange file; return its raw text bytes."""
+        raw = 0
+        with path.open("w", encoding="utf-8") as handle:
+            for i in range(self.docs):
+                record, size = self.record(i)
+                raw += size
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return raw
+
     @property
     def regions_by_id(self) -> dict[int, dict]:
         if not hasattr(self, "_regions_by_id"):
@@ -236,7 +290,7 @@ def raw_text_bytes(row: dict) -> int:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Database
+# Database, import, reindex
 
 
 def database_url(args) -> str:
@@ -252,63 +306,129 @@ def database_url(args) -> str:
     return url
 
 
+def workdir_paths(args) -> dict[str, str]:
+    work = Path(args.workdir)
+    return {"SEARCH_INDEX_DIR": str(work / "search_index"), "UPLOAD_DIR": str(work / "uploads"),
+            "MAIL_OUTBOX_DIR": str(work / "outbox"), "INSTANCE_DIR": str(work / "instance")}
+
+
 def make_app(args, **overrides):
+    """The app in this process (reference data, the queries' sample texts, the optional update measurements)."""
+    paths = workdir_paths(args)
     settings = {
         "SQLALCHEMY_DATABASE_URI": database_url(args),
-        "SEARCH_INDEX_DIR": str(Path(args.workdir) / "search_index"),
-        "UPLOAD_DIR": str(Path(args.workdir) / "uploads"),
-        "MAIL_OUTBOX_DIR": str(Path(args.workdir) / "outbox"),
+        "SEARCH_INDEX_DIR": paths["SEARCH_INDEX_DIR"],
+        "UPLOAD_DIR": paths["UPLOAD_DIR"],
+        "MAIL_OUTBOX_DIR": paths["MAIL_OUTBOX_DIR"],
+        "SECRET_KEY": BENCH_SECRET,
         "RATELIMIT_ENABLED": False,
     }
     settings.update(overrides)
     return create_app(DevConfig, **settings)
 
 
-def prepare_database(app, args) -> tuple[bool, int]:
-    """Create the schema (as the tests do: tables from the models, reference data) and bulk-insert the corpus.
+def command_env(args, production: bool = False, **extra) -> dict[str, str]:
+    """The environment of a ``flask``/``gunicorn`` process on the bench database and index (CONTRACTS §5)."""
+    env = dict(os.environ, DATABASE_URL=database_url(args), SECRET_KEY=BENCH_SECRET, FLASK_APP="wsgi",
+               APP_ENV="production" if production else "development", **workdir_paths(args))
+    env.pop("FLASK_DEBUG", None)
+    env.update(extra)
+    return env
 
-    Returns (loaded now, raw text bytes). With ``--reuse`` an existing database of the right size is kept.
-    """
+
+def flask(args, *command: str) -> tuple[float, str]:
+    """Run ``flask --app wsgi COMMAND`` in a process of its own; return the seconds it took and its output."""
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *command], cwd=ROOT, env=command_env(args),
+                         capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if out.returncode != 0:
+        raise SystemExit(f"flask {' '.join(command)} failed ({out.returncode}):\n{out.stdout[-3000:]}\n"
+                         f"{out.stderr[-3000:]}")
+    return elapsed, (out.stdout + out.stderr).strip()
+
+
+def reference_data(app) -> tuple[list[dict], list[dict]]:
+    """Regions and akimats (with the English name of their district or city) of the bench database."""
+    with app.app_context():
+        regions = [dict(r._mapping) for r in db.session.execute(sa.select(
+            Region.id, Region.iso_code, Region.name_ru, Region.name_kk, Region.name_en, Region.name_kk_latn))]
+        akimats = [dict(r._mapping) for r in db.session.execute(
+            sa.select(Akimat.id, Akimat.region_id, Akimat.municipality_id, Akimat.level,
+                      Municipality.name_en.label("district"))
+            .outerjoin(Municipality, Municipality.id == Akimat.municipality_id).order_by(Akimat.id))]
+        db.session.rollback()
+    return regions, akimats
+
+
+def existing_docs(app) -> int:
+    """Corpus cases in the bench database (0 without one); cases added by --with-updates are not counted."""
+    with app.app_context():
+        try:
+            return db.session.scalar(sa.select(sa.func.count()).select_from(CaseStudy)
+                                     .where(CaseStudy.slug.like("bench-0%"))) or 0
+        except Exception:  # no database or no table yet
+            return 0
+        finally:
+            db.session.rollback()
+            db.engine.dispose()
+
+
+def fresh_database(args) -> None:
+    """Drop the bench database (SQLite file or PostgreSQL schema) and the index: an empty instance."""
     url = database_url(args)
     if url.startswith("postgresql"):
         schema = f"bench_{args.docs}_{args.seed}"
         admin = sa.create_engine(url.split("?")[0] if "options=" in url else url)
         with admin.begin() as conn:
-            exists = conn.scalar(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema})
-            if exists and not args.reuse:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-                exists = False
-            if not exists:
-                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         admin.dispose()
+    else:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(args.workdir, "bench.sqlite3" + suffix).unlink(missing_ok=True)
+    shutil.rmtree(Path(args.workdir) / "search_index", ignore_errors=True)
+
+
+def import_corpus(args) -> dict:
+    """Fresh database (``flask db upgrade``), the corpus file, then ``flask cases import`` + ``search worker
+    --once`` (whatever indexing the import left in the outbox), both timed."""
+    fresh_database(args)
+    upgrade_s, _ = flask(args, "db", "upgrade")
+    log(f"flask db upgrade: {upgrade_s:.1f} s")
+    app = make_app(args)
+    corpus = Corpus(args.docs, args.seed, *reference_data(app))
+    path = Path(args.workdir) / "corpus.jsonl"
+    started = time.perf_counter()
+    raw = corpus.write_interchange(path)
+    log(f"wrote {args.docs} cases to {path} ({path.stat().st_size / 1e6:.0f} MB, "
+        f"{time.perf_counter() - started:.0f} s)")
+    log(f"flask cases import {path} ...")
+    import_s, output = flask(args, "cases", "import", str(path))
+    log(f"  {import_s:.1f} s: {output.splitlines()[-1] if output else ''}")
+    drain_s, output = flask(args, "search", "worker", "--once")
+    log(f"flask search worker --once (what the import left in the outbox): {drain_s:.1f} s")
+    total = import_s + drain_s
+    return {"import_seconds": import_s, "import_drain_seconds": drain_s, "import_total_seconds": total,
+            "import_docs_per_s": args.docs / total, "raw_text_bytes": raw}
+
+
+def bulk_load(args) -> dict:
+    """``--skip-import``: the schema from the models and the rows by bulk insert (no outbox, no revisions)."""
+    fresh_database(args)
+    app = make_app(args)
     with app.app_context():
-        if args.reuse:
-            try:
-                # Cases added by earlier runs' update/worker phases (bench-add-…) are not counted.
-                count = db.session.scalar(sa.select(sa.func.count()).select_from(CaseStudy)
-                                          .where(CaseStudy.slug.like("bench-0%")))
-                db.session.rollback()
-                raw = json.loads((Path(args.workdir) / "corpus.json").read_text())["raw_bytes"]
-                if count == args.docs:
-                    return False, raw
-            except Exception:  # no table or no corpus file yet: load
-                db.session.rollback()
-        db.drop_all()
         db.create_all()
         sync_reference_data(db.session.connection())
         db.session.commit()
-        regions = [dict(r._mapping) for r in db.session.execute(sa.select(
-            Region.id, Region.iso_code, Region.name_ru, Region.name_kk, Region.name_en, Region.name_kk_latn))]
-        akimats = [dict(r._mapping) for r in db.session.execute(
-            sa.select(Akimat.id, Akimat.region_id, Akimat.municipality_id, Akimat.level).order_by(Akimat.id))]
-        corpus = Corpus(args.docs, args.seed, regions, akimats)
-        raw = 0
-        started = time.perf_counter()
-        chunk = 1000
-        case_table, topic_table = CaseStudy.__table__, CaseTopic.__table__
+    corpus = Corpus(args.docs, args.seed, *reference_data(app))
+    raw = corpus.write_interchange(Path(args.workdir) / "corpus.jsonl")
+    started = time.perf_counter()
+    chunk = 1000
+    case_table, topic_table = CaseStudy.__table__, CaseTopic.__table__
+    with app.app_context():
         for start in range(0, args.docs, chunk):
             rows = [corpus.document(i) for i in range(start, min(args.docs, start + chunk))]
-            raw += sum(raw_text_bytes(r) for r in rows)
             result = db.session.execute(sa.insert(case_table).returning(case_table.c.id, case_table.c.slug),
                                         [{k: v for k, v in r.items() if k != "topics"} for r in rows])
             ids = {slug: pk for pk, slug in result}
@@ -317,9 +437,48 @@ def prepare_database(app, args) -> tuple[bool, int]:
             db.session.commit()
             if start and start % 10_000 == 0:
                 log(f"  loaded {start} documents ({time.perf_counter() - started:.0f} s)")
-        log(f"loaded {args.docs} documents into the database in {time.perf_counter() - started:.1f} s")
-        (Path(args.workdir) / "corpus.json").write_text(json.dumps({"docs": args.docs, "raw_bytes": raw}))
-        return True, raw
+        db.engine.dispose()
+    log(f"bulk-loaded {args.docs} documents into the database in {time.perf_counter() - started:.1f} s")
+    return {"raw_text_bytes": raw}
+
+
+def prepare(args) -> dict:
+    """The bench database holding the corpus (imported, bulk-loaded or kept with --reuse), and the corpus file."""
+    corpus_file = Path(args.workdir) / "corpus.json"
+    if (args.reuse and corpus_file.exists() and (Path(args.workdir) / "corpus.jsonl").exists()
+            and existing_docs(make_app(args)) == args.docs):
+        log(f"--reuse: kept the database of {args.docs} cases")
+        return {**json.loads(corpus_file.read_text()), "database_reused": True}
+    out = bulk_load(args) if args.skip_import else import_corpus(args)
+    corpus_file.write_text(json.dumps({"docs": args.docs, "seed": args.seed, **out}))
+    return out
+
+
+def reindex(args) -> dict:
+    elapsed, output = flask(args, "search", "reindex")
+    log(f"flask search reindex: {elapsed:.1f} s, {args.docs / elapsed:.0f} docs/s ({output.splitlines()[-1]})")
+    return {"reindex_seconds": elapsed, "reindex_docs_per_s": args.docs / elapsed}
+
+
+def baselines(args) -> tuple[Fts5, StockWhoosh, dict]:
+    """FTS5 and stock Whoosh over ``corpus.jsonl``: built and timed, or kept with --reuse."""
+    work = Path(args.workdir)
+    marker, fts_path, stock_path = work / "baselines.json", work / "fts5.sqlite3", work / "stock_whoosh"
+    corpus = work / "corpus.jsonl"
+    if args.reuse and marker.exists() and fts_path.exists() and stock_path.is_dir():
+        info = json.loads(marker.read_text())
+        if info.get("docs") == args.docs and info.get("seed") == args.seed:
+            log("--reuse: kept the FTS5 and stock Whoosh builds")
+            return Fts5(fts_path), StockWhoosh(stock_path), {**info, "baselines_reused": True}
+    fts, count, fts_s = Fts5.build(fts_path, read_jsonl(corpus))
+    log(f"FTS5 build: {fts_s:.1f} s, {count / fts_s:.0f} docs/s")
+    stock, count, stock_s = StockWhoosh.build(stock_path, read_jsonl(corpus), procs=args.stock_procs)
+    log(f"stock Whoosh build (procs={args.stock_procs}): {stock_s:.1f} s, {count / stock_s:.0f} docs/s")
+    info = {"docs": args.docs, "seed": args.seed, "fts5_build_seconds": fts_s, "fts5_build_docs_per_s": count / fts_s,
+            "stock_build_seconds": stock_s, "stock_build_docs_per_s": count / stock_s,
+            "stock_procs": args.stock_procs}
+    marker.write_text(json.dumps(info))
+    return fts, stock, info
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -331,6 +490,7 @@ def log(message: str) -> None:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
+    """Nearest-rank p50/p95/p99 (a value that was measured, never an interpolation), max and mean."""
     ordered = sorted(values)
 
     def pick(p: float) -> float:
@@ -344,19 +504,23 @@ def dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def proc_status() -> dict[str, int]:
-    """VmRSS, RssAnon, RssFile and VmHWM of this process, in KiB (Linux)."""
+def proc_status(pid: int | str = "self") -> dict[str, int]:
+    """VmRSS, RssAnon, RssFile and VmHWM of a process, in KiB (Linux)."""
     out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
         if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
             out[key] = int(value.split()[0])
     return out
 
 
-def build_queries(args, app) -> dict[str, list[dict]]:
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def build_queries(args, app, n: int | None = None, salt: int = 7) -> dict[str, list[dict]]:
     """Deterministic query-string dicts per kind, each unique (so a result cache cannot flatter the numbers)."""
-    rng = random.Random(args.seed + 7)
+    rng = random.Random(args.seed + salt)
     with app.app_context():
         regions = [dict(r._mapping) for r in db.session.execute(sa.select(
             Region.id, Region.iso_code, Region.name_ru, Region.name_kk, Region.name_en, Region.name_kk_latn))]
@@ -365,10 +529,9 @@ def build_queries(args, app) -> dict[str, list[dict]]:
             sa.select(CaseStudy.language, CaseStudy.solution, CaseStudy.results)
             .where(CaseStudy.slug.in_([f"bench-{i:06d}" for i in sample_ids]))).all()
         db.session.rollback()
-    vocab = Corpus.__new__(Corpus)
     vocab_rng = random.Random(args.seed)
     vocab = {lang: Vocabulary(lang, counts, vocab_rng) for lang, counts in demo_counts().items()}
-    n = args.queries
+    n = n or args.queries
 
     def content_word(lang: str, low: int = 30, high: int = 3000) -> str:
         words = vocab[lang].words
@@ -428,36 +591,134 @@ def build_queries(args, app) -> dict[str, list[dict]]:
     return queries
 
 
-def run_queries(app, queries: dict[str, list[dict]]) -> dict[str, dict]:
-    """Time each request through the Flask test client, kinds interleaved; return percentiles (ms) per kind."""
-    client = app.test_client()
-    # Warm up: the first request opens the searcher (reported separately as "cold").
-    started = time.perf_counter()
-    response = client.get("/api/v1/search", query_string={"q": "бюджет"})
-    cold = (time.perf_counter() - started) * 1000
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    times: dict[str, list[float]] = {k: [] for k in queries}
-    totals: dict[str, list[int]] = {k: [] for k in queries}
+
+# --------------------------------------------------------------------------------------------------------------
+# The app through gunicorn
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """``gunicorn -w 1 --threads 1 wsgi:app`` (one sync worker) on a free local port, production settings."""
+
+    def __init__(self, args):
+        self.port = free_port()
+        self.log_path = Path(args.workdir) / "gunicorn.log"
+        env = command_env(args, production=True, BASE_URL=f"http://127.0.0.1:{self.port}",
+                          SEARCH_APPLY_IN_REQUEST="false")
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "1", "--timeout", "300",
+             "-b", f"127.0.0.1:{self.port}", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        # http.client keeps the connection open where the server does; gunicorn's sync worker closes it after
+        # each response, and http.client then opens a new one for the next request (loopback: ~0.1 ms).
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                status, _, _ = self.get("/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                self.conn.close()
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"gunicorn did not answer /healthz within 120 s: {self.log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def get(self, path: str) -> tuple[int, float, bytes]:
+        """One whole request: status, milliseconds from sending to the last byte of the body, the body."""
+        started = time.perf_counter()
+        self.conn.request("GET", path)
+        response = self.conn.getresponse()
+        body = response.read()
+        return response.status, (time.perf_counter() - started) * 1000, body
+
+    def search(self, params: dict) -> tuple[float, int]:
+        status, ms, body = self.get(search_path(params))
+        if status != 200:
+            raise SystemExit(f"app {params}: HTTP {status} {body[:300]!r}")
+        return ms, json.loads(body)["total"]
+
+    def worker_pid(self) -> int:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return int(children[0])
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+def search_path(params: dict) -> str:
+    return "/api/v1/search?" + urlencode(params, doseq=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Interleaved queries: app, FTS5, stock Whoosh
+
+
+ENGINES = ("app", "fts5", "whoosh")
+
+
+def engine_calls(server: Gunicorn, fts: Fts5, stock: StockWhoosh, per_page: int):
+    """name → (params → (ms, total)) for the three engines; each baseline gets the spec made beforehand."""
+
+    def timed(search):
+        def run(params: dict) -> tuple[float, int]:
+            spec = query_spec(params)
+            started = time.perf_counter()
+            result = search(spec)
+            return (time.perf_counter() - started) * 1000, result["total"]
+        return run
+
+    def app(params: dict) -> tuple[float, int]:
+        return server.search({**params, "per_page": per_page})
+
+    return {"app": app, "fts5": timed(fts.search), "whoosh": timed(stock.search)}
+
+
+def run_interleaved(calls: dict, queries: dict[str, list[dict]], warmup: dict[str, list[dict]]) -> dict:
+    """Every query on the three engines back to back, the order rotating; percentiles (ms) per engine and kind."""
+    for kind in warmup:  # open the searchers, fill the OS page cache; not measured
+        for params in warmup[kind]:
+            for name in ENGINES:
+                calls[name](params)
+    times = {name: {k: [] for k in queries} for name in ENGINES}
+    totals = {name: {k: [] for k in queries} for name in ENGINES}
     order = [(kind, i) for i in range(max(len(v) for v in queries.values())) for kind in queries
              if i < len(queries[kind])]
-    for kind, i in order:
+    started = time.perf_counter()
+    for step, (kind, i) in enumerate(order):
         params = queries[kind][i]
-        started = time.perf_counter()
-        response = client.get("/api/v1/search", query_string=params)
-        times[kind].append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"{kind} {params}: HTTP {response.status_code} {response.get_data(as_text=True)[:300]}")
-        totals[kind].append(response.get_json()["total"])
-    out = {kind: {**percentiles(v), "median_total": statistics.median(totals[kind])} for kind, v in times.items()}
-    out["_cold_first_request_ms"] = cold
-    # The same plain queries again: what a repeat costs (a result cache, if any, answers these).
-    repeat = []
-    for params in queries["plain"][:50]:
-        started = time.perf_counter()
-        client.get("/api/v1/search", query_string=params)
-        repeat.append((time.perf_counter() - started) * 1000)
-    out["repeat"] = percentiles(repeat)
+        for name in ENGINES[step % 3:] + ENGINES[:step % 3]:
+            ms, total = calls[name](params)
+            times[name][kind].append(ms)
+            totals[name][kind].append(total)
+        if step and step % 400 == 0:
+            log(f"  {step} / {len(order)} queries ({time.perf_counter() - started:.0f} s)")
+    out: dict = {}
+    for name in ENGINES:
+        out[name] = {kind: {**percentiles(v), "median_total": statistics.median(totals[name][kind])}
+                     for kind, v in times[name].items()}
+        out[name]["all"] = percentiles([t for v in times[name].values() for t in v])
     return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Single-case updates (--with-updates)
 
 
 def _bench_case(app, slug: str, title: str) -> None:
@@ -519,8 +780,7 @@ def measure_read_your_writes(app, args, rounds: int = 10) -> dict:
 
 def measure_worker(app, args, rounds: int = 20) -> dict:
     """Publish → findable with ``flask search worker`` running beside: commit, then poll the process's searcher."""
-    env = dict(os.environ, DATABASE_URL=database_url(args), SEARCH_INDEX_DIR=str(Path(args.workdir) / "search_index"),
-               SEARCH_APPLY_IN_REQUEST="0", APP_ENV="development", FLASK_APP="wsgi")
+    env = command_env(args, SEARCH_APPLY_IN_REQUEST="0")
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "search", "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     times = []
@@ -551,103 +811,178 @@ def measure_worker(app, args, rounds: int = 20) -> dict:
     return percentiles(times)
 
 
-def rss_probe(args) -> None:
-    """In a fresh process: open the app, run the query mix once through the API, print the memory use as JSON."""
-    app = make_app(args)
-    before = proc_status()
-    queries = build_queries(args, app)
-    client = app.test_client()
-    for kind in KINDS:
-        for params in queries[kind][:25]:
-            client.get("/api/v1/search", query_string=params)
-    print(json.dumps({"before": before, "after": proc_status()}))
+
+# --------------------------------------------------------------------------------------------------------------
+# Report
 
 
-def measure_rss(args) -> dict:
-    cmd = [sys.executable, __file__, "--rss-probe", "--docs", str(args.docs), "--queries", str(args.queries),
-           "--workdir", args.workdir, "--seed", str(args.seed)]
-    if args.database_url:
-        cmd += ["--database-url", args.database_url]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def fmt_ms(p: dict) -> str:
+    return f"{p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f}" if p["p50"] >= 10 else \
+        f"{p['p50']:.1f} / {p['p95']:.1f} / {p['p99']:.1f}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}×"
+
+
+def ratios(results: dict) -> dict:
+    q = results["queries"]
+    out = {kind: {"app_fts5_p50": ratio(q["app"][kind]["p50"], q["fts5"][kind]["p50"]),
+                  "app_fts5_p95": ratio(q["app"][kind]["p95"], q["fts5"][kind]["p95"]),
+                  "app_whoosh_p50": ratio(q["app"][kind]["p50"], q["whoosh"][kind]["p50"]),
+                  "app_whoosh_p95": ratio(q["app"][kind]["p95"], q["whoosh"][kind]["p95"])}
+           for kind in (*KINDS, "all")}
+    out["reindex_vs_stock_docs_per_s"] = ratio(results.get("reindex_docs_per_s"), results.get("stock_build_docs_per_s"))
+    out["import_vs_stock_docs_per_s"] = ratio(results.get("import_docs_per_s"), results.get("stock_build_docs_per_s"))
+    return out
+
+
+def markdown(results: dict) -> str:
+    """The two tables of a run: latency per query kind, then builds, memory, sizes and load."""
+    q, r = results["queries"], results["ratios"]
+    lines = [f"{results['docs']:,} cases, {results['queries_per_kind']} queries per kind, {results['database']}, "
+             f"{results['date']}, {results['cpus']} CPUs; whole requests through gunicorn (1 sync worker) against "
+             "in-process FTS5 and stock Whoosh, interleaved; ms are p50 / p95 / p99.", "",
+             "| kind | app | FTS5 | stock Whoosh | app ÷ FTS5 p50 | app ÷ FTS5 p95 | app ÷ Whoosh p50 "
+             "| median total app / FTS5 / Whoosh |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | --- |"]
+    for kind in (*KINDS, "all"):
+        totals = " / ".join(f"{q[e][kind]['median_total']:g}" for e in ENGINES) if kind != "all" else ""
+        lines.append(f"| {kind} | {fmt_ms(q['app'][kind])} | {fmt_ms(q['fts5'][kind])} | "
+                     f"{fmt_ms(q['whoosh'][kind])} | {fmt_ratio(r[kind]['app_fts5_p50'])} | "
+                     f"{fmt_ratio(r[kind]['app_fts5_p95'])} | {fmt_ratio(r[kind]['app_whoosh_p50'])} | {totals} |")
+    if "repeat" in results:
+        lines.append(f"| repeat (plain again, app only) | {fmt_ms(results['repeat'])} | | | | | | |")
+
+    def rate(key: str, seconds: str) -> str:
+        if key not in results:
+            return "not run"
+        reused = results.get("baselines_reused" if key.startswith(("stock", "fts5")) else "database_reused")
+        return f"{results[key]:.0f} docs/s ({results[seconds]:.0f} s){', an earlier run (--reuse)' if reused else ''}"
+
+    rss = results.get("worker_rss_kib", {})
+    raw = results["raw_text_bytes"]
+    lines += ["", "| figure | value |", "| --- | --- |",
+              f"| `flask cases import` incl. indexing | {rate('import_docs_per_s', 'import_total_seconds')} |",
+              f"| `flask search reindex` | {rate('reindex_docs_per_s', 'reindex_seconds')} |",
+              f"| stock Whoosh build (procs={results.get('stock_procs')}) | "
+              f"{rate('stock_build_docs_per_s', 'stock_build_seconds')} |",
+              f"| reindex ÷ stock build | {fmt_ratio(r['reindex_vs_stock_docs_per_s'])} |",
+              f"| import ÷ stock build | {fmt_ratio(r['import_vs_stock_docs_per_s'])} |",
+              f"| FTS5 build | {rate('fts5_build_docs_per_s', 'fts5_build_seconds')} |",
+              f"| RSS of the gunicorn worker, searcher warm (peak) | "
+              f"{rss.get('VmRSS', 0) / 1024:.0f} MB ({rss.get('VmHWM', 0) / 1024:.0f} MB) |",
+              f"| app index / raw text | {results['index_bytes'] / 1e6:.0f} MB / {raw / 1e6:.0f} MB = "
+              f"{results['index_bytes'] / raw:.2f}× ({results['index_segments']} segments) |",
+              f"| stock Whoosh index | {results['stock_index_bytes'] / 1e6:.0f} MB |",
+              f"| FTS5 table (dbstat) | {results['fts5_bytes'] / 1e6:.0f} MB |",
+              f"| load average (1/5/15 min) at start → end of run | {results['load_start']} → {results['load_end']} |",
+              f"| load average during the queries | {results['load_queries_start']} → "
+              f"{results['load_queries_end']} |"]
+    for key, label in (("updates", None), ("read_your_writes", "publish → next search request"),
+                       ("worker", "publish → findable, worker running")):
+        if key in results and key == "updates":
+            lines.append(f"| add one case, outbox → commit | {fmt_ms(results['updates']['add'])} ms |")
+            lines.append(f"| update one case | {fmt_ms(results['updates']['update'])} ms |")
+        elif key in results:
+            lines.append(f"| {label} | {fmt_ms(results[key])} ms |")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Main
 
 
-def fmt_ms(p: dict) -> str:
-    return f"{p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=10_000, help="case studies in the corpus (1k–100k)")
     parser.add_argument("--queries", type=int, default=200, help="queries per kind")
-    parser.add_argument("--workdir", default="/tmp/search-bench", help="database, index and results go here")
+    parser.add_argument("--workdir", default="/tmp/search-bench", help="database, indexes and results go here")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (a schema bench_<docs>_<seed> is used)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--reuse", action="store_true", help="keep an existing database of the same size")
-    parser.add_argument("--no-reindex", action="store_true", help="with --reuse: keep the existing index too")
-    parser.add_argument("--skip", default="",
-                        help="comma-separated phases to skip: build (load only), queries, rss, updates, worker")
-    parser.add_argument("--rss-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-import", action="store_true",
+                        help="bulk-insert the corpus instead of `flask cases import` (quick runs; no import figure)")
+    parser.add_argument("--skip-reindex", "--no-reindex", dest="skip_reindex", action="store_true",
+                        help="keep the index the import (or, with --reuse, an earlier run) left")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an existing database and baselines of the same size (and the index, with "
+                             "--skip-reindex)")
+    parser.add_argument("--per-page", type=int, default=10, help="results per page asked of the app (baselines: 10)")
+    parser.add_argument("--stock-procs", type=int, default=2, help="writer procs of the stock Whoosh build")
+    parser.add_argument("--with-updates", action="store_true",
+                        help="also time single-case updates, read-your-writes and the worker (about a minute)")
     args = parser.parse_args(argv)
+    if args.skip_import and args.skip_reindex and not args.reuse:
+        parser.error("--skip-import needs the reindex (bulk-inserted rows are not in the outbox)")
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
-    if args.rss_probe:
-        rss_probe(args)
-        return 0
-    skip = set(filter(None, args.skip.split(",")))
-    results: dict = {"docs": args.docs, "seed": args.seed, "database": database_url(args).split("?")[0],
-                     "date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count()}
+    results: dict = {"docs": args.docs, "seed": args.seed, "queries_per_kind": args.queries,
+                     "database": database_url(args).split("?")[0], "per_page": args.per_page,
+                     "date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
+                     "load_start": load_average()}
+    work = Path(args.workdir)
+
+    def save() -> None:  # after each phase: a long run that stops halfway keeps what it measured
+        (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
+
+    results.update(prepare(args))
+    save()
+    if not args.skip_reindex:
+        results.update(reindex(args))
+        save()
+    fts, stock, info = baselines(args)
+    results.update({k: v for k, v in info.items() if k not in ("docs", "seed")})
+    save()
     app = make_app(args)
-    loaded, raw = prepare_database(app, args)
-    results["raw_text_bytes"] = raw
-    if "build" in skip:
-        log("build skipped (--skip build)")
-        return 0
-    if not (args.reuse and args.no_reindex and not loaded):
-        runner = app.test_cli_runner()
-        started = time.perf_counter()
-        out = runner.invoke(args=["search", "reindex"])
-        elapsed = time.perf_counter() - started
-        if out.exit_code != 0:
-            raise SystemExit(f"reindex failed: {out.output}\n{out.exception!r}")
-        results["build_seconds"] = elapsed
-        results["build_docs_per_s"] = args.docs / elapsed
-        log(f"reindex: {elapsed:.1f} s, {args.docs / elapsed:.0f} docs/s ({out.output.strip()})")
     with app.app_context():
-        current = app.extensions["search"].current_dir()
-    results["index_bytes"] = dir_bytes(current)
-    results["index_files"] = sum(1 for p in current.iterdir() if p.is_file())
-    results["index_vs_raw"] = results["index_bytes"] / raw
-    log(f"index: {results['index_bytes'] / 1e6:.0f} MB in {results['index_files']} files, "
-        f"raw text {raw / 1e6:.0f} MB ({results['index_vs_raw']:.2f}×)")
-    if "queries" not in skip:
-        queries = build_queries(args, app)
-        results["queries"] = run_queries(app, queries)
-        for kind in (*KINDS, "repeat"):
-            p = results["queries"][kind]
-            log(f"  {kind:8s} p50/p95/p99 {fmt_ms(p)} ms  (n={p['n']}, median total {p.get('median_total', '-')})")
-    if "rss" not in skip:
-        results["rss"] = measure_rss(args)
-        log(f"RSS of a fresh process after queries: {results['rss']['after']}")
-    if "updates" not in skip:
+        search = app.extensions["search"]
+        current = search.current_dir()
+        if current is None:
+            raise SystemExit("no search index: run without --skip-reindex")
+        results["index_bytes"] = dir_bytes(current)
+        results["index_segments"] = len(search.open()._segments())
+    results["stock_index_bytes"] = stock.size_bytes()
+    results["fts5_bytes"] = fts.size_bytes()
+    log(f"index: app {results['index_bytes'] / 1e6:.0f} MB, stock Whoosh {results['stock_index_bytes'] / 1e6:.0f} "
+        f"MB, FTS5 {results['fts5_bytes'] / 1e6:.0f} MB; raw text {results['raw_text_bytes'] / 1e6:.0f} MB")
+
+    queries = build_queries(args, app)
+    measured = {json.dumps(p, sort_keys=True) for v in queries.values() for p in v}
+    warmup = {kind: [p for p in v if json.dumps(p, sort_keys=True) not in measured]
+              for kind, v in build_queries(args, app, n=3, salt=99).items()}
+    server = Gunicorn(args)
+    try:
+        log(f"gunicorn (pid {server.proc.pid}) on port {server.port}; "
+            f"{sum(len(v) for v in queries.values())} queries × 3 engines, interleaved")
+        started = time.perf_counter()
+        cold = server.search({"q": "бюджет"})[0]
+        results["app_cold_first_request_ms"] = cold
+        results["load_queries_start"] = load_average()
+        calls = engine_calls(server, fts, stock, args.per_page)
+        results["queries"] = run_interleaved(calls, queries, warmup)
+        results["load_queries_end"] = load_average()
+        results["repeat"] = percentiles([calls["app"](p)[0] for p in queries["plain"][:50]])
+        results["worker_rss_kib"] = proc_status(server.worker_pid())
+        log(f"queries done in {time.perf_counter() - started:.0f} s")
+    finally:
+        server.stop()
+    fts.conn.close()
+    stock.close()
+    save()
+    if args.with_updates:
         results["updates"] = measure_updates(app, args)
         results["read_your_writes"] = measure_read_your_writes(app, args)
-        log(f"add one p50/p95/max {results['updates']['add']['p50']:.0f}/{results['updates']['add']['p95']:.0f}/"
-            f"{results['updates']['add']['max']:.0f} ms; update one {fmt_ms(results['updates']['update'])} ms; "
-            f"publish → next search request {fmt_ms(results['read_your_writes'])} ms")
-    if "worker" not in skip:
         results["worker"] = measure_worker(app, args)
-        log(f"publish → findable with the worker p50/p95/max {results['worker']['p50']:.0f}/"
-            f"{results['worker']['p95']:.0f}/{results['worker']['max']:.0f} ms")
-    with app.app_context():
-        results["index_segments"] = len(app.extensions["search"].open()._segments())
-    out_path = Path(args.workdir) / "results.json"
-    out_path.write_text(json.dumps(results, indent=2, default=str))
-    print(json.dumps(results, indent=2, default=str))
-    log(f"results written to {out_path}")
+    results["load_end"] = load_average()
+    results["ratios"] = ratios(results)
+    table = markdown(results)
+    save()
+    (work / "results.md").write_text(table)
+    print(table)
+    log(f"results written to {work / 'results.json'} and {work / 'results.md'}")
     return 0
 
 
