@@ -6,8 +6,9 @@ own migrations).
 
 Decisions recorded here:
 
-* ``search_outbox`` is not backed up (:data:`SKIPPED_TABLES`): its rows only say which index updates were
-  pending or done, and a restore rebuilds the whole index from the restored case studies anyway.
+* ``search_outbox`` and ``form_submission`` are not backed up (:data:`SKIPPED_TABLES`): the outbox rows only
+  say which index updates were pending or done, and a restore rebuilds the whole index from the restored case
+  studies anyway; the one-time form tokens only matter for two days.
 * The reference tables (region, municipality, akimat; :data:`REFERENCE_TABLES`) are loaded by a data migration
   into every new database. A restore deletes them and inserts the archive's rows with their ids, so every
   foreign key in the archive points at the row it pointed at in the source.
@@ -48,6 +49,7 @@ from app.extensions import db
 
 SKIPPED_TABLES = {
     "search_outbox": "pending search-index updates; a restore rebuilds the whole index from the database",
+    "form_submission": "one-time form tokens of the last two days; a restored site starts without them",
 }
 REFERENCE_TABLES = frozenset({"region", "municipality", "akimat"})
 ALEMBIC_TABLE = "alembic_version"

@@ -5,7 +5,7 @@ that lets one request take a form's submission; user_id CASCADE on delete; creat
 of tokens older than two days). Downgrade drops the table (tokens are transient: nothing is lost).
 
 Revision ID: 6b2d9e4f1a7c
-Revises: 072cee0ee0a9
+Revises: cecc1f46027b
 Create Date: 2026-12-08 00:10:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6b2d9e4f1a7c'
-down_revision = '072cee0ee0a9'
+down_revision = 'cecc1f46027b'
 branch_labels = None
 depends_on = None
 
