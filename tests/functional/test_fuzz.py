@@ -145,6 +145,7 @@ def test_no_input_gives_a_5xx(app, world, caplog):
             response = client.get(path, query_string=MultiDict(params))
         else:
             response = client.post(path, data=MultiDict(params))
+        response.close()  # file responses (the favicon, downloads) hold their file open until closed
         if response.status_code >= 500:
             errors = [r for r in caplog.records if r.exc_info]
             cause = repr(errors[-1].exc_info[1])[:160] if errors else ""
