@@ -32,7 +32,7 @@ _segments: OrderedDict[tuple, dict[str, dict[str, frozenset[int]]]] = OrderedDic
 _searchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # searcher → merged sets
 
 
-def _segment_key(leaf) -> tuple | None:
+def segment_key(leaf) -> tuple | None:
     """What identifies one segment's postings on disk: its terms file (folder, name, inode, mtime, size).
 
     Not the reader object: Whoosh 2.7.4's ``Searcher.refresh()`` opens new readers for unchanged segments too.
@@ -77,7 +77,7 @@ def value_sets(searcher) -> dict[str, dict[str, frozenset[int] | set[int]]]:
     schema = searcher.schema
     merged: dict[str, dict[str, set[int] | frozenset[int]]] = {f: {} for f in FIELDS if f in schema}
     for leaf, offset in searcher.reader().leaf_readers():
-        key = _segment_key(leaf)
+        key = segment_key(leaf)
         with _lock:
             sets = _segments.get(key) if key is not None else None
             if sets is not None:

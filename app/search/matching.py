@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from whoosh.query import And
-from whoosh.query import AndMaybe
 from whoosh.query import Every
 from whoosh.query import Not
 from whoosh.query import Or
@@ -37,6 +36,7 @@ from app.search.parsing import Clause
 from app.search.parsing import SearchParams
 from app.search.phrase import ExactPhrase
 from app.search.phrase import InflectedPhrase
+from app.search.ranking import AndMaybe
 from app.search.ranking import ranked
 
 TEXT_FIELDS = ("title", "text")  # the title, and the rest of a case's text (parts weighted: documents.PART_BOOSTS)

@@ -34,6 +34,9 @@ from collections.abc import Sequence
 
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN
+from whoosh.matching import AndMaybeMatcher
+from whoosh.matching import ReadTooFar
+from whoosh.query import AndMaybe as WhooshAndMaybe
 from whoosh.query import WeightingQuery
 from whoosh.scoring import BM25F
 from whoosh.scoring import BaseScorer
@@ -86,7 +89,7 @@ class _PriorScorer(BaseScorer):
         return self.inner.block_quality(matcher) * MAX_PRIOR / BASE_PRIOR
 
 
-class _PriorBM25Scorer(_PriorScorer):
+class PriorBM25Scorer(_PriorScorer):
     """Whoosh's BM25F term score (its formula, its statistics) times the prior, with the field lengths and priors
     read from arrays loaded once per segment (:func:`_segment_arrays`) instead of two column reads per posting:
     scoring every matching posting is most of the time of a search."""
@@ -114,7 +117,7 @@ class PriorBM25F(BM25F):
             return inner if priors is None else _PriorScorer(inner, priors)
         priors, lengths = arrays
         if isinstance(inner, BM25FScorer) and lengths is not None:
-            return _PriorBM25Scorer(inner, priors, lengths)
+            return PriorBM25Scorer(inner, priors, lengths)
         return _PriorScorer(inner, priors)
 
 
@@ -185,6 +188,26 @@ class RankedQuery(WeightingQuery):
         # never takes effect; use the copy.
         context = (context or searcher.context()).set(weighting=self.weighting)
         return self.child.matcher(searcher, context)
+
+
+class _AndMaybeMatcher(AndMaybeMatcher):
+    """Whoosh 2.7.4's ``AndMaybeMatcher``, whose ``skip_to(id)`` moves the optional matcher to ``id`` rather
+    than to where the required one landed: inside an intersection (``And`` with an exclusion) the optional part
+    then missed documents it matches, depending on the order the tree was walked in."""
+
+    def skip_to(self, id):
+        if not self.a.is_active():
+            raise ReadTooFar
+        moved = self.a.skip_to(id)
+        if self.a.is_active() and self.b.is_active():
+            moved = self.b.skip_to(self.a.id()) or moved
+        return moved
+
+
+class AndMaybe(WhooshAndMaybe):
+    """The documents of ``a``, scored by ``a`` plus ``b`` wherever ``b`` matches too."""
+
+    matcherclass = _AndMaybeMatcher
 
 
 MODEL = PriorBM25F()
