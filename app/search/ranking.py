@@ -121,7 +121,7 @@ class PriorBM25F(BM25F):
         return _PriorScorer(inner, priors)
 
 
-def _numeric_values(column_reader, count: int, default: int) -> Sequence[int]:
+def numeric_values(column_reader, count: int, default: int) -> Sequence[int]:
     """All ``count`` values of a Whoosh 2.7.4 ``NumericColumn`` reader as one array, read in one go (its
     ``load()`` reads them one by one); documents past the stored ones get ``default``."""
     try:
@@ -164,12 +164,12 @@ def _segment_arrays(searcher, fieldname: str):
     if fieldname not in cache:
         count = reader.doc_count_all()
         if "" not in cache:
-            cache[""] = _numeric_values(reader.column_reader(PRIOR_FIELD, translate=False), count, BASE_PRIOR)
+            cache[""] = numeric_values(reader.column_reader(PRIOR_FIELD, translate=False), count, BASE_PRIOR)
         lengths = None
         column = length_column(reader, fieldname)
         if column is not None:
             # Whoosh stores a length as one byte (length_to_byte); a document without the field reads 0.
-            lengths = [_BYTE_LENGTHS[b] if b else 1 for b in _numeric_values(column, count, 0)]
+            lengths = [_BYTE_LENGTHS[b] if b else 1 for b in numeric_values(column, count, 0)]
         cache[fieldname] = lengths
     return cache[""], cache[fieldname]
 

@@ -74,6 +74,16 @@ def evaluate(searcher, query) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(masks), np.concatenate(scores)
 
 
+def live(searcher) -> np.ndarray:
+    """The undeleted documents of ``searcher``, as a boolean array over its document numbers."""
+    out = np.ones(searcher.doc_count_all(), dtype=bool)
+    for leaf, offset in searcher.reader().leaf_readers():
+        deleted = deleted_docs(leaf)
+        if deleted:
+            out[offset + np.asarray(deleted, dtype=np.int64)] = False
+    return out
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Postings, cached per segment
 

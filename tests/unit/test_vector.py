@@ -10,6 +10,7 @@ import random
 
 import numpy as np
 import pytest
+from flask import Flask
 from whoosh import index as whoosh_index
 
 from app.search import matching
@@ -125,7 +126,7 @@ def test_deleted_documents_never_match(index):
 def test_find_gives_the_same_totals_facets_and_order_as_the_matcher_tree(index, filters, monkeypatch):
     """``matching.find`` with the evaluator and with Whoosh's matchers (the fallback), filtered or not."""
     schema = index.schema
-    with index.searcher() as searcher:
+    with Flask(__name__).app_context(), index.searcher() as searcher:  # the fallback reads SEARCH_TIME_LIMIT
         for q in list(_queries(99, count=15)):
             for mode in ("and", *RELAXATIONS):
                 query = build_query(schema, parse_query(q), mode=mode)
