@@ -39,6 +39,7 @@ from whoosh.query import Term
 from whoosh.query.wrappers import ConstantScoreQuery
 
 from app.search import docsets
+from app.search import ranking
 from app.search.phrase import ExactPhrase
 from app.search.phrase import InflectedPhrase
 from app.search.ranking import BASE_PRIOR
@@ -61,10 +62,11 @@ def evaluate(searcher, query) -> tuple[np.ndarray, np.ndarray]:
     :raise Unsupported: the tree has a node the evaluator does not know.
     """
     masks, scores = [], []
+    stats: dict = {}
     for leaf, offset in searcher.leaf_searchers():
         if offset != sum(len(m) for m in masks):
             raise Unsupported("segments not contiguous")
-        segment = _Segment(leaf)
+        segment = _Segment(leaf, stats)
         mask, score = segment.node(query)
         mask = mask & segment.live
         masks.append(mask)
@@ -114,8 +116,8 @@ def _read(reader, key, fieldname: str, btext: bytes, values: bool):
     raw = term_postings(reader, fieldname, btext, values=values)
     if raw is None:
         return None
-    ids, weights, vals = raw
-    entry = (np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64), vals)
+    entry = raw
+    entry[0].flags.writeable = entry[1].flags.writeable = False  # shared by every search through the cache
     if ckey is not None:
         size = _entry_size(entry)
         if size <= POSTINGS_CACHE_BYTES // 4:
@@ -142,23 +144,12 @@ def clear_cache() -> None:
 # One segment
 
 
-def _numpy_arrays(reader, fieldname: str, priors, lengths):
-    """(priors, lengths) of a :class:`PriorBM25Scorer` as numpy arrays, converted once per segment reader."""
-    cache = getattr(reader, "_aeex_numpy", None)
-    if cache is None:
-        cache = reader._aeex_numpy = {}
-    if "" not in cache:
-        cache[""] = np.asarray(priors, dtype=np.int64)
-    if fieldname not in cache:
-        cache[fieldname] = np.asarray(lengths, dtype=np.int64)
-    return cache[""], cache[fieldname]
-
-
 class _Segment:
     """The evaluation of query nodes over one segment (``leaf``: its searcher, a child of the top-level one)."""
 
-    def __init__(self, leaf):
+    def __init__(self, leaf, stats: dict):
         self.leaf = leaf
+        self.stats = stats  # {(field, term): (idf, avgfl, B, K1)}, shared by the segments of one evaluation
         self.reader = leaf.reader()
         self.size = self.reader.doc_count_all()
         self.key = docsets.segment_key(self.reader)
@@ -181,15 +172,33 @@ class _Segment:
         ids, tf, vals = entry
         if not scored:
             return ids, np.zeros(len(ids)), vals
-        scorer = MODEL.scorer(self.leaf, fieldname, btext)
-        if type(scorer) is not PriorBM25Scorer:
-            raise Unsupported(f"scorer {type(scorer).__name__}")
-        priors, lengths = _numpy_arrays(self.reader, fieldname, scorer.priors, scorer.lengths)
-        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        stats = self.stats.get((fieldname, btext))
+        if stats is None:  # the term's statistics come from the top-level searcher: once for all segments
+            scorer = MODEL.scorer(self.leaf, fieldname, btext)
+            if type(scorer) is not PriorBM25Scorer:
+                raise Unsupported(f"scorer {type(scorer).__name__}")
+            stats = self.stats[(fieldname, btext)] = (scorer.idf, scorer.avgfl, scorer.B, scorer.K1)
+        idf, avgfl, B, K1 = stats
+        priors, lengths = self._arrays(fieldname)
         fl = lengths[ids]
         # PriorBM25Scorer.score, term for term and in its order (the same floating-point results)
         bm25 = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
         return ids, bm25 * priors[ids] / BASE_PRIOR, vals
+
+    def _arrays(self, fieldname: str):
+        """(priors, field lengths) of this segment as numpy arrays: those PriorBM25Scorer reads
+        (``ranking._segment_arrays``), converted once per segment reader."""
+        cache = getattr(self.reader, "_aeex_numpy", None)
+        if cache is None:
+            cache = self.reader._aeex_numpy = {}
+        arrays = cache.get(fieldname)
+        if arrays is None:
+            loaded = ranking._segment_arrays(self.leaf, fieldname)
+            if loaded is None or loaded[1] is None:
+                raise Unsupported(f"no per-segment arrays for {fieldname}")
+            arrays = cache[fieldname] = (np.asarray(loaded[0], dtype=np.int64),
+                                         np.asarray(loaded[1], dtype=np.int64))
+        return arrays
 
     def _term_bytes(self, q):
         if q.fieldname not in self.leaf.schema:

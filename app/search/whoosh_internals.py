@@ -72,47 +72,45 @@ def deleted_docs(reader) -> list[int]:
 
 def term_postings(reader, fieldname: str, btext: bytes, values: bool = False):
     """(document numbers, weights, values or None) of every posting of one term in the segment ``reader``
-    (deleted documents included: the caller masks them), ids and weights as lists, as the postings file holds
-    them: a W3LeafMatcher block at a time (``_data``: delta-coded ids, the weights as None (all 1.0), one float
-    (Whoosh reads it back as a 32-bit float) or one per posting, the encoded values); any other matcher (an
-    inlined posting list) one posting at a time. None when the segment has no such term."""
+    (deleted documents included: the caller masks them): ids (int64) and weights (float64) as numpy arrays, as
+    the postings file holds them, a W3LeafMatcher block at a time (``_data``: delta-coded ids, the weights as None
+    (all 1.0), one float (which Whoosh reads back as a 32-bit float) or one per posting, the encoded values); any
+    other matcher (an inlined posting list) one posting at a time. None when the segment has no such term."""
     if (fieldname, btext) not in reader:
         return None
     matcher = reader.postings(fieldname, btext)
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
-    ids: list[int] = []
-    weights: list[float] = []
+    ids: list = []
+    weights: list = []
     vals: list | None = [] if values else None
-    if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block"):
+    if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block") and not matcher._byteids:
         while matcher.is_active():
             matcher._read_data()
             raw_ids, raw_weights = matcher._data[:2]
-            base = len(ids)
-            last = 0
-            for delta in raw_ids:  # delta coding restarts with each block
-                last += delta
-                ids.append(last)
-            count = len(ids) - base
+            block = np.cumsum(np.asarray(raw_ids, dtype=np.int64))  # delta coding restarts with each block
+            ids.append(block)
             if raw_weights is None:
-                weights.extend([1.0] * count)
+                weights.append(np.ones(len(block)))
             elif isinstance(raw_weights, float):
-                weights.extend([array("f", [raw_weights])[0]] * count)
+                weights.append(np.full(len(block), array("f", [raw_weights])[0]))
             else:
-                weights.extend(raw_weights)
+                weights.append(np.asarray(raw_weights, dtype=np.float64))
             if vals is not None:
                 matcher._values = None
                 matcher._read_values()
                 vals.extend(matcher._values)
             matcher._next_block()
-        return ids, weights, vals
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), vals
+        return np.concatenate(ids), np.concatenate(weights), vals
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
         if vals is not None:
             vals.append(matcher.value())
         matcher.next()
-    return ids, weights, vals
+    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64), vals
 
 
 # --------------------------------------------------------------------------------------------------------------

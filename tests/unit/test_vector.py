@@ -60,7 +60,7 @@ def index(tmp_path_factory):
     return ix
 
 
-def _queries(seed: int, count: int = 25):
+def _queries(seed: int, count: int = 20):
     rng = random.Random(seed)
     for _ in range(count):
         words = [rng.choice(WORDS) for _ in range(rng.randint(1, 4))]
@@ -92,7 +92,7 @@ def _whoosh_scores(searcher, query) -> dict[int, float]:
     return scores
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(6))
 def test_vector_scores_equal_whooshs_matcher_tree(index, seed):
     schema = index.schema
     checked = 0
@@ -110,7 +110,7 @@ def test_vector_scores_equal_whooshs_matcher_tree(index, seed):
                 for d, score in expected.items():
                     assert got[d] == pytest.approx(score, rel=1e-9, abs=1e-12), (q, mode, d)
                 checked += 1
-    assert checked >= 40
+    assert checked >= 30
 
 
 def test_deleted_documents_never_match(index):
@@ -127,7 +127,7 @@ def test_find_gives_the_same_totals_facets_and_order_as_the_matcher_tree(index, 
     """``matching.find`` with the evaluator and with Whoosh's matchers (the fallback), filtered or not."""
     schema = index.schema
     with Flask(__name__).app_context(), index.searcher() as searcher:  # the fallback reads SEARCH_TIME_LIMIT
-        for q in list(_queries(99, count=15)):
+        for q in list(_queries(99, count=8)):
             for mode in ("and", *RELAXATIONS):
                 query = build_query(schema, parse_query(q), mode=mode)
                 if query is None:
