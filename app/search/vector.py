@@ -76,6 +76,14 @@ def evaluate(searcher, query) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(masks), np.concatenate(scores)
 
 
+def _member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which of ``a`` are in ``b`` (sorted)."""
+    if not len(b):
+        return np.zeros(len(a), dtype=bool)
+    at = np.searchsorted(b, a)
+    return b[np.minimum(at, len(b) - 1)] == a
+
+
 def live(searcher) -> np.ndarray:
     """The undeleted documents of ``searcher``, as a boolean array over its document numbers."""
     out = np.ones(searcher.doc_count_all(), dtype=bool)
@@ -97,13 +105,14 @@ _cached_bytes = 0
 
 
 def _entry_size(entry) -> int:
-    ids, weights, values = entry
-    return ids.nbytes + weights.nbytes + (sum(len(v) + 40 for v in values) if values is not None else 0) + 200
+    ids, weights, positions = entry
+    return ids.nbytes + weights.nbytes + (positions[0].nbytes + positions[1].nbytes if positions else 0) + 200
 
 
 def _read(reader, key, fieldname: str, btext: bytes, values: bool):
-    """(ids, weights, values or None) of one term in one segment, from the cache or the postings file; None when
-    the segment has no such term."""
+    """(ids, weights, positions or None) of one term in one segment, from the cache or the postings file (None
+    when the segment has no such term); ``values``: with the positions, as (document numbers, positions), two
+    int32 arrays with one entry per occurrence, in document then position order."""
     global _cached_bytes
     ckey = None if key is None else (key, fieldname, btext)
     if ckey is not None:
@@ -116,8 +125,14 @@ def _read(reader, key, fieldname: str, btext: bytes, values: bool):
     raw = term_postings(reader, fieldname, btext, values=values)
     if raw is None:
         return None
-    entry = raw
-    entry[0].flags.writeable = entry[1].flags.writeable = False  # shared by every search through the cache
+    ids, weights, vals = raw
+    positions = None
+    if vals is not None:
+        docs, at = value_positions(reader, fieldname, ids, vals)
+        positions = (docs.astype(np.int32), at.astype(np.int32))
+    entry = (ids, weights, positions)
+    for a in (ids, weights, *(positions or ())):
+        a.flags.writeable = False  # shared by every search through the cache
     if ckey is not None:
         size = _entry_size(entry)
         if size <= POSTINGS_CACHE_BYTES // 4:
@@ -307,20 +322,25 @@ class _Segment:
             score = word_score if k == 0 else score + word_score
             keys.append(found)
         if len(words) > 1:
-            candidates = mask.copy()
+            candidates = mask
             starts = None
             for k, found in enumerate(keys):
-                shifted = []
-                for ids, vals in found:
-                    rows = np.flatnonzero(candidates[ids])
-                    if not len(rows):
-                        continue
-                    docs, positions = value_positions(self.reader, fieldname, ids[rows], [vals[r] for r in rows])
-                    shifted.append((docs << 32) | (positions - k + (1 << 31)))
-                here = np.unique(np.concatenate(shifted)) if shifted else np.zeros(0, dtype=np.int64)
-                starts = here if starts is None else np.intersect1d(starts, here, assume_unique=True)
+                # (document, position - k) of every occurrence in a candidate document, as one sorted int64 key
+                parts = []
+                for _ids, (docs, at) in found:
+                    here = candidates[docs]
+                    if here.any():
+                        parts.append((docs[here].astype(np.int64) << 32) | (at[here].astype(np.int64) - k + (1 << 31)))
+                if not parts:
+                    starts = None
+                    break
+                # one form: already sorted (postings by document, positions ascending); several: never the same key
+                keys_k = parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+                starts = keys_k if starts is None else starts[_member(starts, keys_k)]
                 if not len(starts):
                     break
+                candidates = np.zeros(n, dtype=bool)
+                candidates[starts >> 32] = True
             mask = np.zeros(n, dtype=bool)
             if starts is not None and len(starts):
                 mask[starts >> 32] = True

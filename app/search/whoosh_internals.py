@@ -15,6 +15,7 @@ import pickle
 import sys
 import threading
 from array import array
+from itertools import chain
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
@@ -212,7 +213,7 @@ def value_positions(reader, fieldname: str, ids, values: list[bytes]):
     if type(fmt) is Positions:
         deltas = [pickle.loads(v[4:] if v.endswith(b".") else v[4:] + b".") for v in values]
         counts = np.fromiter((len(d) for d in deltas), dtype=np.int64, count=len(deltas))
-        flat = np.fromiter((x for d in deltas for x in d), dtype=np.int64, count=int(counts.sum()))
+        flat = np.fromiter(chain.from_iterable(deltas), dtype=np.int64, count=int(counts.sum()))
         if not len(flat):
             return np.zeros(0, dtype=np.int64), flat
         running = np.cumsum(flat)
@@ -222,5 +223,5 @@ def value_positions(reader, fieldname: str, ids, values: list[bytes]):
     decode = fmt.decoder("positions")
     lists = [decode(v) for v in values]
     counts = np.fromiter((len(p) for p in lists), dtype=np.int64, count=len(lists))
-    flat = np.fromiter((x for p in lists for x in p), dtype=np.int64, count=int(counts.sum()))
+    flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
     return np.repeat(np.asarray(ids, dtype=np.int64), counts), flat
