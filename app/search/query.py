@@ -181,7 +181,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
 
     matches, found, ranking, scores = find(searcher, query, params, restriction, limit)
     complete = found
-    if len(found) < RELAX_BELOW and query is not None:
+    if count(found) < RELAX_BELOW and query is not None:
         matches, found, ranking, scores, complete, fallback = _relax(
             searcher, schema, clauses, params, restriction, limit, (matches, found, ranking, scores))
     total = count(found)
