@@ -435,15 +435,12 @@ def _shared_searcher(ext: SearchIndex):
             gen, ix, searcher = cached
             try:
                 if not searcher.up_to_date():
-                    fresh = searcher.refresh()
-                    if fresh is not searcher:
-                        # Not searcher.close(): refresh() already closed one of its readers, and a request in
-                        # another thread may still be using it. Whoosh 2.7.4's refresh() never reuses a reader
-                        # (it looks them up by generation instead of segment id) and leaves the others open
-                        # until garbage collection: close them a little later (_retire).
-                        _retire(searcher)
-                        searcher = fresh
-                        _searchers[root] = (gen, ix, searcher)
+                    # A new searcher, not searcher.refresh(): that closes the old readers, which a request in
+                    # another thread may still be using (and Whoosh 2.7.4's refresh() never reuses a reader: it
+                    # looks them up by generation instead of segment id). The old one is closed a little later.
+                    _retire(searcher)
+                    searcher = ix.searcher()
+                    _searchers[root] = (gen, ix, searcher)
             except Exception as exc:
                 _searchers.pop(root, None)
                 raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
