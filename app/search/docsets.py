@@ -6,9 +6,10 @@ level, topics, language, status, year) is read once per index segment into ``{va
 content never changes (deletions are masked by the matching side, see below), so the sets are kept for as long
 as that segment's files exist, and a refresh after a one-document commit only reads the new small segment.
 
-Counting a facet is then a few C-level set intersections: ``len(matches & docs_of_value)`` per value, where
-``matches`` is the set of documents matching the text query (collected once, unscored) and the filters of the
-*other* facets (so counts reflect the other filters, and several values in a facet mean OR).
+The merged sets are also laid out as (document, value code) pair arrays (:func:`value_arrays`): a filter is then
+a boolean array over document numbers (:func:`mask`), and counting a facet over the matches (a boolean array,
+with the filters of the *other* facets applied, so counts reflect the other filters, and several values in a
+facet mean OR) is one ``bincount``.
 
 The value sets may include deleted documents; they are only ever intersected with sets that come from matchers,
 which skip deleted documents, so a deleted document is never counted or returned.
@@ -21,6 +22,7 @@ import threading
 import weakref
 from collections import OrderedDict
 
+import numpy as np
 from whoosh.fields import NUMERIC
 
 FIELDS = ("region", "level", "topics", "language", "status", "year")
@@ -30,9 +32,10 @@ _MAX_SEGMENTS = 64
 _lock = threading.Lock()
 _segments: OrderedDict[tuple, dict[str, dict[str, frozenset[int]]]] = OrderedDict()  # LRU by segment file
 _searchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # searcher → merged sets
+_arrays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # searcher → value_arrays()
 
 
-def _segment_key(leaf) -> tuple | None:
+def segment_key(leaf) -> tuple | None:
     """What identifies one segment's postings on disk: its terms file (folder, name, inode, mtime, size).
 
     Not the reader object: Whoosh 2.7.4's ``Searcher.refresh()`` opens new readers for unchanged segments too.
@@ -77,7 +80,7 @@ def value_sets(searcher) -> dict[str, dict[str, frozenset[int] | set[int]]]:
     schema = searcher.schema
     merged: dict[str, dict[str, set[int] | frozenset[int]]] = {f: {} for f in FIELDS if f in schema}
     for leaf, offset in searcher.reader().leaf_readers():
-        key = _segment_key(leaf)
+        key = segment_key(leaf)
         with _lock:
             sets = _segments.get(key) if key is not None else None
             if sets is not None:
@@ -105,34 +108,33 @@ def value_sets(searcher) -> dict[str, dict[str, frozenset[int] | set[int]]]:
     return merged
 
 
-def union(sets: dict[str, frozenset[int] | set[int]], values) -> set[int] | frozenset[int]:
-    """The documents having any of ``values`` (several values in a facet mean OR)."""
-    found = [sets[v] for v in values if v in sets]
-    if not found:
-        return frozenset()
-    if len(found) == 1:
-        return found[0]
-    return frozenset().union(*found)
-
-
-def intersect(parts: list) -> set[int] | frozenset[int] | None:
-    """The intersection of ``parts`` (None: no restriction at all), smallest first."""
-    if not parts:
-        return None
-    parts = sorted(parts, key=len)
-    out = parts[0]
-    for other in parts[1:]:
-        out = out & other
-        if not out:
-            break
+def value_arrays(searcher) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    """{field: (values, docnums, codes)}: every (document, value) pair of :func:`value_sets` as two parallel
+    arrays (``values[codes[i]]`` is a value of document ``docnums[i]``), for counting with one ``bincount``;
+    cached for as long as the searcher lives."""
+    with _lock:
+        cached = _arrays.get(searcher)
+    if cached is not None:
+        return cached
+    out = {}
+    for fieldname, sets in value_sets(searcher).items():
+        values = sorted(sets)
+        docnums = [np.fromiter(sets[v], dtype=np.int64, count=len(sets[v])) for v in values]
+        codes = [np.full(len(d), i, dtype=np.int64) for i, d in enumerate(docnums)]
+        out[fieldname] = (values, np.concatenate(docnums) if docnums else np.zeros(0, dtype=np.int64),
+                          np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64))
+    with _lock:
+        _arrays[searcher] = out
     return out
 
 
-def count(matches, sets: dict[str, frozenset[int] | set[int]]) -> dict[str, int]:
-    """{value: how many of ``matches`` have it}, zero counts left out."""
-    counts = {}
-    for value, ids in sets.items():
-        n = len(matches & ids)  # CPython iterates the smaller set
-        if n:
-            counts[value] = n
-    return counts
+def mask(searcher, fieldname: str, values) -> np.ndarray:
+    """The documents having any of ``values`` in ``fieldname``, as a boolean array over document numbers
+    (deleted ones may be in it: see the module docstring)."""
+    out = np.zeros(searcher.doc_count_all(), dtype=bool)
+    field_values, docnums, codes = value_arrays(searcher).get(fieldname, ([], None, None))
+    values = set(values)
+    wanted = [i for i, v in enumerate(field_values) if v in values]
+    if wanted:
+        out[docnums[np.isin(codes, wanted)]] = True
+    return out

@@ -56,6 +56,7 @@ from app.search.documents import updated_stamp
 from app.search.models import SearchOutbox
 from app.search.ranking import PRIOR_FIELD
 from app.search.ranking import prior_column
+from app.search.whoosh_internals import concurrent_index
 
 log = logging.getLogger(__name__)
 
@@ -202,12 +203,12 @@ class SearchIndex:
     @contextmanager
     def searcher(self):
         """``with search.searcher() as s:`` the process's shared searcher of the current generation (refreshed
-        when the index changed), for the duration of the block; no other thread searches meanwhile.
+        when the index changed), for the duration of the block; other threads search with it at the same time
+        (its files are read through per-thread positions: ``whoosh_internals.ConcurrentStorage``).
 
         :raise IndexUnavailable: there is no index, or it cannot be read.
         """
-        with _in_use:
-            yield _shared_searcher(self)
+        yield _shared_searcher(self)
 
     def open(self, create: bool = False):
         """Open the current generation.
@@ -415,16 +416,14 @@ def _apply_on_teardown(exc: BaseException | None) -> None:
 
 _lock = threading.Lock()
 _searchers: dict[str, tuple[str, object, object]] = {}  # index root → (generation dir, index, searcher)
-# Held from SearchIndex.searcher() until the caller's block ends: Whoosh 2.7.4 reads segment files through
-# shared file objects (seek, then read), so two threads searching at once read each other's positions (garbled
-# postings: a 500), and a thread switching to a new generation must not close the searcher another one is using.
-_in_use = threading.RLock()
+# No lock is held while searching: the searcher's files are memory maps read through per-thread positions
+# (Whoosh 2.7.4's own shared file objects, seek then read, garble the postings of two threads at once), and a
+# searcher another thread may still be using is never closed at once, only retired (_retire).
 _MAX_ROOTS = 4
 
 
 def _shared_searcher(ext: SearchIndex):
-    """The process's searcher of ``ext``'s current generation, refreshed if the index changed (caller holds
-    ``_in_use``)."""
+    """The process's searcher of ``ext``'s current generation, refreshed if the index changed."""
     root = str(ext.root)
     path = ext.current_dir()
     if path is None or not path.is_dir():
@@ -436,28 +435,27 @@ def _shared_searcher(ext: SearchIndex):
             gen, ix, searcher = cached
             try:
                 if not searcher.up_to_date():
-                    fresh = searcher.refresh()
-                    if fresh is not searcher:
-                        # Not searcher.close(): refresh() already closed one of its readers, and a request in
-                        # another thread may still be using it. Whoosh 2.7.4's refresh() never reuses a reader
-                        # (it looks them up by generation instead of segment id) and leaves the others open
-                        # until garbage collection: close them a little later (_retire).
-                        _retire(searcher)
-                        searcher = fresh
-                        _searchers[root] = (gen, ix, searcher)
+                    # A new searcher, not searcher.refresh(): that closes the old readers, which a request in
+                    # another thread may still be using (and Whoosh 2.7.4's refresh() never reuses a reader: it
+                    # looks them up by generation instead of segment id). The old one is closed a little later.
+                    _retire(searcher)
+                    searcher = ix.searcher()
+                    _searchers[root] = (gen, ix, searcher)
             except Exception as exc:
                 _searchers.pop(root, None)
                 raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
             return searcher
         if cached is not None:
-            _close(cached)
-        ix = ext.open(create=False)
+            _retire(cached[2])
         try:
+            ix = concurrent_index(ext.open(create=False))
             searcher = ix.searcher()
+        except IndexUnavailable:
+            raise
         except Exception as exc:
             raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
         while len(_searchers) >= _MAX_ROOTS:
-            _close(_searchers.pop(next(iter(_searchers))))
+            _retire(_searchers.pop(next(iter(_searchers)))[2])
         _searchers[root] = (str(path), ix, searcher)
         return searcher
 
@@ -479,12 +477,6 @@ def _close_retired() -> None:
         for leaf, _offset in old.reader().leaf_readers():
             with contextlib.suppress(Exception):  # the one refresh() closed raises ReaderClosed
                 leaf.close()
-
-
-def _close(entry) -> None:
-    with contextlib.suppress(Exception):  # closing a broken searcher must not break a request
-        entry[2].close()
-
 
 
 search = SearchIndex()

@@ -1,21 +1,21 @@
 """Which documents match a search, and in what order: the Whoosh query built from the parsed clauses (field
 variants, thesaurus concepts and places (:mod:`~app.search.expansion`), exact phrases, exclusions, the OR
-relaxation), the filters as document sets, one scored pass over the postings (remembered per searcher, cut at
-``SEARCH_TIME_LIMIT``), totals, the top of the ranking for the requested page, and the facet counts.
+relaxation), the filters as boolean arrays, one evaluation of the query tree over arrays
+(:mod:`~app.search.vector`; Whoosh's matchers for a tree it does not know, cut at ``SEARCH_TIME_LIMIT``),
+remembered per searcher, totals, the top of the ranking for the requested page, and the facet counts.
 """
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
 from flask import current_app
 from whoosh.query import And
-from whoosh.query import AndMaybe
 from whoosh.query import Every
 from whoosh.query import Not
 from whoosh.query import Or
@@ -23,11 +23,11 @@ from whoosh.query import Term
 from whoosh.query.wrappers import ConstantScoreQuery
 
 from app.search import docsets
+from app.search import vector
 from app.search.analysis import TOKEN_PATTERN
 from app.search.analysis import guess_language
 from app.search.analysis import normalize
 from app.search.analysis import stems
-from app.search.docmatch import matching_docs
 from app.search.expansion import CONCEPT
 from app.search.expansion import PLACE
 from app.search.expansion import Expansion
@@ -37,6 +37,8 @@ from app.search.parsing import Clause
 from app.search.parsing import SearchParams
 from app.search.phrase import ExactPhrase
 from app.search.phrase import InflectedPhrase
+from app.search.ranking import AndMaybe
+from app.search.ranking import numeric_values
 from app.search.ranking import ranked
 
 TEXT_FIELDS = ("title", "text")  # the title, and the rest of a case's text (parts weighted: documents.PART_BOOSTS)
@@ -265,152 +267,179 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
 
 # --------------------------------------------------------------------------------------------------------------
 # Filters, scores, ranking, facets
+#
+# Document sets are boolean arrays over the searcher's document numbers, scores one float array: a filter is a
+# mask, a total a count, a facet a bincount, the top of the ranking an argpartition.
 
 
 FACET_FIELDS = {"region": "region", "topic": "topics", "level": "level", "year": "year"}
 
 
-def allowed_docs(searcher, params: SearchParams) -> dict[str, object]:
-    """{filter name: the document numbers it allows} (several values of one filter mean OR)."""
-    sets = docsets.value_sets(searcher)
-    parts: dict[str, object] = {}
+def allowed_docs(searcher, params: SearchParams) -> dict[str, np.ndarray]:
+    """{filter name: the documents it allows, as a boolean array} (several values of one filter mean OR)."""
+    parts: dict[str, np.ndarray] = {}
     for name, values in params.filters.items():
-        fieldname = FILTER_FIELDS[name]
-        parts[name] = docsets.union(sets.get(fieldname, {}), [v.lower() if name == "topic" else v for v in values])
+        parts[name] = docsets.mask(searcher, FILTER_FIELDS[name],
+                                   [v.lower() if name == "topic" else v for v in values])
     if params.year_from is not None or params.year_to is not None:
         low = params.year_from if params.year_from is not None else -1
         high = params.year_to if params.year_to is not None else 10**9
-        parts["year"] = docsets.union(sets.get("year", {}), [y for y in sets.get("year", {}) if low <= int(y) <= high])
+        years = docsets.value_sets(searcher).get("year", {})
+        parts["year"] = docsets.mask(searcher, "year", [y for y in years if low <= int(y) <= high])
     return parts
 
 
-def _masked(searcher, docs, params: SearchParams) -> set[int]:
-    """``docs`` (document numbers) without the stale slugs of ``params.exclude``."""
-    docs = set(docs)
-    for slug in params.exclude:
-        docnum = searcher.document_number(id=slug)
-        if docnum is not None:
-            docs.discard(docnum)
+def restriction(allowed: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The documents every filter allows (None: no filter)."""
+    out = None
+    for docs in allowed.values():
+        out = docs if out is None else out & docs
+    return out
+
+
+def count(docs: np.ndarray) -> int:
+    """How many documents the boolean array ``docs`` holds."""
+    return int(np.count_nonzero(docs))
+
+
+def _masked(searcher, docs: np.ndarray, params: SearchParams) -> np.ndarray:
+    """``docs`` without the stale slugs of ``params.exclude``."""
+    numbers = [d for d in (searcher.document_number(id=slug) for slug in params.exclude) if d is not None]
+    if not numbers:
+        return docs
+    docs = docs.copy()
+    docs[numbers] = False
     return docs
 
 
-_scored_cache: OrderedDict[str, tuple[object, dict[int, float]]] = OrderedDict()
+_scored_cache: OrderedDict[str, tuple[object, np.ndarray, np.ndarray]] = OrderedDict()
 _scored_lock = threading.Lock()
-SCORED_CACHE_DOCS = 300_000  # document numbers kept in all cached score maps together (~30 MB)
+SCORED_CACHE_BYTES = 48 * 1024 * 1024  # all cached (matches, scores) pairs together (9 bytes per document each)
 
 
-def _cached_scores(searcher, query) -> dict[int, float] | None:
-    """The score map of ``query`` that ``_score_all`` remembered for this searcher, if any."""
+def _scored(searcher, query, minimum: int) -> tuple[np.ndarray, np.ndarray]:
+    """(matches, scores) of ``query``: every match (deleted documents never) and its score, in one evaluation of
+    the query tree over arrays (:mod:`~app.search.vector`), or, for a tree it does not know, Whoosh's matchers
+    (``_score_all``). Remembered per searcher (a changed index means a new searcher, so a stale answer cannot come
+    back): the next page, another sort or a facet click on the same words cost no search at all."""
+    key = repr(query)
     with _scored_lock:
-        cached = _scored_cache.get(repr(query))
+        cached = _scored_cache.get(key)
         if cached is not None and cached[0]() is searcher:
-            _scored_cache.move_to_end(repr(query))
-            return cached[1]
-    return None
+            _scored_cache.move_to_end(key)
+            return cached[1], cached[2]
+    try:
+        matches, scores = vector.evaluate(searcher, query)
+        complete = True
+    except vector.Unsupported as exc:
+        current_app.logger.debug("search falls back to Whoosh's matchers (%s): %r", exc, query)
+        matches, scores, complete = _score_all(searcher, query, minimum)
+    matches.flags.writeable = scores.flags.writeable = False  # shared through the cache
+    if complete:
+        with _scored_lock:
+            _scored_cache[key] = (weakref.ref(searcher), matches, scores)  # weak: an old searcher must be free to go
+            total = sum(m.nbytes + s.nbytes for _, m, s in _scored_cache.values())
+            while total > SCORED_CACHE_BYTES and len(_scored_cache) > 1:
+                _, m, s = _scored_cache.popitem(last=False)[1]
+                total -= m.nbytes + s.nbytes
+    return matches, scores
 
 
-def _score_all(searcher, query, minimum: int) -> dict[int, float]:
-    """{document number: score} of every document matching ``query`` (deleted ones never): the match set (totals,
-    facets) and the ranking in one pass over the postings, where a match set and a separate top-k search took
-    two. Remembered per searcher (a changed index means a new searcher, so a stale answer cannot come back), so
-    the next page, another sort or a facet click on the same words cost no search at all.
+def _score_all(searcher, query, minimum: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(matches, scores, complete) of ``query`` through Whoosh's matcher tree, posting by posting.
 
     Scoring stops at ``SEARCH_TIME_LIMIT`` seconds (never before ``minimum`` documents are scored): the rest of
     the matches are still collected, with score 0, so the total and the facets stay exact and only the order of
-    a huge result list is approximate. Such a partial answer is not remembered.
+    a huge result list is approximate (``complete`` False).
     """
-    cached = _cached_scores(searcher, query)
-    if cached is not None:
-        return cached
     q = ranked(query)
     context = searcher.context(needs_current=False)
     deadline = time.monotonic() + current_app.config.get("SEARCH_TIME_LIMIT", 0.5)
-    scores: dict[int, float] = {}
+    matches = np.zeros(searcher.doc_count_all(), dtype=bool)
+    scores = np.zeros(searcher.doc_count_all())
+    seen = 0
     late = False
     for subsearcher, offset in searcher.leaf_searchers():
         matcher = q.matcher(subsearcher, context)
+        deleted = subsearcher.reader().is_deleted
         while matcher.is_active():
-            if late:
-                scores[offset + matcher.id()] = 0.0
-            else:
-                scores[offset + matcher.id()] = matcher.score()
-                if not len(scores) & 255 and len(scores) >= minimum and time.monotonic() > deadline:
-                    late = True
+            docnum = matcher.id()
+            if not deleted(docnum):  # Whoosh's InverseMatcher may let one through
+                matches[offset + docnum] = True
+                seen += 1
+                if not late:
+                    scores[offset + docnum] = matcher.score()
+                    if not seen & 255 and seen >= minimum and time.monotonic() > deadline:
+                        late = True
             matcher.next()
     if late:
         current_app.logger.info("search time limit reached: %r", query)
-        return scores
+    return matches, scores, not late
+
+
+def _top(found: np.ndarray, scores: np.ndarray, limit: int) -> list[int]:
+    """The ``limit`` best of ``found``, by score, then by document number."""
+    docs = np.flatnonzero(found)
+    if len(docs) > limit:
+        values = scores[docs]
+        cut = len(docs) - limit
+        kth = np.partition(values, cut)[cut]  # the limit-th highest score: everything at or above it is a candidate
+        docs = docs[values >= kth]
+    order = np.lexsort((docs, -scores[docs]))
+    return docs[order][:limit].tolist()
+
+
+_published: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _newest_first(searcher, found: np.ndarray) -> list[int]:
+    """``found`` ordered by publication date, newest first (then by document number)."""
     with _scored_lock:
-        _scored_cache[repr(query)] = (weakref.ref(searcher), scores)  # weak: an old searcher must be free to go
-        total = sum(len(s) for _, s in _scored_cache.values())
-        while total > SCORED_CACHE_DOCS and len(_scored_cache) > 1:
-            total -= len(_scored_cache.popitem(last=False)[1][1])
-    return scores
+        ranks = _published.get(searcher)
+    if ranks is None:
+        parts = []
+        for leaf, _offset in searcher.reader().leaf_readers():
+            column = leaf.column_reader("published", translate=False)
+            parts.append(np.asarray(numeric_values(column, leaf.doc_count_all(), getattr(column, "_default", 0)),
+                                    dtype=np.uint64))
+        values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+        ranks = np.unique(values, return_inverse=True)[1].astype(np.int64)  # dates as ranks: exact, negatable
+        with _scored_lock:
+            _published[searcher] = ranks
+    docs = np.flatnonzero(found)
+    return docs[np.lexsort((docs, -ranks[docs]))].tolist()
 
 
-def _score_docs(searcher, query, docs: set[int]) -> dict[int, float]:
-    """{document number: score} of ``query`` for ``docs`` only (documents known to match), found by skipping
-    through the postings: a filtered search scores the few documents the filters let through, not every match.
-    (A tree of union matchers, which can skip, rather than the array matcher that scores everything.)"""
-    q = ranked(query)
-    context = searcher.context(needs_current=True)
-    scores: dict[int, float] = {}
-    wanted = sorted(docs)
-    for subsearcher, offset in searcher.leaf_searchers():
-        end = offset + subsearcher.doc_count_all()
-        local = [d - offset for d in wanted if offset <= d < end]
-        if not local:
-            continue
-        matcher = q.matcher(subsearcher, context)
-        for docnum in local:
-            if not matcher.is_active():
-                break
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-            if matcher.is_active() and matcher.id() == docnum:
-                scores[offset + docnum] = matcher.score()
-    return scores
-
-
-def _newest_first(searcher, docs) -> list[int]:
-    """``docs`` ordered by publication date, newest first (then by document number)."""
-    published = searcher.reader().column_reader("published", translate=False)
-    return sorted(docs, key=lambda d: (-published[d], d))
-
-
-def facet_counts(searcher, matches: set[int], allowed: dict[str, object]) -> dict[str, dict[str, int]]:
+def facet_counts(searcher, matches: np.ndarray, allowed: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
     """Facet counts over ``matches``; each facet honours the other facets' filters, not its own."""
-    sets = docsets.value_sets(searcher)
+    pairs = docsets.value_arrays(searcher)
     facets: dict[str, dict[str, int]] = {}
     for name, fieldname in FACET_FIELDS.items():
-        others = docsets.intersect([docs for other, docs in allowed.items() if other != name])
-        base = matches if others is None else matches & others
-        counts = docsets.count(base, sets.get(fieldname, {})) if base else {}
-        counts = {key: n for key, n in counts.items() if key not in ("", "0")}
+        base = matches
+        for other, docs in allowed.items():
+            if other != name:
+                base = base & docs
+        counts: dict[str, int] = {}
+        if fieldname in pairs:
+            values, docnums, codes = pairs[fieldname]
+            tally = np.bincount(codes[base[docnums]], minlength=len(values))
+            counts = {values[i]: int(tally[i]) for i in np.flatnonzero(tally) if values[i] not in ("", "0")}
         facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return facets
 
 
-def find(searcher, query, params: SearchParams, restriction, limit: int):
-    """(every match, those the filters allow, the allowed ones in order, {document number: score}) of ``query``
-    (None: browsing, every document, newest first); ``restriction`` is the intersection of the filters' document
-    sets (None: unfiltered), ``limit`` the number of ranked documents needed for the requested page."""
-    newest = params.sort == "newest"
+def find(searcher, query, params: SearchParams, restriction: np.ndarray | None, limit: int):
+    """(every match, those the filters allow, the allowed ones in order, scores) of ``query`` (None: browsing,
+    every document, newest first): the two sets as boolean arrays over document numbers, the ranking as a list
+    of ``limit`` document numbers (the requested page needs that many), the scores as a float array;
+    ``restriction`` is the intersection of the filters (None: unfiltered)."""
     if query is None:  # browsing: no words, every document, newest first
-        matches = _masked(searcher, searcher.reader().all_doc_ids(), params)
-        found = matches if restriction is None else matches & restriction
-        return matches, found, _newest_first(searcher, found), {}
-    scores = _cached_scores(searcher, query)
-    if scores is None and restriction is None and not newest:
-        scores = _score_all(searcher, query, minimum=limit)  # every match is a candidate: score them all at once
-    if scores is not None:
-        matches = _masked(searcher, scores, params)
-    else:  # filtered, or newest first: the match set unscored, then scores only where they are needed
-        matches = _masked(searcher, matching_docs(searcher, query), params)
+        matches = vector.live(searcher)
+        scores = np.zeros(len(matches))
+    else:
+        matches, scores = _scored(searcher, query, minimum=limit)
+    matches = _masked(searcher, matches, params)
     found = matches if restriction is None else matches & restriction
-    if newest:
-        return matches, found, _newest_first(searcher, found), scores or {}
-    if scores is None:
-        scores = (_score_all(searcher, query, minimum=limit) if len(found) * 2 > len(matches)
-                  else _score_docs(searcher, query, found))
-    return matches, found, heapq.nsmallest(limit, found, key=lambda d: (-scores.get(d, 0.0), d)), scores
+    if query is None or params.sort == "newest":
+        return matches, found, _newest_first(searcher, found), scores
+    return matches, found, _top(found, scores, limit), scores

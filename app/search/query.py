@@ -22,7 +22,6 @@ from sqlalchemy.orm import selectinload
 
 from app.case_studies.models import CaseStudy
 from app.extensions import db
-from app.search import docsets
 from app.search.highlighting import Marker
 from app.search.highlighting import query_phrases
 from app.search.highlighting import query_terms
@@ -30,8 +29,10 @@ from app.search.index import IndexUnavailable
 from app.search.matching import RELAXATIONS
 from app.search.matching import allowed_docs
 from app.search.matching import build_query
+from app.search.matching import count
 from app.search.matching import facet_counts
 from app.search.matching import find
+from app.search.matching import restriction as restrict
 from app.search.models import SearchOutbox
 from app.search.outbox import DOC_CASE
 from app.search.parsing import DEFAULT_PER_PAGE
@@ -144,26 +145,27 @@ def _relax(searcher, schema, clauses, params: SearchParams, restriction, limit: 
     unit) until there are enough. The exact matches stay first, in their order (sorted by relevance; newest first
     is by date only).
 
-    :return: ``find()``'s four values for the relaxed search, the set of exact matches, and whether the query as
-        it is found nothing and only the loosest relaxations did (the page says so).
+    :return: ``find()``'s four values for the relaxed search, the exact matches (a boolean array), and whether the
+        query as it is found nothing and only the loosest relaxations did (the page says so).
     """
     matches, found, ranking, scores = first
-    exact = set(found)
+    exact = found
+    any_exact = count(exact) > 0
     loose = False
     positive = sum(1 for c in clauses if not c.negated)
     for mode in RELAXATIONS:
-        if len(found) >= RELAX_BELOW or (mode == "or" and (exact or positive < 2)):
+        if count(found) >= RELAX_BELOW or (mode == "or" and (any_exact or positive < 2)):
             break
         relaxed = build_query(schema, clauses, mode=mode)
         if relaxed is None:
             continue
         attempt = find(searcher, relaxed, params, restriction, limit)
-        if len(attempt[1]) <= len(found):
+        if count(attempt[1]) <= count(found):
             continue
-        kept = [d for d in ranking if d in exact]
+        kept = [d for d in ranking if exact[d]]
         matches, found, new_ranking, scores = attempt
-        ranking = new_ranking if params.sort == "newest" else kept + [d for d in new_ranking if d not in exact]
-        loose = loose or (not exact and mode in ("most", "or"))
+        ranking = new_ranking if params.sort == "newest" else kept + [d for d in new_ranking if not exact[d]]
+        loose = loose or (not any_exact and mode in ("most", "or"))
     return matches, found, ranking, scores, exact, loose
 
 
@@ -175,16 +177,16 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
     doc_count = searcher.doc_count_all()
     limit = max(1, min(offset + params.per_page, doc_count + 1))
     allowed = allowed_docs(searcher, params)
-    restriction = docsets.intersect(list(allowed.values()))
+    restriction = restrict(allowed)
 
     matches, found, ranking, scores = find(searcher, query, params, restriction, limit)
     complete = found
-    if len(found) < RELAX_BELOW and query is not None:
+    if count(found) < RELAX_BELOW and query is not None:
         matches, found, ranking, scores, complete, fallback = _relax(
             searcher, schema, clauses, params, restriction, limit, (matches, found, ranking, scores))
-    total = len(found)
+    total = count(found)
     stored = searcher.reader().stored_fields
-    shown = [(stored(d)["id"], scores.get(d, 0.0)) for d in ranking[offset:offset + params.per_page]
+    shown = [(stored(d)["id"], float(scores[d])) for d in ranking[offset:offset + params.per_page]
              ] if offset < total else []
     docnums = {stored(d)["id"]: d for d in ranking[offset:offset + params.per_page]}
     facets = facet_counts(searcher, matches, allowed)
@@ -202,7 +204,7 @@ def _run(searcher, schema, params: SearchParams) -> SearchResult:
             if case is None:  # stale hit: withdrawn or deleted since it was indexed
                 total -= 1
                 continue
-            hits.append(Hit(case=case, score=float(score or 0.0), partial=docnums[slug] not in complete,
+            hits.append(Hit(case=case, score=float(score or 0.0), partial=not complete[docnums[slug]],
                             title=marker.mark(case.title),
                             snippet=marker.snippet([case.summary, case.problem, case.solution, case.challenges,
                                                     case.results, case.lessons])))

@@ -34,6 +34,9 @@ from collections.abc import Sequence
 
 from whoosh.columns import NumericColumn
 from whoosh.fields import COLUMN
+from whoosh.matching import AndMaybeMatcher
+from whoosh.matching import ReadTooFar
+from whoosh.query import AndMaybe as WhooshAndMaybe
 from whoosh.query import WeightingQuery
 from whoosh.scoring import BM25F
 from whoosh.scoring import BaseScorer
@@ -86,7 +89,7 @@ class _PriorScorer(BaseScorer):
         return self.inner.block_quality(matcher) * MAX_PRIOR / BASE_PRIOR
 
 
-class _PriorBM25Scorer(_PriorScorer):
+class PriorBM25Scorer(_PriorScorer):
     """Whoosh's BM25F term score (its formula, its statistics) times the prior, with the field lengths and priors
     read from arrays loaded once per segment (:func:`_segment_arrays`) instead of two column reads per posting:
     scoring every matching posting is most of the time of a search."""
@@ -114,11 +117,11 @@ class PriorBM25F(BM25F):
             return inner if priors is None else _PriorScorer(inner, priors)
         priors, lengths = arrays
         if isinstance(inner, BM25FScorer) and lengths is not None:
-            return _PriorBM25Scorer(inner, priors, lengths)
+            return PriorBM25Scorer(inner, priors, lengths)
         return _PriorScorer(inner, priors)
 
 
-def _numeric_values(column_reader, count: int, default: int) -> Sequence[int]:
+def numeric_values(column_reader, count: int, default: int) -> Sequence[int]:
     """All ``count`` values of a Whoosh 2.7.4 ``NumericColumn`` reader as one array, read in one go (its
     ``load()`` reads them one by one); documents past the stored ones get ``default``."""
     try:
@@ -161,12 +164,12 @@ def _segment_arrays(searcher, fieldname: str):
     if fieldname not in cache:
         count = reader.doc_count_all()
         if "" not in cache:
-            cache[""] = _numeric_values(reader.column_reader(PRIOR_FIELD, translate=False), count, BASE_PRIOR)
+            cache[""] = numeric_values(reader.column_reader(PRIOR_FIELD, translate=False), count, BASE_PRIOR)
         lengths = None
         column = length_column(reader, fieldname)
         if column is not None:
             # Whoosh stores a length as one byte (length_to_byte); a document without the field reads 0.
-            lengths = [_BYTE_LENGTHS[b] if b else 1 for b in _numeric_values(column, count, 0)]
+            lengths = [_BYTE_LENGTHS[b] if b else 1 for b in numeric_values(column, count, 0)]
         cache[fieldname] = lengths
     return cache[""], cache[fieldname]
 
@@ -185,6 +188,26 @@ class RankedQuery(WeightingQuery):
         # never takes effect; use the copy.
         context = (context or searcher.context()).set(weighting=self.weighting)
         return self.child.matcher(searcher, context)
+
+
+class _AndMaybeMatcher(AndMaybeMatcher):
+    """Whoosh 2.7.4's ``AndMaybeMatcher``, whose ``skip_to(id)`` moves the optional matcher to ``id`` rather
+    than to where the required one landed: inside an intersection (``And`` with an exclusion) the optional part
+    then missed documents it matches, depending on the order the tree was walked in."""
+
+    def skip_to(self, id):
+        if not self.a.is_active():
+            raise ReadTooFar
+        moved = self.a.skip_to(id)
+        if self.a.is_active() and self.b.is_active():
+            moved = self.b.skip_to(self.a.id()) or moved
+        return moved
+
+
+class AndMaybe(WhooshAndMaybe):
+    """The documents of ``a``, scored by ``a`` plus ``b`` wherever ``b`` matches too."""
+
+    matcherclass = _AndMaybeMatcher
 
 
 MODEL = PriorBM25F()
