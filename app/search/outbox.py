@@ -92,6 +92,9 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 
 def _after_commit(session: Session) -> None:
     """Flag the app context when the committed transaction carried outbox rows."""
+    if session.in_nested_transaction():
+        # SQLAlchemy calls this for a released SAVEPOINT too: the transaction, and its rows, go on.
+        return
     session.info.pop(_ROWS_KEY, None)
     if session.info.pop(_CARRIES_KEY, False) and has_app_context():
         setattr(g, PENDING_FLAG, True)
@@ -99,6 +102,9 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     """Forget this transaction's rows: they are gone with it."""
+    if session.in_nested_transaction():
+        # A SAVEPOINT rolled back: the rows it added were expunged (``_before_flush`` checks), the others stay.
+        return
     session.info.pop(_ROWS_KEY, None)
     session.info.pop(_CARRIES_KEY, None)
 
