@@ -149,6 +149,9 @@ def _write_cases(writer, ids: list[int]) -> int:
     """Add the documents of the published cases among ``ids`` to ``writer`` (a part of a full build); return how
     many. Reads ``REINDEX_CHUNK`` cases at a time: a 100k-case build must not hold every case in the session."""
     count = 0
+    db.session.rollback()
+    # One read transaction that takes no write lock (SQLite): build processes read side by side.
+    db.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
     for start in range(0, len(ids), REINDEX_CHUNK):
         for case in db.session.scalars(_published_cases(ids=ids[start:start + REINDEX_CHUNK])):
             writer.add_document(**case_document(case))

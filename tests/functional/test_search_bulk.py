@@ -16,9 +16,10 @@ from tests.functional.test_interchange import SAMPLE
 from tests.functional.test_search_index import index_dir
 from tests.functional.test_search_index import indexed
 
-# Tiny thresholds so that the 40 cases of the shared sample take the bulk path, with two build processes.
+# Tiny thresholds so that the 40 cases of the shared sample take the bulk path, with two build processes; SQLite
+# gives up on a lock at once, so build processes that took the write lock to read would fail each other.
 BULK = {"SEARCH_BULK_MIN": 5, "SEARCH_BULK_SHARE": 0.0, "SEARCH_REINDEX_PARALLEL_MIN": 2,
-        "SEARCH_REINDEX_PROCS": 2}
+        "SEARCH_REINDEX_PROCS": 2, "SQLITE_BUSY_TIMEOUT_MS": 1}
 
 
 def pending(db_session) -> list[SearchOutbox]:
