@@ -10,7 +10,9 @@ working (the previous generation is kept, older ones are removed).
 The index is written only from committed outbox rows (:mod:`app.search.outbox`): ``apply_pending()`` takes
 Whoosh's writer lock with a short timeout (whoever holds it finishes the job), brings each outbox row's document
 in line with the database (re-read now, so replays and reordering are harmless), commits Whoosh, then marks
-the rows done.
+the rows done. In a request it applies one small batch and leaves merging segments to the worker
+(``merge_segments``); full builds (``reindex``, ``bulk_rebuild`` after a large import) go through
+:mod:`app.search.building`.
 """
 
 from __future__ import annotations
