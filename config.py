@@ -78,9 +78,11 @@ class Config:
     # Production runs `flask search worker` beside gunicorn and turns this off (ProdConfig): publishing is
     # faster, and a search still applies what is pending before it runs, so read-your-writes holds either way.
     SEARCH_APPLY_IN_REQUEST = _env_bool("SEARCH_APPLY_IN_REQUEST", True)
-    # `flask search reindex`: build processes (from 2,000 cases up) and each one's posting buffer in MB.
-    SEARCH_REINDEX_PROCS = _env_int("SEARCH_REINDEX_PROCS", 2)
-    SEARCH_REINDEX_LIMITMB = _env_int("SEARCH_REINDEX_LIMITMB", 256)
+    # `flask search reindex`: build processes (0: one per core; from SEARCH_REINDEX_PARALLEL_MIN cases up) and each
+    # one's posting buffer in MB (0: a share of the available memory, app/search/building.py).
+    SEARCH_REINDEX_PROCS = _env_int("SEARCH_REINDEX_PROCS", 0)
+    SEARCH_REINDEX_LIMITMB = _env_int("SEARCH_REINDEX_LIMITMB", 0)
+    SEARCH_REINDEX_PARALLEL_MIN = _env_int("SEARCH_REINDEX_PARALLEL_MIN", 2000)
     # Seconds a search may spend collecting its best hits; past it, the best found so far are shown.
     SEARCH_TIME_LIMIT = float(os.environ.get("SEARCH_TIME_LIMIT", "0.5"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))

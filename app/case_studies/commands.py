@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
@@ -140,6 +141,10 @@ def import_command(file: Path, skip_invalid: bool):
         )
     db.session.commit()
     click.echo(report.summary())
+    # Many documents at once: building a new index generation (in parallel) beats applying the rows one by one.
+    rebuilt = current_app.extensions["search"].bulk_rebuild(len(report.created) + len(report.updated))
+    if rebuilt is not None:
+        click.echo(f"Rebuilt the search index: {rebuilt} published case studies.")
     if report.kept_withdrawn:
         click.echo(f"Still withdrawn (restore with `flask cases publish ID`): {', '.join(report.kept_withdrawn)}")
 

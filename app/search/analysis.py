@@ -843,3 +843,65 @@ def _phrase_step(candidates: tuple[str, ...]) -> tuple[frozenset[str], tuple[_Me
         for member, key in by_last.get(term, ()):
             ends.setdefault(key, member)
     return frozenset(candidates), tuple((member, key) for key, member in ends.items())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# All three variants in one pass (full builds: app.search.building)
+
+VariantTerms = dict[str, list]
+"""{term: [frequency, weight (sum of the token boosts), positions (exact variant only, else None)]}."""
+
+
+def variant_terms(value: str) -> dict[str, VariantTerms]:
+    """What the three ``TextAnalyzer`` variants index for ``value``, from one pass over its tokens: per variant
+    ("exact", "stem", "fold"), each term's frequency, summed boost and (exact) positions — the same terms, counts,
+    float sums (added in the same order) and positions that ``TextAnalyzer(variant)(value, positions=True)`` feeds
+    Whoosh's formats, at a third of the tokenizing and per-word look-ups. ``tests/unit/test_building.py`` compares
+    the two."""
+    exact: VariantTerms = {}
+    stem: VariantTerms = {}
+    fold: VariantTerms = {}
+    width = _phrase_table()[0]
+    base = 0
+    for boost, text, _offset in _parts(value):
+        window: deque[frozenset[str]] = deque(maxlen=max(width, 1))  # as in _phrase_keys(), alternatives only
+        count = 0
+        for n, match in enumerate(TOKEN_PATTERN.finditer(text)):
+            count = n + 1
+            norm, stop, stem_terms, fold_terms = _word(match.group())
+            if not norm:
+                continue
+            entry = exact.get(norm)
+            if entry is None:
+                exact[norm] = [1, 0.0 + boost, [base + n]]
+            else:
+                entry[0] += 1
+                entry[1] += boost
+                entry[2].append(base + n)
+            if stop:
+                continue
+            for terms, table in ((stem_terms, stem), (fold_terms, fold)):
+                for term in terms:
+                    entry = table.get(term)
+                    if entry is None:
+                        table[term] = [1, 0.0 + boost, None]
+                    else:
+                        entry[0] += 1
+                        entry[1] += boost
+            if not width:
+                continue
+            alts, ends = _phrase_step(fold_terms)
+            if not alts:
+                continue
+            window.append(alts)
+            for member, key in ends:
+                size = len(member)
+                if size <= len(window) and all(window[k - size] & member[k] for k in range(size - 1)):
+                    entry = fold.get(key)
+                    if entry is None:
+                        fold[key] = [1, 0.0 + boost, None]
+                    else:
+                        entry[0] += 1
+                        entry[1] += boost
+        base += count + PART_GAP
+    return {"exact": exact, "stem": stem, "fold": fold}

@@ -50,13 +50,15 @@ def check_command() -> None:
 @click.option("--once", is_flag=True, help="Apply what is pending, then exit.")
 @click.option("--idle-sleep", default=0.5, show_default=True, help="Seconds to wait when nothing is pending.")
 def worker_command(once: bool, idle_sleep: float) -> None:
-    """Apply pending index updates from the outbox, continuously (or once)."""
+    """Apply pending index updates from the outbox, continuously (or once); merge small segments when idle."""
     search = _search()
     if not once:
         _log(f"search worker started (pid {os.getpid()}, index {search.root})")
     while True:
         try:
             count = search.apply_pending()
+            # Nothing pending: merge the small segments updates left behind (searches read every segment).
+            merged = 0 if count else search.merge_segments()
         except IndexUnavailable as exc:
             db.session.rollback()
             _log(f"stopped: {exc}")
@@ -64,6 +66,8 @@ def worker_command(once: bool, idle_sleep: float) -> None:
         if count:
             _log(f"Applied {count} index update(s).")
             continue
+        if merged:
+            _log(f"Merged {merged} small index segments into one.")
         if once:
             return
         time.sleep(idle_sleep)

@@ -10,7 +10,9 @@ working (the previous generation is kept, older ones are removed).
 The index is written only from committed outbox rows (:mod:`app.search.outbox`): ``apply_pending()`` takes
 Whoosh's writer lock with a short timeout (whoever holds it finishes the job), brings each outbox row's document
 in line with the database (re-read now, so replays and reordering are harmless), commits Whoosh, then marks
-the rows done.
+the rows done. In a request it applies one small batch and leaves merging segments to the worker
+(``merge_segments``); full builds (``reindex``, ``bulk_rebuild`` after a large import) go through
+:mod:`app.search.building`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from sqlalchemy.orm import selectinload
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME
@@ -40,10 +43,12 @@ from whoosh.fields import STORED
 from whoosh.fields import TEXT
 from whoosh.fields import Schema
 from whoosh.index import LockError
+from whoosh.reading import SegmentReader
 
 from app.case_studies.models import CaseStudy
 from app.clock import utcnow
 from app.extensions import db
+from app.search import building
 from app.search import outbox
 from app.search.analysis import ANALYSIS_VERSION
 from app.search.analysis import exact_analyzer
@@ -68,8 +73,9 @@ LOCK_TIMEOUT = 0.5  # seconds: in a request, never wait long for another writer
 # BufferFile(memoryview(mmap)), whose BytesIO copies every part into the process (RSS ≈ index size); separate
 # files are read in place. Every writer passes this, so segments written by merges are separate files too.
 WRITER_OPTIONS = {"compound": False}
-REINDEX_CHUNK = 500  # cases read from the database (and handed to a build process) at a time
-MULTIPROC_MIN_DOCS = 2000  # below this a one-process build is quicker than starting processes
+REINDEX_CHUNK = 500  # cases a build process reads from the database at a time
+MARK_CHUNK = 1000  # outbox rows marked done per statement
+REQUEST_MERGE_FACTOR = 4  # a request merges segments only past this many times SEARCH_MAX_SEGMENTS (no worker runs)
 RESYNC_MARGIN = timedelta(seconds=60)  # clock skew allowance when reindex re-applies recent rows
 
 
@@ -125,8 +131,8 @@ def case_schema() -> Schema:
     return Schema(**fields)
 
 
-def _published_cases(slugs: list[str] | None = None):
-    """A select of published cases (optionally only ``slugs``), with what their documents need."""
+def _published_cases(slugs: list[str] | None = None, ids: list[int] | None = None):
+    """A select of published cases (optionally only ``slugs``, or ``ids``), with what their documents need."""
     stmt = (
         sa.select(CaseStudy)
         .where(CaseStudy.is_published)
@@ -137,7 +143,54 @@ def _published_cases(slugs: list[str] | None = None):
     )
     if slugs is not None:
         stmt = stmt.where(CaseStudy.slug.in_(slugs))
+    if ids is not None:
+        stmt = stmt.where(CaseStudy.id.in_(ids))
     return stmt
+
+
+def _write_cases(writer, ids: list[int]) -> int:
+    """Add the documents of the published cases among ``ids`` to ``writer`` (a part of a full build); return how
+    many. Reads ``REINDEX_CHUNK`` cases at a time: a 100k-case build must not hold every case in the session."""
+    count = 0
+    db.session.rollback()
+    # One read transaction that takes no write lock (SQLite): build processes read side by side.
+    db.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+    for start in range(0, len(ids), REINDEX_CHUNK):
+        for case in db.session.scalars(_published_cases(ids=ids[start:start + REINDEX_CHUNK])):
+            writer.add_document(**case_document(case))
+            count += 1
+        db.session.expunge_all()
+    db.session.rollback()
+    return count
+
+
+def _child_init() -> None:
+    """In a forked build process: open connections of its own (the parent's pool is not ours to close)."""
+    db.engine.dispose(close=False)
+
+
+def request_batch() -> int | None:
+    """The most outbox rows the web process applies after a request or before a search (``SEARCH_REQUEST_BATCH``);
+    None outside requests (commands, the worker: no limit)."""
+    return current_app.config["SEARCH_REQUEST_BATCH"] if has_request_context() else None
+
+
+def merge_policy(max_segments: int):
+    """A Whoosh merge policy: with more than ``max_segments`` segments, the largest half of ``max_segments`` stay
+    and all the others (the small ones, left by updates) are merged into the new segment; otherwise none is."""
+
+    def policy(writer, segments):
+        if len(segments) + 1 <= max_segments:  # + the one being written
+            return list(segments)
+        ordered = sorted(segments, key=lambda seg: seg.doc_count_all(), reverse=True)
+        keep = max(max_segments // 2, 1)
+        for segment in ordered[keep:]:
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)
+            reader.close()
+        return ordered[:keep]
+
+    return policy
 
 
 class SearchIndex:
@@ -153,8 +206,13 @@ class SearchIndex:
         app.config.setdefault("SEARCH_INDEX_DIR", str(Path(app.root_path).parent / "search_index"))
         app.config.setdefault("SEARCH_APPLY_IN_REQUEST", True)
         app.config.setdefault("SEARCH_BATCH_SIZE", 500)
-        app.config.setdefault("SEARCH_REINDEX_PROCS", 2)
-        app.config.setdefault("SEARCH_REINDEX_LIMITMB", 256)
+        app.config.setdefault("SEARCH_REQUEST_BATCH", 50)
+        app.config.setdefault("SEARCH_MAX_SEGMENTS", 8)
+        app.config.setdefault("SEARCH_BULK_MIN", 300)
+        app.config.setdefault("SEARCH_BULK_SHARE", 0.1)
+        app.config.setdefault("SEARCH_REINDEX_PROCS", 0)
+        app.config.setdefault("SEARCH_REINDEX_LIMITMB", 0)
+        app.config.setdefault("SEARCH_REINDEX_PARALLEL_MIN", 2000)
         app.extensions["search"] = self
         outbox.register()
         app.after_request(_apply_after_request)
@@ -241,10 +299,13 @@ class SearchIndex:
             else:
                 writer.delete_by_term("id", slug)
 
-    def apply_pending(self, limit: int | None = None, timeout: float = LOCK_TIMEOUT) -> int:
-        """Apply pending outbox rows (oldest first) to the index; return how many were applied.
+    def apply_pending(self, limit: int | None = None, timeout: float = LOCK_TIMEOUT, prefer=()) -> int:
+        """Apply pending outbox rows (oldest first; the rows of the documents ``prefer`` first) to the index; return
+        how many were applied.
 
-        Returns 0 at once if another writer holds the lock: it will finish the job.
+        Returns 0 at once if another writer holds the lock: it will finish the job. In a request the new segment
+        is not merged with others (the worker does that: :meth:`merge_segments`) unless they have piled up far
+        past ``SEARCH_MAX_SEGMENTS`` (an instance without a worker).
         """
         limit = limit or current_app.config["SEARCH_BATCH_SIZE"]
         ix = self.open(create=True)
@@ -253,9 +314,18 @@ class SearchIndex:
         except LockError:
             return 0
         try:
-            rows = db.session.scalars(
-                sa.select(SearchOutbox).where(SearchOutbox.done_at.is_(None)).order_by(SearchOutbox.id).limit(limit)
-            ).all()
+            pending = sa.select(SearchOutbox).where(SearchOutbox.done_at.is_(None)).order_by(SearchOutbox.id)
+            rows = []
+            if prefer:
+                rows = db.session.scalars(
+                    pending.where(SearchOutbox.doc_type == outbox.DOC_CASE,
+                                  SearchOutbox.doc_key.in_(list(prefer)[:limit])).limit(limit)
+                ).all()
+            if len(rows) < limit:
+                taken = [row.id for row in rows]
+                rows += db.session.scalars(
+                    (pending.where(SearchOutbox.id.not_in(taken)) if taken else pending).limit(limit - len(rows))
+                ).all()
             if not rows:
                 writer.cancel()
                 db.session.rollback()
@@ -263,7 +333,11 @@ class SearchIndex:
             for row in rows:
                 row.attempts += 1
             self._sync_keys(writer, [row.doc_key for row in rows if row.doc_type == outbox.DOC_CASE])
-            writer.commit()
+            max_segments = current_app.config["SEARCH_MAX_SEGMENTS"]
+            if has_request_context() and len(ix._segments()) < REQUEST_MERGE_FACTOR * max_segments:
+                writer.commit(merge=False)
+            else:
+                writer.commit(mergetype=merge_policy(max_segments))
         except BaseException:
             writer.cancel()
             db.session.rollback()
@@ -280,69 +354,132 @@ class SearchIndex:
         db.session.commit()
         return len(rows)
 
-    def apply_all(self, timeout: float = LOCK_TIMEOUT) -> int:
-        """Apply pending rows in batches until none are left (or another writer holds the lock)."""
+    def apply_all(self, timeout: float = LOCK_TIMEOUT, prefer=()) -> int:
+        """Apply pending rows in batches until none are left (or another writer holds the lock).
+
+        In a request, at most one batch of :func:`request_batch` rows (``prefer``'s first): the web process never
+        spends long on indexing after a response, and the worker (or the next requests) applies the rest.
+        """
+        cap = request_batch()
+        if cap is not None:
+            return self.apply_pending(limit=cap, timeout=timeout, prefer=prefer)
         total = 0
         while True:
-            count = self.apply_pending(timeout=timeout)
+            count = self.apply_pending(timeout=timeout, prefer=prefer)
+            prefer = ()
             total += count
             if count == 0:
                 return total
 
-    def _build_options(self, total: int) -> dict:
-        """Whoosh writer options of a full build of ``total`` documents.
+    def merge_segments(self, timeout: float = LOCK_TIMEOUT) -> int:
+        """Merge the small segments of the current generation when there are more than ``SEARCH_MAX_SEGMENTS``
+        (``merge_policy``); return how many were merged (0: nothing to do, or another writer holds the lock).
 
-        Several processes (``SEARCH_REINDEX_PROCS``) each write their own segment (``multisegment``: merging them
-        at the end would read and write every posting again); a small corpus is not worth starting processes
-        for. ``limitmb`` is the in-memory posting pool of each process before it spills sorted runs to disk.
+        For the worker, between batches: updates applied in requests each leave a small segment, and every search
+        reads every segment.
         """
-        procs = current_app.config["SEARCH_REINDEX_PROCS"] if total >= MULTIPROC_MIN_DOCS else 1
-        options = {**WRITER_OPTIONS, "limitmb": current_app.config["SEARCH_REINDEX_LIMITMB"]}
-        if procs > 1:
-            options.update(procs=procs, multisegment=True, batchsize=REINDEX_CHUNK)
-        return options
-
-    def reindex(self) -> int:
-        """Build a complete new generation from the database, switch to it, then catch up; return the count."""
-        started = utcnow()
-        name, path = self._new_generation()
-        ix = _create_index(path)
-        total = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.is_published)) or 0
-        writer = ix.writer(**self._build_options(total))
-        count = 0
+        max_segments = current_app.config["SEARCH_MAX_SEGMENTS"]
+        ix = self.open(create=False)
+        before = len(ix._segments())
+        if before <= max_segments:
+            return 0
         try:
-            # Streamed in chunks (yield_per): a 100k-case build must not hold every case in the session.
-            for case in db.session.scalars(_published_cases().execution_options(yield_per=REINDEX_CHUNK)):
-                writer.add_document(**case_document(case))
-                count += 1
-            writer.commit()
+            writer = ix.writer(timeout=timeout, **WRITER_OPTIONS)
+        except LockError:
+            return 0
+        try:
+            writer.commit(mergetype=merge_policy(max_segments))
         except BaseException:
             writer.cancel()
+            raise
+        return before - len(ix.refresh()._segments()) + 1
+
+    def bulk_rebuild(self, changed: int) -> int | None:
+        """After a commit that changed ``changed`` case documents at once (``flask cases import``): rebuild the
+        index (:meth:`reindex`) when that is quicker than applying their outbox rows one by one — from
+        ``SEARCH_BULK_MIN`` changed documents, and at least ``SEARCH_BULK_SHARE`` of the published ones. Return
+        the number of documents indexed, or None when the rows are left to the usual path."""
+        config = current_app.config
+        if changed < config["SEARCH_BULK_MIN"]:
+            return None
+        published = db.session.scalar(sa.select(sa.func.count()).where(CaseStudy.is_published)) or 0
+        db.session.rollback()
+        if changed < config["SEARCH_BULK_SHARE"] * published:
+            return None
+        return self.reindex()
+
+    def _build_plan(self, total: int) -> tuple[int, int]:
+        """(processes, posting pool MB of each) of a full build of ``total`` documents.
+
+        ``SEARCH_REINDEX_PROCS`` processes (0: one per core), each writing its own segment; a small corpus
+        (below ``SEARCH_REINDEX_PARALLEL_MIN``) is not worth starting processes for, nor can forked processes
+        share an in-memory database. ``limitmb``, the in-memory posting pool of each process before it spills
+        sorted runs to disk, is ``SEARCH_REINDEX_LIMITMB`` or (0) a share of the available memory.
+        """
+        config = current_app.config
+        procs = config["SEARCH_REINDEX_PROCS"] or building.cores()
+        if total < config["SEARCH_REINDEX_PARALLEL_MIN"] or db.engine.url.database in (None, "", ":memory:"):
+            procs = 1
+        return procs, building.limitmb_for(procs, config["SEARCH_REINDEX_LIMITMB"])
+
+    def reindex(self) -> int:
+        """Build a complete new generation from the database, switch to it, then catch up; return the count.
+
+        The outbox rows pending when the build starts are reflected in it (their changes are committed, the build
+        reads after them): they are marked done once the new generation is in use, not applied again one by one.
+        Rows committed later, and rows applied to the old generation meanwhile, are re-synced into the new one.
+        """
+        started = utcnow()
+        covered = set(db.session.scalars(sa.select(SearchOutbox.id).where(SearchOutbox.done_at.is_(None))))
+        ids = list(db.session.scalars(sa.select(CaseStudy.id).where(CaseStudy.is_published).order_by(CaseStudy.id)))
+        db.session.rollback()  # end the read snapshot
+        name, path = self._new_generation()
+        ix = _create_index(path)
+        procs, limitmb = self._build_plan(len(ids))
+        if procs > 1:
+            db.session.close()
+            db.engine.dispose()  # forked build processes must not share the pooled connections
+        try:
+            count = building.build(ix, building.split(ids, procs), _write_cases, procs, limitmb, WRITER_OPTIONS,
+                                   child_init=_child_init)
+        except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
-        db.session.rollback()  # end the read snapshot
         previous = self.current_dir()
         self._switch(name)
         # Changes committed while the build ran are pending, or were applied to the old generation after we
         # started: re-sync both kinds of row into the new one.
-        recent = db.session.scalars(
-            sa.select(SearchOutbox.doc_key)
+        recent = db.session.execute(
+            sa.select(SearchOutbox.id, SearchOutbox.doc_key)
             .where(SearchOutbox.doc_type == outbox.DOC_CASE)
             .where(sa.or_(SearchOutbox.done_at.is_(None), SearchOutbox.done_at >= started - RESYNC_MARGIN))
             .order_by(SearchOutbox.id)
         ).all()
-        if recent:
+        keys = [key for row_id, key in recent if row_id not in covered]
+        if keys:
             writer = ix.writer(timeout=10.0, **WRITER_OPTIONS)
             try:
-                self._sync_keys(writer, list(recent))
+                self._sync_keys(writer, keys)
                 writer.commit()
             except BaseException:
                 writer.cancel()
                 raise
         db.session.rollback()
+        self._mark_done(sorted(covered))
         self.apply_all(timeout=10.0)
         self._prune(keep={name, previous.name if previous else ""})
         return count
+
+    def _mark_done(self, ids: list[int]) -> None:
+        """Mark the outbox rows ``ids`` done (those still pending), and commit."""
+        now = utcnow()
+        for start in range(0, len(ids), MARK_CHUNK):
+            db.session.execute(
+                sa.update(SearchOutbox)
+                .where(SearchOutbox.id.in_(ids[start:start + MARK_CHUNK]), SearchOutbox.done_at.is_(None))
+                .values(done_at=now)
+            )
+        db.session.commit()
 
     def _prune(self, keep: set[str]) -> None:
         """Remove generations other than ``keep`` (the new one and the one readers may still hold)."""
@@ -388,11 +525,13 @@ class SearchIndex:
 
 
 def _apply_now() -> None:
-    """Embedded mode: apply rows this app context committed; never let indexing break the response."""
+    """Embedded mode: apply rows this app context committed (in a request, one small batch with those first:
+    :func:`request_batch`); never let indexing break the response."""
+    keys = g.pop(outbox.COMMITTED_KEYS, {})
     if not g.pop(outbox.PENDING_FLAG, False) or not current_app.config["SEARCH_APPLY_IN_REQUEST"]:
         return
     try:
-        current_app.extensions["search"].apply_all()
+        current_app.extensions["search"].apply_all(prefer=tuple(keys))
     except Exception:
         db.session.rollback()
         log.exception("applying search outbox rows failed; `flask search worker` will retry")

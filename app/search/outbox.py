@@ -7,8 +7,8 @@ change alters the case's document: a topic, an attachment, an adoption) yields o
 back with the change itself, so the index can never lose an update to a crash, and a rolled-back change never
 reaches the index. The index is written only from committed rows (:meth:`app.search.index.SearchIndex.apply_pending`).
 
-After a commit that carried outbox rows, ``flask.g`` (when an app context is active) is flagged so the
-embedded mode can apply them before the response leaves (read-your-writes).
+After a commit that carried outbox rows, ``flask.g`` (when an app context is active) is flagged, with the keys of
+their documents, so the embedded mode can apply them before the response leaves (read-your-writes), those first.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ _ROWS_KEY = "search_outbox_rows"
 _CARRIES_KEY = "search_outbox_carries"
 PENDING_FLAG = "search_outbox_committed"
 """Name of the ``flask.g`` attribute set after a commit that wrote outbox rows."""
+COMMITTED_KEYS = "search_outbox_keys"
+"""Name of the ``flask.g`` attribute listing the document keys of those rows (applied first: read-your-writes)."""
 
 _registered = False
 
@@ -91,13 +93,15 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    """Flag the app context when the committed transaction carried outbox rows."""
+    """Flag the app context when the committed transaction carried outbox rows, and note their documents."""
     if session.in_nested_transaction():
         # SQLAlchemy calls this for a released SAVEPOINT too: the transaction, and its rows, go on.
         return
-    session.info.pop(_ROWS_KEY, None)
+    rows = session.info.pop(_ROWS_KEY, None) or {}
     if session.info.pop(_CARRIES_KEY, False) and has_app_context():
         setattr(g, PENDING_FLAG, True)
+        keys = g.setdefault(COMMITTED_KEYS, {})
+        keys.update(dict.fromkeys(key for doc_type, key in rows if doc_type == DOC_CASE))
 
 
 def _after_rollback(session: Session) -> None:
