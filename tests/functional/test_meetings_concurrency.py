@@ -3,33 +3,11 @@ views, on the real database (SQLite and PostgreSQL), each request in a thread of
 
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 
 from app.meetings.models import Meeting
 from app.meetings.models import Registration
-
-
-def _simultaneously(clients, action) -> tuple[list[int], list[BaseException]]:
-    """Run ``action(client)`` in one thread per client, released together by a barrier."""
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-
-    def run(client) -> None:
-        barrier.wait()
-        try:
-            statuses.append(action(client).status_code)
-        except BaseException as exc:  # collected and reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses, errors
+from tests.helpers import simultaneously
 
 
 def _logged_in_clients(app, make_user, login_as, n: int) -> list:
@@ -57,7 +35,7 @@ def test_fifty_simultaneous_registrations_for_ten_seats(app, backend, make_user,
     meeting_id = make_meeting(capacity=10)
     clients = _logged_in_clients(app, make_user, login_as, 50)
 
-    statuses, errors = _simultaneously(clients, lambda c: c.post(f"/meetings/{meeting_id}/register"))
+    statuses, errors = simultaneously(clients, lambda c: c.post(f"/meetings/{meeting_id}/register"))
 
     assert not errors, errors
     figures = _figures(db_session, meeting_id)
@@ -87,7 +65,7 @@ def test_simultaneous_cancellations_promote_each_waiting_person_once(app, backen
         .order_by(Registration.waitlisted_at, Registration.id).limit(10)
     ).all()
 
-    statuses, errors = _simultaneously(clients[:10], lambda c: c.post(f"/meetings/{meeting_id}/cancel"))
+    statuses, errors = simultaneously(clients[:10], lambda c: c.post(f"/meetings/{meeting_id}/cancel"))
 
     assert not errors, errors
     assert statuses == [303] * 10
@@ -110,12 +88,12 @@ def test_one_person_registering_again_from_two_tabs_at_once_takes_one_seat(app, 
     user = make_user("reader")
     tabs = [login_as(user, target_client=app.test_client()) for _ in range(4)]
     for _round in range(10):
-        statuses, errors = _simultaneously(tabs, lambda c: c.post(f"/meetings/{meeting_id}/register"))
+        statuses, errors = simultaneously(tabs, lambda c: c.post(f"/meetings/{meeting_id}/register"))
         assert not errors, errors
         assert sorted(statuses)[0] == 303 and all(s in (303, 400) for s in statuses), statuses
         figures = _figures(db_session, meeting_id)
         assert figures["registered"] == 1 and figures["registered_count"] == 1, figures
-        statuses, errors = _simultaneously(tabs, lambda c: c.post(f"/meetings/{meeting_id}/cancel"))
+        statuses, errors = simultaneously(tabs, lambda c: c.post(f"/meetings/{meeting_id}/cancel"))
         assert not errors, errors
         figures = _figures(db_session, meeting_id)
         assert figures == {"registered": 0, "waitlisted": 0, "cancelled": 1, "registered_count": 0}, figures
