@@ -108,7 +108,8 @@ def results():
         unavailable = True
     labels = {"topic": TOPICS, "level": LEVELS, "status": STATUSES, "language": CASE_LANGUAGES,
               "region": {code: r.name() for code, r in regions.items()}}
+    # 503 when the index is missing or unreadable, as the API and /healthz answer: monitoring must see it.
     return render_template(
         "search/results.html", params=params, result=result, unavailable=unavailable, notices=notices,
         labels=labels, url_args=lambda **changes: _url_args(params, **changes),
-    )
+    ), 503 if unavailable else 200

@@ -170,6 +170,7 @@ def test_did_you_mean_and_highlights_are_escaped(client, make_case):
     {"sort": "random"},
 ])
 def test_bad_input_is_a_400_in_the_api_and_a_notice_on_the_page(client, make_case, params):
+    make_case("published")
     response = client.get("/api/v1/search", query_string={"q": "onay", **params})
     assert response.status_code == 400
     assert set(response.get_json()["error"]) == {"code", "message"}
@@ -194,7 +195,7 @@ def test_missing_index_is_a_503_and_a_message(app, client, make_case):
     response = api(client, "onay")
     assert response.status_code == 503 and response.get_json()["error"]["code"]
     page = client.get("/search?q=onay")
-    assert page.status_code == 200 and "temporarily unavailable" in page.get_data(as_text=True)
+    assert page.status_code == 503 and "temporarily unavailable" in page.get_data(as_text=True)
 
 
 def test_results_page_renders_facets_and_highlights(client, make_case):
