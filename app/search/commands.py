@@ -8,14 +8,19 @@ from datetime import UTC
 from datetime import datetime
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
 from app.search.index import IndexUnavailable
+from app.search.models import SearchOutbox
 
 search_cli = AppGroup("search", help="Maintain the full-text search index.")
+
+
+MAX_BACKOFF = 30.0  # seconds between retries of a worker that keeps failing
 
 
 def _search():
@@ -54,15 +59,26 @@ def worker_command(once: bool, idle_sleep: float) -> None:
     search = _search()
     if not once:
         _log(f"search worker started (pid {os.getpid()}, index {search.root})")
+    failures = 0
     while True:
         try:
-            count = search.apply_pending()
+            # The idle poll only reads (no write lock on SQLite); applying takes the locks when there is work.
+            count = search.apply_pending() if _pending() else 0
             # Nothing pending: merge the small segments updates left behind (searches read every segment).
             merged = 0 if count else search.merge_segments()
-        except IndexUnavailable as exc:
+        except (IndexUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             db.session.rollback()
-            _log(f"stopped: {exc}")
-            raise click.ClickException(str(exc)) from exc
+            if once:
+                _log(f"stopped: {exc}")
+                raise click.ClickException(str(exc)) from exc
+            # A transient problem (the database locked, restarting or unreachable; the index being rebuilt or
+            # missing): say so and try again later, more slowly each time, instead of dying unsupervised.
+            failures += 1
+            wait = min(MAX_BACKOFF, idle_sleep * 2 ** min(failures, 10))
+            _log(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}; retrying in {wait:.1f} s")
+            time.sleep(wait)
+            continue
+        failures = 0
         if count:
             _log(f"Applied {count} index update(s).")
             continue
@@ -71,6 +87,13 @@ def worker_command(once: bool, idle_sleep: float) -> None:
         if once:
             return
         time.sleep(idle_sleep)
+
+
+def _pending() -> bool:
+    """Whether any outbox row waits, read in a deferred (read-only) transaction of its own."""
+    with db.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+        row = connection.execute(sa.select(SearchOutbox.id).where(SearchOutbox.done_at.is_(None)).limit(1)).first()
+    return row is not None
 
 
 def init_app(app: Flask) -> None:

@@ -346,3 +346,60 @@ def test_rolled_back_publication_leaves_nothing_in_the_index(app, client, runner
     assert set(indexed(app)) == {kept}
     assert pending(db_session) == []
     assert runner.invoke(args=["search", "check"]).exit_code == 0
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The worker outlives a database that refuses it for a while
+
+
+@pytest.mark.parametrize("app_overrides", [{"SEARCH_APPLY_IN_REQUEST": False}])
+def test_the_worker_survives_a_locked_or_dropped_database_and_goes_on(app, backend, db_session, make_case):
+    """SQLite: another process holds the write lock for 2 s (the worker's busy timeout is 100 ms), so applying
+    fails with "database is locked"; PostgreSQL: the server terminates the worker's connections. The worker must
+    say so, wait, and apply the rows once the database answers again, never exiting (it once died on the first
+    "database is locked" and stayed dead without a supervisor)."""
+    import sqlite3
+    import time
+
+    def found(slug: str) -> bool:
+        try:
+            return slug in indexed(app)
+        except FileNotFoundError:  # no index yet: the worker makes the first generation
+            return False
+
+    def wait_until(condition) -> bool:
+        deadline = time.monotonic() + HANG
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return condition()
+
+    first = make_case("published")  # pending: nothing is applied in requests here
+    blocker = None
+    if backend == "sqlite":
+        blocker = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), timeout=5,
+                                  isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock before the worker starts
+    env = {**child_env(app), "SQLITE_BUSY_TIMEOUT_MS": "100", "SEARCH_APPLY_IN_REQUEST": "false",
+           "PGAPPNAME": "search-worker-under-test"}
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "search", "worker", "--idle-sleep",
+                               "0.1"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        if blocker is not None:
+            time.sleep(2)
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert wait_until(lambda: found(first)), "the worker applied nothing"
+        if backend == "postgresql":
+            for _round in range(3):
+                db_session.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                           "WHERE application_name = 'search-worker-under-test'"))
+                db_session.commit()
+                time.sleep(0.5)
+        second = make_case("published", title="Snow clearing schedule by district")
+        assert wait_until(lambda: found(second)), "the worker did not go on"
+        assert worker.poll() is None, "the worker exited"
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=HANG)
+    if backend == "sqlite":
+        assert "database is locked; retrying in" in output, output
