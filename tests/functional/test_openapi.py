@@ -205,10 +205,14 @@ def seeded(app, make_case, make_meeting, in_db):
 def live_server(app, seeded):
     """The app behind a real HTTP server on a free port (threads, as gunicorn's workers would answer)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Request threads are joined at close: one still tearing down its app context after the client had its
+    # answer would give its database connection back after the engine was disposed (a ResourceWarning later).
+    server.daemon_threads, server.block_on_close = False, True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join()
 
 
