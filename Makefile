@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev chromium nginx java ocr translations compile-translations lint clean bench bench-morphology
+.PHONY: run test install install-dev chromium nginx java ocr translations compile-translations lint clean bench bench-morphology soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,15 @@ DOCS ?= 10000
 BENCH_FLAGS ?=
 bench: install
 	$(BIN)/python bench/search_bench.py --docs $(DOCS) --queries 200 --workdir /tmp/search-bench-$(DOCS) $(BENCH_FLAGS)
+
+## make soak [SOAK_SECONDS=180] [SOAK_CLIENTS=40] [SOAK_DATABASES=sqlite,postgresql]: gunicorn (4 workers) and
+## the search worker under a crowd while workers are killed, then an audit: no lost write, no 5xx, no lock error
+SOAK_SECONDS ?= 180
+SOAK_CLIENTS ?= 40
+SOAK_DATABASES ?= sqlite,postgresql
+soak: install
+	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS) --databases $(SOAK_DATABASES) \
+		--workdir /tmp/soak
 
 ## make bench-morphology: Kazakh/Russian stemmers vs hunspell-kk, hunspell-ru, pymorphy3 (bench/MORPHOLOGY.md)
 bench-morphology: install

@@ -78,6 +78,8 @@ class Config:
     # Production runs `flask search worker` beside gunicorn and turns this off (ProdConfig): publishing is
     # faster, and a search still applies what is pending before it runs, so read-your-writes holds either way.
     SEARCH_APPLY_IN_REQUEST = _env_bool("SEARCH_APPLY_IN_REQUEST", True)
+    SEARCH_REQUEST_BATCH = _env_int("SEARCH_REQUEST_BATCH", 50)  # outbox rows a request applies, at most
+    SEARCH_MAX_SEGMENTS = _env_int("SEARCH_MAX_SEGMENTS", 8)  # the worker merges small segments past this many
     # `flask search reindex`: build processes (0: one per core; from SEARCH_REINDEX_PARALLEL_MIN cases up) and each
     # one's posting buffer in MB (0: a share of the available memory, app/search/building.py).
     SEARCH_REINDEX_PROCS = _env_int("SEARCH_REINDEX_PROCS", 0)
@@ -197,7 +199,6 @@ class ProdConfig(Config):
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     HSTS = True
-    SEARCH_APPLY_IN_REQUEST = _env_bool("SEARCH_APPLY_IN_REQUEST", False)  # `flask search worker` runs
 
     @classmethod
     def validate(cls, config: dict) -> None:

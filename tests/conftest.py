@@ -199,10 +199,28 @@ def prepared_database_url(request, tmp_path):
     return url
 
 
+@pytest.fixture(scope="session")
+def empty_index_template(tmp_path_factory, sqlite_template) -> Path:
+    """An empty search index made as an operator makes one (``flask search reindex`` of an empty database),
+    built once; each test's app gets a copy (only reindex creates an index)."""
+    folder = tmp_path_factory.mktemp("index-template")
+    target = folder / "test.sqlite3"
+    shutil.copyfile(sqlite_template, target)
+    template_app = make_app(f"sqlite:///{target}", folder)
+    with template_app.app_context():
+        assert template_app.extensions["search"].reindex() == 0
+        db.session.remove()
+        db.engine.dispose()
+    return folder / "search_index"
+
+
 @pytest.fixture
-def app(prepared_database_url, tmp_path, app_overrides):
-    """The application on a fresh database with the regions loaded."""
+def app(prepared_database_url, tmp_path, app_overrides, empty_index_template):
+    """The application on a fresh database with the regions loaded and an empty search index."""
     application = make_app(prepared_database_url, tmp_path, **app_overrides)
+    index_dir = Path(application.config["SEARCH_INDEX_DIR"])
+    if not index_dir.exists():
+        shutil.copytree(empty_index_template, index_dir)
     yield application
     with application.app_context():
         db.session.remove()

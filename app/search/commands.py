@@ -63,8 +63,8 @@ def worker_command(once: bool, idle_sleep: float) -> None:
     while True:
         try:
             # The idle poll only reads (no write lock on SQLite); applying takes the locks when there is work.
-            # (Without an index at all, applying still makes the first, empty generation, as requests do.)
-            count = search.apply_pending() if _pending() or search.current_dir() is None else 0
+            # Without an index both raise IndexUnavailable: logged and retried below until `search reindex`.
+            count = search.apply_pending() if _pending() else 0
             # Nothing pending: merge the small segments updates left behind (searches read every segment).
             merged = 0 if count else search.merge_segments()
         except (IndexUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:

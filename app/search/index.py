@@ -43,6 +43,7 @@ from whoosh.fields import STORED
 from whoosh.fields import TEXT
 from whoosh.fields import Schema
 from whoosh.index import LockError
+from whoosh.reading import ReaderClosed
 from whoosh.reading import SegmentReader
 
 from app.case_studies.models import CaseStudy
@@ -61,7 +62,7 @@ from app.search.documents import updated_stamp
 from app.search.models import SearchOutbox
 from app.search.ranking import PRIOR_FIELD
 from app.search.ranking import prior_column
-from app.search.whoosh_internals import concurrent_index
+from app.search.whoosh_internals import snapshot_index
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def analysis_version(path: Path | None) -> int:
 
 class IndexUnavailable(Exception):
     """The index is missing or unreadable (``flask search reindex`` repairs it)."""
+
 
 
 def case_schema() -> Schema:
@@ -268,20 +270,28 @@ class SearchIndex:
         """
         yield _shared_searcher(self)
 
-    def open(self, create: bool = False):
-        """Open the current generation.
+    def read(self, work):
+        """``work(searcher)`` on the shared searcher; return its result.
 
-        :param create: create an empty first generation if there is none (writers); readers pass False.
-        :raise IndexUnavailable: no index (and ``create`` is false), or it cannot be read.
+        The searcher reads a snapshot of one generation (``whoosh_internals.SnapshotStorage``): another process's
+        merge or reindex deleting its files meanwhile does not affect it.
+
+        :raise IndexUnavailable: no index, or it cannot be read.
+        """
+        try:
+            return work(_shared_searcher(self))
+        except (OSError, EOFError, ReaderClosed) as exc:
+            raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+
+    def open(self):
+        """Open the current generation (only :meth:`reindex` creates one: a missing index is never silently
+        replaced by an empty one, which would answer "nothing found" to every search).
+
+        :raise IndexUnavailable: no index, or it cannot be read.
         """
         path = self.current_dir()
         if path is None or not path.is_dir():
-            if not create:
-                raise IndexUnavailable(f"no search index in {self.root} (run `flask search reindex`)")
-            name, path = self._new_generation()
-            _create_index(path)
-            self._switch(name)
-            return whoosh_index.open_dir(str(path))
+            raise IndexUnavailable(f"no search index in {self.root} (run `flask search reindex`)")
         try:
             return whoosh_index.open_dir(str(path))
         except Exception as exc:  # whoosh raises EmptyIndexError, OSError, pickling errors...
@@ -306,9 +316,11 @@ class SearchIndex:
         Returns 0 at once if another writer holds the lock: it will finish the job. In a request the new segment
         is not merged with others (the worker does that: :meth:`merge_segments`) unless they have piled up far
         past ``SEARCH_MAX_SEGMENTS`` (an instance without a worker).
+
+        :raise IndexUnavailable: there is no index (the rows stay pending until ``flask search reindex``).
         """
         limit = limit or current_app.config["SEARCH_BATCH_SIZE"]
-        ix = self.open(create=True)
+        ix = self.open()
         try:
             writer = ix.writer(timeout=timeout, **WRITER_OPTIONS)
         except LockError:
@@ -379,7 +391,7 @@ class SearchIndex:
         reads every segment.
         """
         max_segments = current_app.config["SEARCH_MAX_SEGMENTS"]
-        ix = self.open(create=False)
+        ix = self.open()
         before = len(ix._segments())
         if before <= max_segments:
             return 0
@@ -496,7 +508,7 @@ class SearchIndex:
         Compares {slug: updated_at} of the index with the published cases of the database.
         """
         try:
-            ix = self.open(create=False)
+            ix = self.open()
             with ix.searcher() as searcher:
                 indexed = {f["id"]: f.get("updated_at", "") for f in searcher.all_stored_fields()}
         except IndexUnavailable as exc:
@@ -532,6 +544,9 @@ def _apply_now() -> None:
         return
     try:
         current_app.extensions["search"].apply_all(prefer=tuple(keys))
+    except IndexUnavailable as exc:
+        db.session.rollback()
+        log.warning("search outbox rows left pending: %s", exc)
     except Exception:
         db.session.rollback()
         log.exception("applying search outbox rows failed; `flask search worker` will retry")
@@ -574,10 +589,11 @@ def _shared_searcher(ext: SearchIndex):
             gen, ix, searcher = cached
             try:
                 if not searcher.up_to_date():
-                    # A new searcher, not searcher.refresh(): that closes the old readers, which a request in
-                    # another thread may still be using (and Whoosh 2.7.4's refresh() never reuses a reader: it
-                    # looks them up by generation instead of segment id). The old one is closed a little later.
+                    # A new snapshot and searcher, not searcher.refresh(): that closes the old readers, which a
+                    # request in another thread may still be using (and Whoosh 2.7.4's refresh() never reuses a
+                    # reader: it looks them up by generation instead of segment id). The old one is closed later.
                     _retire(searcher)
+                    ix = snapshot_index(ix)
                     searcher = ix.searcher()
                     _searchers[root] = (gen, ix, searcher)
             except Exception as exc:
@@ -587,7 +603,7 @@ def _shared_searcher(ext: SearchIndex):
         if cached is not None:
             _retire(cached[2])
         try:
-            ix = concurrent_index(ext.open(create=False))
+            ix = snapshot_index(ext.open())
             searcher = ix.searcher()
         except IndexUnavailable:
             raise

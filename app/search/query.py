@@ -1,7 +1,8 @@
 """Search queries over the case-study index: the public entry point (``search()``, and the names views import).
 
-Pending outbox rows are applied first (read-your-writes), stale index entries masked, and then one search runs on
-the shared searcher (``with search.searcher() as s:``): :mod:`~app.search.parsing` reads the query,
+Searches never write the index (the committing request and the worker apply the outbox): stale index entries are
+masked, and then one search runs on the shared searcher (``SearchIndex.read``, which reopens it once if a segment
+vanished under it): :mod:`~app.search.parsing` reads the query,
 :mod:`~app.search.matching` finds, scores and counts the matches, :mod:`~app.search.highlighting` marks the shown
 hits and :mod:`~app.search.suggestions` proposes a "did you mean". Every hit is re-checked against the database:
 only published cases are shown, and highlights are built from the database text, never from the index.
@@ -80,22 +81,6 @@ class SearchResult:
         return max(1, -(-self.total // self.per_page))
 
 
-def _apply_pending() -> None:
-    """Read-your-writes: apply committed outbox rows before searching (short lock timeout)."""
-    ext = current_app.extensions["search"]
-    if ext.current_dir() is None:
-        return
-    pending = db.session.scalar(sa.select(SearchOutbox.id).where(SearchOutbox.done_at.is_(None)).limit(1))
-    if pending is None:
-        db.session.rollback()
-        return
-    try:
-        ext.apply_all(timeout=0.5)
-    except Exception:
-        db.session.rollback()
-        current_app.logger.exception("applying pending search outbox rows failed")
-
-
 def _stale_slugs() -> tuple[str, ...]:
     """Slugs the index may still hold although their case is not published (any more): those of pending outbox
     rows (left pending because another writer holds the index lock, or the worker is behind) whose case is now
@@ -126,16 +111,10 @@ def search(q: str, filters: SearchParams | None = None) -> SearchResult:
     params = SearchParams(q=q or "", filters=dict(params.filters), year_from=params.year_from,
                           year_to=params.year_to, sort=params.sort, page=max(1, params.page),
                           per_page=min(MAX_PER_PAGE, max(1, params.per_page)))
-    _apply_pending()
+    # Searches never write: the committing request and the worker apply the outbox; rows still pending are
+    # masked out when their case is no longer published.
     params.exclude = _stale_slugs()
-    with current_app.extensions["search"].searcher() as searcher:
-        schema = searcher.schema
-        try:
-            return _run(searcher, schema, params)
-        except IndexUnavailable:
-            raise
-        except (OSError, EOFError) as exc:
-            raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+    return current_app.extensions["search"].read(lambda searcher: _run(searcher, searcher.schema, params))
 
 
 def _relax(searcher, schema, clauses, params: SearchParams, restriction, limit: int, first):

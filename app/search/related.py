@@ -88,8 +88,7 @@ def related(case: CaseStudy | str, limit: int = 5) -> list[CaseStudy]:
         if case is None:
             return []
     try:
-        with current_app.extensions["search"].searcher() as searcher:
-            slugs = _candidates(searcher, case, limit * 3 + 5)
+        slugs = current_app.extensions["search"].read(lambda searcher: _candidates(searcher, case, limit * 3 + 5))
     except IndexUnavailable:
         return []
     except Exception:  # a broken index must not break the case page

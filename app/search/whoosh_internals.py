@@ -23,6 +23,8 @@ from whoosh.codec.whoosh3 import _lenfield
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Positions
+from whoosh.index import TOC
+from whoosh.index import EmptyIndexError
 from whoosh.index import FileIndex
 from whoosh.matching.wrappers import FilterMatcher
 
@@ -195,13 +197,75 @@ class ConcurrentStorage(FileStorage):
         return _ViewFile(buf, name=name)
 
 
-def concurrent_index(ix):
-    """``ix`` (a Whoosh ``FileIndex`` on disk) opened again on a :class:`ConcurrentStorage`: its searchers may
-    be used by several threads at once."""
+class SnapshotStorage(ConcurrentStorage):
+    """A :class:`ConcurrentStorage` that maps, when it is made, the latest TOC of index ``indexname`` and every
+    file of that TOC's segments, and serves those maps from then on: a searcher on it reads one consistent
+    generation even after another process's merge or update deleted those files. (Whoosh 2.7.4 opens a segment's
+    column files, stored fields and field lengths among them, only when a search first reads them: a file
+    deleted by then raised, or, for the lengths, silently read as zero.) The maps go with the searcher."""
+
+    def __init__(self, path, indexname: str):
+        super().__init__(path)
+        self._maps: dict[str, memoryview] = {}
+        names = super().list()
+        self.generation = TOC._latest_generation(self, indexname)
+        if self.generation < 0:
+            raise EmptyIndexError(f"Index {indexname!r} does not exist in {path}")
+        toc_name = TOC._filename(indexname, self.generation)
+        self._pin(toc_name)
+        self.toc = TOC.read(self, indexname, gen=self.generation)
+        prefixes = tuple(segment.segment_id() + "." for segment in self.toc.segments)
+        for name in names:
+            if name.startswith(prefixes):
+                self._pin(name)
+
+    def _pin(self, name: str) -> None:
+        self._maps[name] = self._map(name)
+
+    def _map(self, name: str) -> memoryview:
+        with open(self._fpath(name), "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)) if size else memoryview(b"")
+
+    def open_file(self, name, **kwargs):
+        buf = self._maps.get(name)
+        return _ViewFile(buf if buf is not None else self._map(name), name=name)
+
+    def file_exists(self, name) -> bool:
+        return name in self._maps or super().file_exists(name)
+
+    def file_length(self, name) -> int:
+        buf = self._maps.get(name)
+        return len(buf) if buf is not None else super().file_length(name)
+
+
+class SnapshotIndex(FileIndex):
+    """The generation a :class:`SnapshotStorage` pinned; ``latest_generation`` still looks at the disk, so a
+    searcher's ``up_to_date()`` says when a newer one exists."""
+
+    def _read_toc(self):
+        return self.storage.toc
+
+    def latest_generation(self):
+        return TOC._latest_generation(ConcurrentStorage(self.storage.folder), self.indexname)
+
+
+SNAPSHOT_ATTEMPTS = 5  # a merge may delete a segment's files between reading its TOC and mapping them
+
+
+def snapshot_index(ix):
+    """``ix`` (a Whoosh ``FileIndex`` on disk) as a :class:`SnapshotIndex` of its latest generation: its searcher
+    may be used by several threads at once, and reads that generation whatever other processes write meanwhile."""
     folder = getattr(ix.storage, "folder", None)
     if folder is None:
         return ix
-    return FileIndex(ConcurrentStorage(folder), ix.schema, ix.indexname)
+    for attempt in range(SNAPSHOT_ATTEMPTS):
+        try:
+            return SnapshotIndex(SnapshotStorage(folder, ix.indexname), ix.schema, ix.indexname)
+        except FileNotFoundError:
+            if attempt == SNAPSHOT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def value_positions(reader, fieldname: str, ids, values: list[bytes]):

@@ -44,7 +44,7 @@ def test_production_starts_with_its_settings_from_the_environment(tmp_path):
                                       "print(c['APP_ENV'], c['SESSION_COOKIE_SECURE'], c['REMEMBER_COOKIE_SECURE'], "
                                       "c['HSTS'], c['TRUSTED_HOSTS'], c['SEARCH_APPLY_IN_REQUEST'])")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["production", "True", "True", "True", "['exchange.example.kz']", "False"]
+    assert result.stdout.split() == ["production", "True", "True", "True", "['exchange.example.kz']", "True"]
 
 
 @pytest.mark.parametrize(

@@ -454,10 +454,10 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path, empt
     status, headers, _body = instance.login(ADMIN_EMAIL, ADMIN_PASSWORD, "192.0.2.10")
     assert status == 302 and dict(headers)["Location"] == "/"
 
-    # The worker applies what the CLI writes (SEARCH_APPLY_IN_REQUEST=false): the last demo case appears.
+    # The worker applies what a process left pending (here the CLI, told not to apply): the last demo case appears.
     last = tmp_path / "last.jsonl"
     last.write_text(demo[-1] + "\n", encoding="utf-8")
-    instance.run(f".venv/bin/flask --app wsgi cases import {last}")
+    instance.run(f"SEARCH_APPLY_IN_REQUEST=false .venv/bin/flask --app wsgi cases import {last}")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         health = json.loads(instance.request("GET", "/healthz")[2])

@@ -93,7 +93,7 @@ def test_worker_applies_rows_left_pending_by_a_crash(app, runner, db_session, ma
     rows = pending(db_session)
     assert [(r.doc_key, r.op) for r in rows] == [(slug, "upsert")]
     result = runner.invoke(args=["search", "check"])
-    assert result.exit_code == 1 and "index unavailable" in result.output  # nothing was ever applied
+    assert result.exit_code == 1 and "missing from index" in result.output  # nothing was ever applied
 
     result = runner.invoke(args=["search", "worker", "--once"])
     assert result.exit_code == 0, result.output
