@@ -879,7 +879,9 @@ def markdown(results: dict) -> str:
               f"| import ÷ stock build | {fmt_ratio(r['import_vs_stock_docs_per_s'])} |",
               f"| FTS5 build | {rate('fts5_build_docs_per_s', 'fts5_build_seconds')} |",
               f"| RSS of the gunicorn worker, searcher warm (peak) | "
-              f"{rss.get('VmRSS', 0) / 1024:.0f} MB ({rss.get('VmHWM', 0) / 1024:.0f} MB) |",
+              f"{rss.get('VmRSS', 0) / 1024:.0f} MB ({rss.get('VmHWM', 0) / 1024:.0f} MB): "
+              f"{rss.get('RssAnon', 0) / 1024:.0f} MB private, {rss.get('RssFile', 0) / 1024:.0f} MB mapped index "
+              "and library pages (shared, reclaimable) |",
               f"| app index / raw text | {results['index_bytes'] / 1e6:.0f} MB / {raw / 1e6:.0f} MB = "
               f"{results['index_bytes'] / raw:.2f}× ({results['index_segments']} segments) |",
               f"| stock Whoosh index | {results['stock_index_bytes'] / 1e6:.0f} MB |",

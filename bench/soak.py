@@ -41,11 +41,14 @@ import time
 import urllib.parse
 import uuid
 from collections import defaultdict
-from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.http_client import Browser  # noqa: E402
+from tests.http_client import Interrupted  # noqa: E402
+from tests.http_client import hidden_fields  # noqa: E402
 
 PG_URL = os.environ.get("SOAK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "soak-steppe-exchange-2026"
@@ -178,73 +181,23 @@ class Stack:
 # Clients
 
 
-class Interrupted(Exception):
-    """The connection was cut off (the worker serving it was killed): the request's outcome is unknown."""
-
-
-class Forms(HTMLParser):
-    """The forms of a page: action → {name: value} of their hidden inputs."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[tuple[str, dict[str, str]]] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append((a.get("action") or "", {}))
-        elif tag == "input" and self.forms and a.get("type") == "hidden" and a.get("name"):
-            self.forms[-1][1][a["name"]] = a.get("value") or ""
-
-
-def hidden_fields(html: str, action: str, page: str | None = None) -> dict[str, str] | None:
-    """The hidden inputs of the form that posts to ``action`` (a form without an action posts to its ``page``)."""
-    parser = Forms()
-    parser.feed(html)
-    for form_action, fields in parser.forms:
-        if (urllib.parse.urlsplit(form_action).path or page) == action:
-            return dict(fields)
-    return None
-
-
 class Client:
-    """A browser: one connection, cookies, and a record of what the server acknowledged."""
+    """A browser of the soak (:class:`tests.http_client.Browser`) whose every request is recorded by the run."""
 
     def __init__(self, run: Run, email: str | None):
         self.run = run
         self.email = email
-        self.cookies: dict[str, str] = {}
-        self.conn = None
+        self.browser = Browser(run.stack.port)
 
     def request(self, kind: str, method: str, path: str, data: dict | None = None) -> tuple[int, dict, str]:
-        body = urllib.parse.urlencode(data or {}, doseq=True) if data is not None else None
-        headers = {"Accept-Language": "ru", "Host": f"127.0.0.1:{self.run.stack.port}"}
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         started = time.perf_counter()
         try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.run.stack.port, timeout=90)
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        except (http.client.HTTPException, OSError) as exc:
-            self.conn.close()
-            self.conn = None
-            self.run.record(kind, None, (time.perf_counter() - started) * 1000, f"{type(exc).__name__}: {exc}")
-            raise Interrupted(str(exc)) from exc
-        ms = (time.perf_counter() - started) * 1000
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name.strip()] = rest.split(";", 1)[0]
-        self.run.record(kind, response.status, ms, text[:300] if response.status >= 500 else "")
-        if response.getheader("Connection", "").lower() == "close":
-            self.conn.close()
-            self.conn = None
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+            response = self.browser.request(method, path, data)
+        except Interrupted as exc:
+            self.run.record(kind, None, (time.perf_counter() - started) * 1000, str(exc))
+            raise
+        self.run.record(kind, response.status, response.ms, response.text[:300] if response.status >= 500 else "")
+        return response.status, response.headers, response.text
 
     def login(self) -> None:
         for _attempt in range(5):
@@ -252,7 +205,7 @@ class Client:
                 _, _, page = self.request("login page", "GET", "/login")
                 fields = hidden_fields(page, "/login", page="/login") or {}
                 status, _, _ = self.request("login", "POST", "/login",
-                                                  {**fields, "email": self.email, "password": PASSWORD})
+                                            {**fields, "email": self.email, "password": PASSWORD})
                 if status in (302, 303):
                     return
             except Interrupted:

@@ -77,7 +77,7 @@ WRITER_OPTIONS = {"compound": False}
 REINDEX_CHUNK = 500  # cases a build process reads from the database at a time
 MARK_CHUNK = 1000  # outbox rows marked done per statement
 REQUEST_MERGE_FACTOR = 4  # a request merges segments only past this many times SEARCH_MAX_SEGMENTS (no worker runs)
-RESYNC_MARGIN = timedelta(seconds=60)  # clock skew allowance when reindex re-applies recent rows
+RESYNC_MARGIN = timedelta(seconds=60)  # clock skew (and transaction length) allowance when reindex re-applies rows
 
 
 def _create_index(path: Path):
@@ -460,11 +460,15 @@ class SearchIndex:
         previous = self.current_dir()
         self._switch(name)
         # Changes committed while the build ran are pending, or were applied to the old generation after we
-        # started: re-sync both kinds of row into the new one.
+        # started: re-sync both kinds of row into the new one. (Rows written before we started and applied just
+        # before, e.g. by the rebuild of the `cases import` an operator runs right before this, are in the build:
+        # re-syncing them rewrote every document once more.)
+        since = started - RESYNC_MARGIN
         recent = db.session.execute(
             sa.select(SearchOutbox.id, SearchOutbox.doc_key)
             .where(SearchOutbox.doc_type == outbox.DOC_CASE)
-            .where(sa.or_(SearchOutbox.done_at.is_(None), SearchOutbox.done_at >= started - RESYNC_MARGIN))
+            .where(sa.or_(SearchOutbox.done_at.is_(None),
+                          sa.and_(SearchOutbox.done_at >= since, SearchOutbox.created_at >= since)))
             .order_by(SearchOutbox.id)
         ).all()
         keys = [key for row_id, key in recent if row_id not in covered]
