@@ -129,7 +129,7 @@ def _schemas() -> dict:
     region = {"type": "string", "enum": regions, "description": "ISO 3166-2 code of a first-level unit."}
     topic = {"type": "string", "enum": list(TOPICS)}
     year = {"type": "integer"}
-    evidence = _nullable({"type": "integer", "enum": list(EVIDENCE_LEVELS), "description": EVIDENCE_DESCRIPTION})
+    evidence = {"type": ["integer", "null"], "enum": [*EVIDENCE_LEVELS, None], "description": EVIDENCE_DESCRIPTION}
     return {
         "Error": _object({
             "error": _object({
@@ -170,7 +170,7 @@ def _schemas() -> dict:
             "budget_kzt": _nullable({"type": "number", "minimum": 0}),
             "adoptions": {"type": "array", "items": _ref("Adoption")},
             "evidence_level": evidence,
-            "evidence_url": _nullable({"type": "string", "format": "uri", "maxLength": MAX_EVIDENCE_URL_CHARS,
+            "evidence_url": _nullable({"type": "string", "maxLength": MAX_EVIDENCE_URL_CHARS,
                                        "description": "An http(s) link to the evaluation of the practice."}),
             "url": {"type": "string", "description": "Path of the case study's page."},
             "published_at": DATETIME_UTC,
