@@ -22,8 +22,10 @@ from app.api import SEARCH_UNAVAILABLE
 from app.api import STATUS_CODES
 from app.api import json_response
 from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import EVIDENCE_LEVELS
 from app.case_studies.constants import FIRST_YEAR as CASE_FIRST_YEAR
 from app.case_studies.constants import LEVELS
+from app.case_studies.constants import MAX_EVIDENCE_URL_CHARS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.meetings import services as meeting_services
@@ -116,12 +118,18 @@ def _ok(description: str, schema: dict) -> dict:
 
 # --- schemas ---------------------------------------------------------------------------------------------------
 
+EVIDENCE_DESCRIPTION = ("Nesta's Standards of Evidence (null: not assessed): 1 a plausible account of why it works, "
+                        "2 data showing change, 3 a comparison showing it caused the change, 4 an independent "
+                        "replication or evaluation, 5 scaled, with repeated evaluations. Levels 3 to 5 come with an "
+                        "attached evaluation or an evidence_url.")
+
 
 def _schemas() -> dict:
     regions = _region_codes()
     region = {"type": "string", "enum": regions, "description": "ISO 3166-2 code of a first-level unit."}
     topic = {"type": "string", "enum": list(TOPICS)}
     year = {"type": "integer"}
+    evidence = {"type": ["integer", "null"], "enum": [*EVIDENCE_LEVELS, None], "description": EVIDENCE_DESCRIPTION}
     return {
         "Error": _object({
             "error": _object({
@@ -161,6 +169,9 @@ def _schemas() -> dict:
             "lessons": _nullable({"type": "string", "description": "Markdown."}),
             "budget_kzt": _nullable({"type": "number", "minimum": 0}),
             "adoptions": {"type": "array", "items": _ref("Adoption")},
+            "evidence_level": evidence,
+            "evidence_url": _nullable({"type": "string", "maxLength": MAX_EVIDENCE_URL_CHARS,
+                                       "description": "An http(s) link to the evaluation of the practice."}),
             "url": {"type": "string", "description": "Path of the case study's page."},
             "published_at": DATETIME_UTC,
             "updated_at": DATETIME_UTC,
@@ -171,6 +182,7 @@ def _schemas() -> dict:
         "SearchResult": _object({
             "id": STRING, "title": STRING, "summary": _nullable(STRING), "region": _nullable(region),
             "year": {"type": "integer", "description": "The year the practice started."},
+            "evidence_level": evidence,
             "score": {"type": "number"},
             "highlights": _object({"title": {"type": "string", "description": "HTML, matches in <mark>."},
                                    "body": {"type": "string", "description": "HTML snippet, matches in <mark>."}}),
@@ -185,7 +197,7 @@ def _schemas() -> dict:
             "facets": _object({
                 name: {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1},
                        "description": "value → number of matching case studies (the other facets' filters apply)."}
-                for name in ("region", "topic", "level", "year")
+                for name in ("region", "topic", "level", "year", "evidence")
             }),
             "suggestion": _nullable({"type": "string", "description": "Did you mean."}),
         }),
@@ -286,6 +298,8 @@ def _search_operation() -> dict:
             many("topic", list(TOPICS), "Topic slug(s)."),
             many("language", list(CASE_LANGUAGES), "Language(s) of the text."),
             many("status", list(STATUSES), "Status(es) of the practice."),
+            _query("evidence", {"type": "array", "items": {"type": "integer", "enum": list(EVIDENCE_LEVELS)}},
+                   "Evidence level(s), 1 to 5 (Nesta's Standards of Evidence).", style="form", explode=True),
             _query("year_from", INTEGER, "Started in this year or later."),
             _query("year_to", INTEGER, "Started in this year or earlier."),
             _query("sort", {"type": "string", "enum": list(SORTS), "default": "relevance"}, "Order of the results."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 TOPICS = {
@@ -65,6 +66,17 @@ SECTIONS = {
     "lessons": _l("Lessons for peers"),
 }
 
+# Nesta's Standards of Evidence: how strongly a case study shows that the practice works (CONTRACTS.md §1).
+EVIDENCE_LEVELS = {
+    1: _l("A plausible account of why it works"),
+    2: _l("Data showing change"),
+    3: _l("A comparison showing it caused the change"),
+    4: _l("An independent replication or evaluation"),
+    5: _l("Scaled, with repeated evaluations"),
+}
+EVIDENCE_NEEDS_PROOF = 3  # from this level on, a published case study names its evaluation (file or link)
+MAX_EVIDENCE_URL_CHARS = 500
+
 FIRST_YEAR = 1991  # independence: nothing earlier is a case study of Kazakhstan's akimats
 ID_PATTERN = re.compile(r"[a-z0-9-]{3,120}")  # a case study's id (slug), CONTRACTS.md §1
 MAX_SECTION_CHARS = 20_000
@@ -72,6 +84,13 @@ MAX_SUMMARY_CHARS = 1_000
 MAX_TITLE_CHARS = 300
 
 
+def evidence_options() -> dict[int, str]:
+    """"Level N – meaning" of each evidence level in the current language (select options, filters, facets)."""
+    return {level: gettext("Level %(level)s – %(meaning)s", level=level, meaning=meaning)
+            for level, meaning in EVIDENCE_LEVELS.items()}
+
+
 def case_labels() -> dict:
     """Translated labels of the case-study vocabularies, for templates."""
-    return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES}
+    return {"topics": TOPICS, "levels": LEVELS, "statuses": STATUSES, "states": STATES, "languages": CASE_LANGUAGES,
+            "evidence": EVIDENCE_LEVELS, "evidence_options": evidence_options()}

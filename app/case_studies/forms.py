@@ -17,6 +17,7 @@ from wtforms.validators import Optional
 
 from app.case_studies.constants import CASE_LANGUAGES
 from app.case_studies.constants import LEVELS
+from app.case_studies.constants import MAX_EVIDENCE_URL_CHARS
 from app.case_studies.constants import MAX_SECTION_CHARS
 from app.case_studies.constants import MAX_SUMMARY_CHARS
 from app.case_studies.constants import MAX_TITLE_CHARS
@@ -42,6 +43,15 @@ class YearField(ParseMessageMixin, AsciiIntegerField):
     """An integer year, with our own message for text that is not a number."""
 
     parse_message = YEAR_MESSAGE
+
+
+class EvidenceLevelField(ParseMessageMixin, SelectField):
+    """The evidence level: an int 1-5, or 0 for "not assessed" (the choices are set by the view, translated)."""
+
+    parse_message = _l("Choose an evidence level from 1 to 5, or leave it not assessed.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, coerce=coerce_optional_int, validate_choice=False, **kwargs)
 
 
 def section(label, description):
@@ -108,6 +118,17 @@ class CaseStudyForm(Form):
     budget_kzt = StringField(
         _l("Budget (tenge)"), validators=[Length(max=40, message=LENGTH_MESSAGE)],
         description=_l("Total cost in tenge; leave empty if unknown."), render_kw={"inputmode": "decimal"},
+    )
+    evidence_level = EvidenceLevelField(
+        _l("Evidence level"),
+        description=_l("How strongly the case study shows that the practice works (Nesta's Standards of Evidence). "
+                       "Levels 3 to 5 need the evaluation: attach it as a file on the case study's page or give "
+                       "a link to it below."),
+    )
+    evidence_url = StringField(
+        _l("Link to the evaluation"), validators=[Length(max=MAX_EVIDENCE_URL_CHARS, message=LENGTH_MESSAGE)],
+        description=_l("The web address of an evaluation or study of the practice (starting with https://)."),
+        render_kw={"inputmode": "url", "autocomplete": "url"},
     )
     author_name = StringField(_l("Author"), validators=[Length(max=200, message=LENGTH_MESSAGE)])
     author_position = StringField(_l("Author's position"), validators=[Length(max=200, message=LENGTH_MESSAGE)])

@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from app.case_studies import services
 from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import EVIDENCE_LEVELS
 from app.case_studies.constants import FIRST_YEAR
 from app.case_studies.constants import ID_PATTERN
 from app.case_studies.constants import LEVELS
@@ -49,8 +50,10 @@ from app.regions.services import akimat_of
 FIELDS = (
     "id", "title", "summary", "region", "district", "level", "author_name", "author_position", "topics",
     "language", "started", "ended", "status", "problem", "solution", "challenges", "results", "lessons",
-    "budget_kzt", "adoptions",
+    "budget_kzt", "adoptions", "evidence_level", "evidence_url",
 )
+# Fields a line may leave out (added to the format later; a file without them imports them as null).
+OPTIONAL_FIELDS = ("evidence_level", "evidence_url")
 ADOPTION_FIELDS = ("region", "year", "note")
 # Text fields that may be empty: export writes null for them, import takes null or a string.
 OPTIONAL_TEXT = ("summary", "author_name", "author_position", *SECTIONS)
@@ -201,7 +204,7 @@ def parse_line(line_no: int, text: str) -> tuple[dict | None, list[str]]:
 
 def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
     check = _Checker(obj)
-    missing = [name for name in FIELDS if name not in obj]
+    missing = [name for name in FIELDS if name not in obj and name not in OPTIONAL_FIELDS]
     if missing:
         check.fail(None, f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
         check.bad.update(missing)
@@ -241,6 +244,8 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
     topics = _check_topics(check)
     budget = _check_budget(check)
     adoptions = _check_adoptions(check)
+    evidence_level = _check_evidence_level(check)
+    evidence_url = check.text("evidence_url", optional=True).strip() or None
 
     data = services.CaseData(
         title=texts["title"], region_id=region.id if region else 0, level=level, language=language,
@@ -248,10 +253,13 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
         municipality_id=municipality.id if municipality else None, ended=ended, problem=texts["problem"],
         solution=texts["solution"], challenges=texts["challenges"], results=texts["results"],
         lessons=texts["lessons"], budget_kzt=budget, author_name=texts["author_name"],
-        author_position=texts["author_position"], topics=topics,
+        author_position=texts["author_position"], topics=topics, evidence_level=evidence_level,
+        evidence_url=evidence_url,
     )
+    # The evidence rule counts the files of the case study the line updates (an import brings none).
+    existing = services.get_by_slug(slug) if slug and "id" not in check.bad else None
     try:
-        services.validate(data, for_publication=True)
+        services.validate(data, for_publication=True, attachments=len(existing.attachments) if existing else 0)
     except ValidationFailed as failure:
         with force_locale("en"):
             for name, message in failure.errors:
@@ -273,6 +281,8 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
         "status": status,
         "budget_kzt": services.budget_number(budget),
         "adoptions": adoptions,
+        "evidence_level": evidence_level,
+        "evidence_url": evidence_url,
     }
     for name, value in texts.items():
         value = value.strip() if name in STRIPPED_TEXT else value
@@ -296,6 +306,16 @@ def _check_topics(check: _Checker) -> list[str]:
         else:
             topics.append(item)
     return topics
+
+
+def _check_evidence_level(check: _Checker) -> int | None:
+    value = check.obj.get("evidence_level")
+    if value is None:
+        return None
+    if not _is_int(value) or value not in EVIDENCE_LEVELS:
+        check.fail("evidence_level", f"must be an evidence level from 1 to 5 or null, not {_show(value)}")
+        return None
+    return value
 
 
 def _check_budget(check: _Checker) -> Decimal | None:
@@ -458,7 +478,8 @@ def _case_data(record: dict, region: Region, municipality: Municipality | None,
         solution=record["solution"] or "", challenges=record["challenges"] or "", results=record["results"] or "",
         lessons=record["lessons"] or "", budget_kzt=None if budget is None else Decimal(str(budget)),
         author_name=record["author_name"] or "", author_position=record["author_position"] or "",
-        contact=contact, topics=list(record["topics"]),
+        contact=contact, topics=list(record["topics"]), evidence_level=record["evidence_level"],
+        evidence_url=record["evidence_url"],
     )
 
 
@@ -522,6 +543,8 @@ def case_to_interchange(case: CaseStudy) -> dict:
         record[name] = getattr(case, name) or None
     record["budget_kzt"] = services.budget_number(case.budget_kzt)
     record["adoptions"] = _adoptions_out(case)
+    record["evidence_level"] = case.evidence_level
+    record["evidence_url"] = case.evidence_url
     return record
 
 

@@ -62,6 +62,10 @@ class CaseStudy(db.Model):
     results: Mapped[str] = mapped_column(sa.Text, default="")
     lessons: Mapped[str] = mapped_column(sa.Text, default="")
     budget_kzt: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 2))
+    # Nesta's Standards of Evidence, 1-5 (constants.EVIDENCE_LEVELS); None: not assessed. Levels 3-5 of a
+    # published case study need an attachment or ``evidence_url`` (services.evidence_problem).
+    evidence_level: Mapped[int | None] = mapped_column(sa.SmallInteger, index=True)
+    evidence_url: Mapped[str | None] = mapped_column(sa.String(500))  # a link to the evaluation
 
     author_name: Mapped[str] = mapped_column(sa.String(200), default="")
     author_position: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -98,6 +102,7 @@ class CaseStudy(db.Model):
         back_populates="case_study", cascade="all, delete-orphan", order_by="Adoption.year"
     )
 
+    __table_args__ = (sa.CheckConstraint("evidence_level BETWEEN 1 AND 5", name="evidence_level_range"),)
     __mapper_args__ = {"version_id_col": version}
 
     @property

@@ -3,6 +3,7 @@ withdraw, restore; the queries lists use. Functions add and flush, never commit.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import unicodedata
@@ -11,6 +12,7 @@ from dataclasses import field
 from datetime import date
 from decimal import Decimal
 from decimal import InvalidOperation
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -19,8 +21,11 @@ from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
 from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import EVIDENCE_LEVELS
+from app.case_studies.constants import EVIDENCE_NEEDS_PROOF
 from app.case_studies.constants import FIRST_YEAR
 from app.case_studies.constants import LEVELS
+from app.case_studies.constants import MAX_EVIDENCE_URL_CHARS
 from app.case_studies.constants import MAX_SECTION_CHARS
 from app.case_studies.constants import MAX_SUMMARY_CHARS
 from app.case_studies.constants import MAX_TITLE_CHARS
@@ -45,7 +50,7 @@ MAX_BUDGET = Decimal("1e15")
 SNAPSHOT_FIELDS = (
     "title", "summary", "region", "district", "level", "topics", "language", "started", "ended", "status",
     "problem", "solution", "challenges", "results", "lessons", "budget_kzt", "author_name", "author_position",
-    "contact",
+    "contact", "evidence_level", "evidence_url",
 )
 
 
@@ -81,6 +86,8 @@ class CaseData:
     author_position: str = ""
     contact: str | None = None
     topics: list[str] = field(default_factory=list)
+    evidence_level: int | None = None  # 1-5 (constants.EVIDENCE_LEVELS); None: not assessed
+    evidence_url: str | None = None
 
 
 def last_allowed_year() -> int:
@@ -104,10 +111,41 @@ def parse_budget(value) -> Decimal | None:
     return budget
 
 
-def validate(data: CaseData, *, for_publication: bool = False) -> tuple[Region, Municipality | None]:
+def evidence_url_problem(url: str | None):
+    """Why ``url`` is no usable link to an evaluation (None: it is, or there is none)."""
+    if not url:
+        return None
+    if len(url) > MAX_EVIDENCE_URL_CHARS:
+        return _l("At most %(max)d characters.", max=MAX_EVIDENCE_URL_CHARS)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced [ in the host
+        parts = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or any(ch.isspace() or not ch.isprintable() for ch in url)):
+        return _l("Give the address of the evaluation as a web link starting with http:// or https://.")
+    return None
+
+
+def evidence_problem(level: int | None, url: str | None, attachments: int):
+    """Why a published case study cannot claim evidence ``level`` (None: it can).
+
+    The rule: levels 3 to 5 (a comparison, an independent evaluation, repeated evaluations) rest on an evaluation
+    that readers can check, so the case study has an attached file or a link to the evaluation (``url``).
+    """
+    if level is not None and level >= EVIDENCE_NEEDS_PROOF and not url and attachments <= 0:
+        return _l("Evidence levels 3 to 5 need proof: attach the evaluation to the case study or give a link to "
+                  "it.")
+    return None
+
+
+def validate(data: CaseData, *, for_publication: bool = False, attachments: int = 0
+             ) -> tuple[Region, Municipality | None]:
     """Check every field and the cross-field rules; collect all problems before refusing.
 
-    :param for_publication: also require the sections a published case study must have.
+    :param for_publication: also require the sections a published case study must have, and the evidence that
+        an evidence level of 3 to 5 needs (:func:`evidence_problem`).
+    :param attachments: how many files the case study has (the evidence rule counts them).
     :return: the region and municipality the ids name.
     :raise ValidationFailed: with one ``(field, message)`` per problem.
     """
@@ -162,6 +200,19 @@ def validate(data: CaseData, *, for_publication: bool = False) -> tuple[Region, 
     elif data.budget_kzt is not None and data.budget_kzt >= MAX_BUDGET:
         errors.append(("budget_kzt", _l("The budget must be less than %(max)s tenge.",
                                         max=f"{MAX_BUDGET:,.0f}".replace(",", "\u00a0"))))
+
+    data.evidence_url = (data.evidence_url or "").strip() or None
+    if data.evidence_level is not None and (not isinstance(data.evidence_level, int)
+                                            or isinstance(data.evidence_level, bool)
+                                            or data.evidence_level not in EVIDENCE_LEVELS):
+        errors.append(("evidence_level", _l("Choose an evidence level from 1 to 5, or leave it not assessed.")))
+    url_problem = evidence_url_problem(data.evidence_url)
+    if url_problem:
+        errors.append(("evidence_url", url_problem))
+    elif for_publication and "evidence_level" not in {name for name, _message in errors}:
+        problem = evidence_problem(data.evidence_level, data.evidence_url, attachments)
+        if problem:
+            errors.append(("evidence_level", problem))
 
     unknown = [topic for topic in data.topics if topic not in TOPICS]
     if unknown:
@@ -227,7 +278,7 @@ def _apply(case: CaseStudy, data: CaseData) -> None:
     """Copy the editable fields onto ``case``."""
     for name in ("title", "summary", "region_id", "municipality_id", "level", "language", "started", "ended",
                  "status", "problem", "solution", "challenges", "results", "lessons", "budget_kzt",
-                 "author_name", "author_position", "contact"):
+                 "author_name", "author_position", "contact", "evidence_level", "evidence_url"):
         value = getattr(data, name)
         if isinstance(value, str) and name not in SECTIONS:
             value = value.strip()
@@ -289,6 +340,8 @@ def snapshot(case: CaseStudy) -> dict:
         "author_name": case.author_name,
         "author_position": case.author_position,
         "contact": case.contact,
+        "evidence_level": case.evidence_level,
+        "evidence_url": case.evidence_url,
     }
 
 
@@ -352,7 +405,7 @@ def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | N
     if expected_version is not None and expected_version != case.version:
         current, submitted = snapshot(case), _data_snapshot(data)
         raise EditConflict(case, [name for name in SNAPSHOT_FIELDS if current.get(name) != submitted.get(name)])
-    validate(data, for_publication=case.is_published)
+    validate(data, for_publication=case.is_published, attachments=len(case.attachments))
     before = snapshot(case)
     _apply(case, data)
     db.session.flush()
@@ -392,7 +445,7 @@ def publish(user, case: CaseStudy) -> None:
     """
     if case.is_published:
         raise ValidationFailed([(None, _l("This case study is already published."))])
-    validate(data_from_case(case), for_publication=True)
+    validate(data_from_case(case), for_publication=True, attachments=len(case.attachments))
     was = case.state
     case.state = CaseState.PUBLISHED
     case.withdrawn_at = case.withdrawn_reason = None
@@ -432,6 +485,7 @@ def data_from_case(case: CaseStudy) -> CaseData:
         problem=case.problem, solution=case.solution, challenges=case.challenges, results=case.results,
         lessons=case.lessons, budget_kzt=case.budget_kzt, author_name=case.author_name,
         author_position=case.author_position, contact=case.contact, topics=case.topics,
+        evidence_level=case.evidence_level, evidence_url=case.evidence_url,
     )
 
 
@@ -452,18 +506,20 @@ class ListFilters:
     levels: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
+    evidence_levels: list[int] = field(default_factory=list)
     akimat_id: int | None = None
 
 
 def published_query(filters: ListFilters | None = None):
     """A select of published case studies matching ``filters``, newest publication first."""
-    filters = filters or ListFilters()
-    select = (
-        sa.select(CaseStudy)
-        .where(CaseStudy.is_published)
-        .options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
-                 selectinload(CaseStudy.municipality))
-    )
+    select = sa.select(CaseStudy).options(selectinload(CaseStudy.topic_rows), selectinload(CaseStudy.region),
+                                          selectinload(CaseStudy.municipality))
+    return _filtered(select, filters or ListFilters()).order_by(CaseStudy.published_at.desc(), CaseStudy.id.desc())
+
+
+def _filtered(select, filters: ListFilters):
+    """``select`` (of case studies) limited to the published ones ``filters`` allow."""
+    select = select.where(CaseStudy.is_published)
     if filters.regions:
         select = select.join(Region, CaseStudy.region_id == Region.id).where(Region.iso_code.in_(filters.regions))
     if filters.topics:
@@ -476,9 +532,21 @@ def published_query(filters: ListFilters | None = None):
         select = select.where(CaseStudy.status.in_(filters.statuses))
     if filters.languages:
         select = select.where(CaseStudy.language.in_(filters.languages))
+    if filters.evidence_levels:
+        select = select.where(CaseStudy.evidence_level.in_(filters.evidence_levels))
     if filters.akimat_id:
         select = select.where(CaseStudy.akimat_id == filters.akimat_id)
-    return select.order_by(CaseStudy.published_at.desc(), CaseStudy.id.desc())
+    return select
+
+
+def evidence_counts(filters: ListFilters | None = None) -> dict[int, int]:
+    """{evidence level: number of published case studies} among those ``filters`` allow, its evidence filter
+    left out (a facet counts what choosing one more of its values would add; levels without any are absent)."""
+    others = dataclasses.replace(filters or ListFilters(), evidence_levels=[])
+    select = sa.select(CaseStudy.evidence_level, sa.func.count(CaseStudy.id)).where(
+        CaseStudy.evidence_level.is_not(None))
+    rows = db.session.execute(_filtered(select, others).group_by(CaseStudy.evidence_level)).all()
+    return {int(level): int(n) for level, n in rows}
 
 
 def counts_by_region() -> dict[str, int]:

@@ -23,11 +23,13 @@ from app import policy
 from app.case_studies import services
 from app.case_studies.attachments.pages import attachment_ui
 from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import EVIDENCE_LEVELS
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import SECTIONS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
 from app.case_studies.constants import case_labels
+from app.case_studies.constants import evidence_options
 from app.case_studies.engagement.pages import EngagementPage
 from app.case_studies.forms import CaseStudyForm
 from app.case_studies.forms import ConfirmForm
@@ -55,7 +57,7 @@ from app.urls import query_int
 bp = Blueprint("case_studies", __name__, url_prefix="/cases")
 
 PER_PAGE = 20
-FILTER_KEYS = ("region", "topic", "level", "status", "language")
+FILTER_KEYS = ("region", "topic", "level", "status", "language", "evidence")
 
 
 def get_case_or_404(slug: str) -> CaseStudy:
@@ -82,12 +84,17 @@ def read_filters() -> services.ListFilters:
         levels=[v for v in args.getlist("level") if v in LEVELS],
         statuses=[v for v in args.getlist("status") if v in STATUSES],
         languages=[v for v in args.getlist("language") if v in CASE_LANGUAGES],
+        evidence_levels=sorted({int(v) for v in args.getlist("evidence") if v in EVIDENCE_VALUES}),
     )
+
+
+EVIDENCE_VALUES = {str(level) for level in EVIDENCE_LEVELS}  # "1".."5": the evidence filter's values
 
 
 @bp.route("/")
 def index():
-    """Published case studies, newest first, filtered by region, topic, level, status and language."""
+    """Published case studies, newest first, filtered by region, topic, level, status, language and evidence level
+    (with the number of case studies at each evidence level)."""
     filters = read_filters()
     page = db.paginate(services.published_query(filters), page=page_arg(), per_page=PER_PAGE, error_out=False)
     regions = all_regions()
@@ -95,6 +102,7 @@ def index():
     return render_template(
         "case_studies/index.html", page=page, filters=filters, regions=regions, active=active,
         topics=TOPICS, levels=LEVELS, statuses=STATUSES, languages=CASE_LANGUAGES, labels=case_labels(),
+        evidence_counts=services.evidence_counts(filters),
     )
 
 
@@ -149,7 +157,14 @@ def _municipality_choices() -> list[SelectChoice]:
     ]
 
 
+def evidence_choices() -> list[SelectChoice]:
+    """The evidence-level select: "not assessed", then each level with its meaning."""
+    return [SelectChoice("", _("Not assessed"))] + [
+        SelectChoice(level, label) for level, label in evidence_options().items()]
+
+
 def _prepare(form: CaseStudyForm) -> CaseStudyForm:
+    form.evidence_level.choices = evidence_choices()
     form.region_id.choices = _region_choices()
     form.municipality_id.choices = _municipality_choices()
     return form
@@ -165,11 +180,13 @@ def _data_from_form(form: CaseStudyForm, budget) -> services.CaseData:
         challenges=form.challenges.data or "", results=form.results.data or "", lessons=form.lessons.data or "",
         budget_kzt=budget, author_name=form.author_name.data or "",
         author_position=form.author_position.data or "", contact=(form.contact.data or "").strip() or None,
-        topics=list(form.topics.data or []),
+        topics=list(form.topics.data or []), evidence_level=form.evidence_level.data or None,
+        evidence_url=(form.evidence_url.data or "").strip() or None,
     )
 
 
-def _submission(form: CaseStudyForm, *, for_publication: bool = False) -> services.CaseData | None:
+def _submission(form: CaseStudyForm, *, for_publication: bool = False, attachments: int = 0
+                ) -> services.CaseData | None:
     """The posted case study, checked as a whole: every problem of one submission is on the form at once (the
     form's own checks, the budget, and the service's rules), one message per field; None when there is any."""
     valid = form.validate()
@@ -181,7 +198,7 @@ def _submission(form: CaseStudyForm, *, for_publication: bool = False) -> servic
         budget = None
     data = _data_from_form(form, budget)
     try:
-        services.validate(dataclasses.replace(data), for_publication=for_publication)
+        services.validate(dataclasses.replace(data), for_publication=for_publication, attachments=attachments)
     except ValidationFailed as error:
         errors += error.errors
     # A field the form already refused ("not a number") gets no second message about the same value.
@@ -204,7 +221,7 @@ def _preview_facts(form: CaseStudyForm) -> list[tuple[str, str]]:
     topics = ", ".join(str(c.label) for c in form.topics.choices if c.value in (form.topics.data or []))
     return [(_("Region"), chosen(form.region_id)), (_("District or city"), chosen(form.municipality_id)),
             (_("Level of the akimat"), chosen(form.level)), (_("Status"), chosen(form.status)),
-            (_("Years"), years), (_("Topics"), topics)]
+            (_("Years"), years), (_("Topics"), topics), (_("Evidence level"), chosen(form.evidence_level))]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -249,8 +266,10 @@ def edit(slug: str):
         form.topics.data = case.topics
         form.budget_kzt.data = "" if case.budget_kzt is None else str(services.budget_number(case.budget_kzt))
         form.municipality_id.data = case.municipality_id or 0
+        form.evidence_level.data = case.evidence_level or 0
     preview = conflict = None
-    data = _submission(form, for_publication=case.is_published) if form.is_submitted() else None
+    data = (_submission(form, for_publication=case.is_published, attachments=len(case.attachments))
+            if form.is_submitted() else None)
     if data is not None:
         if form.preview.data:
             preview = _preview(form)
@@ -347,5 +366,6 @@ def field_labels() -> dict:
             "district": _("District or city"), "language": _("Language of the text"),
             "started": _("Started (year)"), "ended": _("Ended (year)"), "budget_kzt": _("Budget (tenge)"),
             "author_name": _("Author"), "author_position": _("Author's position"),
-            "contact": _("Contact person")}
+            "contact": _("Contact person"), "evidence_level": _("Evidence level"),
+            "evidence_url": _("Link to the evaluation")}
 

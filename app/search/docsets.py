@@ -2,7 +2,7 @@
 
 Whoosh's ``groupedby`` facets score and visit every match in Python, once per facet, and a ``filter=`` query is
 re-evaluated from its postings on every search. Here each keyword field used for filtering or faceting (region,
-level, topics, language, status, year) is read once per index segment into ``{value: docnums}``; a segment's
+level, topics, language, status, year, evidence) is read once per index segment into ``{value: docnums}``; a segment's
 content never changes (deletions are masked by the matching side, see below), so the sets are kept for as long
 as that segment's files exist, and a refresh after a one-document commit only reads the new small segment.
 
@@ -25,7 +25,7 @@ from collections import OrderedDict
 import numpy as np
 from whoosh.fields import NUMERIC
 
-FIELDS = ("region", "level", "topics", "language", "status", "year")
+FIELDS = ("region", "level", "topics", "language", "status", "year", "evidence")
 """Keyword fields read into value sets."""
 
 _MAX_SEGMENTS = 64

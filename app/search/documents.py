@@ -76,6 +76,7 @@ def case_document(case: CaseStudy) -> dict:
         "language": case.language or "",
         "status": case.status or "",
         "year": int(case.started) if case.started is not None else 0,
+        "evidence": str(case.evidence_level) if case.evidence_level else "",  # "": not assessed (no facet value)
         PRIOR_FIELD: case_prior(case.status, sum(1 for a in case.adoptions if a.status != "abandoned")),
     }
     attachments = case_attachments_text(case, current_app.config) if case.attachments else ""

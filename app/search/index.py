@@ -119,6 +119,7 @@ def case_schema() -> Schema:
         "topics": KEYWORD(commas=True, lowercase=True),
         "language": ID(),
         "status": ID(),
+        "evidence": ID(),  # the evidence level, "1".."5" ("": not assessed); an index without it: check() says so
         "year": NUMERIC(int, bits=32, signed=False, sortable=True),
         "published": DATETIME(sortable=True),
         PRIOR_FIELD: prior_column(),  # ranking prior (status, adoptions): app.search.ranking
@@ -305,7 +306,10 @@ class SearchIndex:
         for slug in dict.fromkeys(slugs):
             case = cases.get(slug)
             if case is not None:
-                writer.update_document(**case_document(case))
+                # An index built before a field was added lacks it (check() asks for a reindex); until then its
+                # documents are kept up to date without that field, instead of every write failing.
+                writer.update_document(**{name: value for name, value in case_document(case).items()
+                                          if name in writer.schema})
             else:
                 writer.delete_by_term("id", slug)
 
@@ -509,12 +513,15 @@ class SearchIndex:
     def check(self) -> list[str]:
         """Differences between the index and the database, as readable lines (empty: consistent).
 
-        Compares {slug: updated_at} of the index with the published cases of the database.
+        Reports an index built with another analyzer, or without a field of :func:`case_schema` (built before
+        the field was added); otherwise compares {slug: updated_at} of the index with the published cases of the
+        database.
         """
         try:
             ix = self.open()
             with ix.searcher() as searcher:
                 indexed = {f["id"]: f.get("updated_at", "") for f in searcher.all_stored_fields()}
+                missing_fields = sorted(set(case_schema().names()) - set(searcher.schema.names()))
         except IndexUnavailable as exc:
             return [f"index unavailable: {exc}"]
         except Exception as exc:  # a corrupt segment shows up only when read
@@ -525,6 +532,9 @@ class SearchIndex:
             age = "an older" if built < ANALYSIS_VERSION else "a newer"
             return [f"index built with {age} analyzer (version {built}, this code {ANALYSIS_VERSION}): "
                     "run `flask search reindex`"]
+        if missing_fields:
+            # Built by older code: filters and facets on these fields would find nothing.
+            return [f"index built without the field(s) {', '.join(missing_fields)}: run `flask search reindex`"]
         rows = db.session.execute(
             sa.select(CaseStudy.slug, CaseStudy.updated_at).where(CaseStudy.is_published)
         ).all()

@@ -49,7 +49,7 @@ VARIANTS = ("exact", "stem", "fold")
 EXPANSION_BOOSTS = {CONCEPT: 0.5, PLACE: 1.5}
 INFLECTED_PHRASE_BOOST = 0.6  # a quoted phrase in other forms of its words: below the exact forms
 FILTER_FIELDS = {"region": "region", "topic": "topics", "level": "level", "language": "language",
-                 "status": "status"}
+                 "status": "status", "evidence": "evidence"}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ def build_query(schema, clauses: list[Clause], mode: str = "and"):
 # mask, a total a count, a facet a bincount, the top of the ranking an argpartition.
 
 
-FACET_FIELDS = {"region": "region", "topic": "topics", "level": "level", "year": "year"}
+FACET_FIELDS = {"region": "region", "topic": "topics", "level": "level", "year": "year", "evidence": "evidence"}
 
 
 def allowed_docs(searcher, params: SearchParams) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ from dataclasses import field
 import sqlalchemy as sa
 
 from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import EVIDENCE_LEVELS
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
@@ -78,6 +79,7 @@ def parse_params(args) -> tuple[SearchParams, list[BadParam]]:
         "level": set(LEVELS),
         "language": set(CASE_LANGUAGES),
         "status": set(STATUSES),
+        "evidence": {str(level) for level in EVIDENCE_LEVELS},
     }
     for name, allowed in valid.items():
         values = [v for v in args.getlist(name) if v != ""]

@@ -15,9 +15,11 @@ from app.api import SEARCH_UNAVAILABLE
 from app.api import json_error
 from app.api import json_response
 from app.case_studies.constants import CASE_LANGUAGES
+from app.case_studies.constants import EVIDENCE_LEVELS
 from app.case_studies.constants import LEVELS
 from app.case_studies.constants import STATUSES
 from app.case_studies.constants import TOPICS
+from app.case_studies.constants import evidence_options
 from app.extensions import db
 from app.regions.models import Region
 from app.search.query import DEFAULT_PER_PAGE
@@ -51,6 +53,7 @@ def search():
                 "summary": hit.case.summary,
                 "region": hit.case.region.iso_code if hit.case.region else None,
                 "year": hit.case.started,
+                "evidence_level": hit.case.evidence_level,
                 "score": round(hit.score, 4),
                 "highlights": {"title": str(hit.title), "body": str(hit.snippet)},
                 "url": url_for("case_studies.detail", slug=hit.case.slug),
@@ -84,7 +87,8 @@ def _url_args(params, **changes) -> dict:
 # The names the results page gives the parameters (the sidebar's headings), for notices about bad values.
 PARAM_LABELS = {
     "region": _l("Region"), "topic": _l("Topic"), "level": _l("Level"), "status": _l("Status"),
-    "language": _l("Language of the text"), "year_from": _l("Year started"), "year_to": _l("Year started"),
+    "language": _l("Language of the text"), "evidence": _l("Evidence level"), "year_from": _l("Year started"),
+    "year_to": _l("Year started"),
     "sort": _l("Sort"), "page": _l("Page"), "per_page": _l("Results per page"),
 }
 
@@ -107,9 +111,10 @@ def results():
     except IndexUnavailable:
         unavailable = True
     labels = {"topic": TOPICS, "level": LEVELS, "status": STATUSES, "language": CASE_LANGUAGES,
-              "region": {code: r.name() for code, r in regions.items()}}
+              "region": {code: r.name() for code, r in regions.items()},
+              "evidence": {str(level): label for level, label in evidence_options().items()}}
     # 503 when the index is missing or unreadable, as the API and /healthz answer: monitoring must see it.
     return render_template(
         "search/results.html", params=params, result=result, unavailable=unavailable, notices=notices,
-        labels=labels, url_args=lambda **changes: _url_args(params, **changes),
+        labels=labels, evidence_meanings=EVIDENCE_LEVELS, url_args=lambda **changes: _url_args(params, **changes),
     ), 503 if unavailable else 200

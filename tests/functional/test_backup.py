@@ -42,8 +42,9 @@ from tests.unit.test_attachments import png_bytes
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(ROOT / "migrations")
 FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the interpreter running the tests
-HEAD = "6b2d9e4f1a7c"
+HEAD = "5e1d3c7a9b20"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
+LATER_CASE_COLUMNS = ("evidence_level", "evidence_url")  # case_study columns added after BEFORE_MEETINGS
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
                   "agenda_item", "meeting_commitment"]
 
@@ -493,6 +494,14 @@ def test_an_older_archive_restores_into_newer_code(app, database_url, make_user,
     for table in manifest["tables"]:
         if table["name"] == "case_revision":
             table["columns"] = [{**c, "name": "snapshot"} if c["name"] == "changes" else c for c in table["columns"]]
+    # ... and case studies without the columns added since (evidence level and link).
+    for table in manifest["tables"]:
+        if table["name"] == "case_study":
+            table["columns"] = [c for c in table["columns"] if c["name"] not in LATER_CASE_COLUMNS]
+    old["db/case_study.jsonl"] = "".join(
+        json.dumps({key: value for key, value in json.loads(line).items() if key not in LATER_CASE_COLUMNS},
+                   ensure_ascii=False) + "\n"
+        for line in old["db/case_study.jsonl"].decode().splitlines()).encode()
     rows = [json.loads(line) for line in old["db/case_revision.jsonl"].decode().splitlines()]
     old["db/case_revision.jsonl"] = "".join(
         json.dumps({("snapshot" if key == "changes" else key): (source_history[slug][row["number"]]

@@ -141,11 +141,11 @@ def test_api_shape_matches_the_contract(client, make_case):
     assert list(body) == ["query", "total", "page", "per_page", "results", "facets", "suggestion"]
     assert (body["query"], body["total"], body["page"], body["per_page"]) == ("onay", 1, 1, 20)
     (hit,) = body["results"]
-    assert list(hit) == ["id", "title", "summary", "region", "year", "score", "highlights", "url"]
+    assert list(hit) == ["id", "title", "summary", "region", "year", "evidence_level", "score", "highlights", "url"]
     assert (hit["id"], hit["region"], hit["year"], hit["url"]) == (slug, "KZ-75", 2015, f"/cases/{slug}")
     assert isinstance(hit["score"], float)
     assert "<mark>Onay</mark>" in hit["highlights"]["title"]
-    assert set(body["facets"]) == {"region", "topic", "level", "year"}
+    assert set(body["facets"]) == {"region", "topic", "level", "year", "evidence"}
     assert body["suggestion"] is None or isinstance(body["suggestion"], str)
 
 

@@ -27,7 +27,7 @@ DISTRICTS_CSV = ROOT / "app" / "regions" / "data" / "districts.csv"
 FIELDS = [
     "id", "title", "summary", "region", "district", "level", "author_name", "author_position", "topics",
     "language", "started", "ended", "status", "problem", "solution", "challenges", "results", "lessons",
-    "budget_kzt", "adoptions",
+    "budget_kzt", "adoptions", "evidence_level", "evidence_url",
 ]
 LONG_FIELDS = ("problem", "solution", "challenges", "results", "lessons")
 TOPICS = {

@@ -46,6 +46,7 @@ from sqlalchemy import event
 from app.audit import services as audit
 from app.case_studies.models import Attachment
 from app.case_studies.models import CaseStudy
+from app.case_studies.services import evidence_problem
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.translit import ASCII_NAMES
@@ -372,9 +373,17 @@ def store_attachment(user, case: CaseStudy, filename: str | None, stream: Binary
 
 
 def delete_attachment(user, attachment: Attachment) -> None:
-    """Delete the row now and the file once the transaction commits (a rollback keeps both)."""
+    """Delete the row now and the file once the transaction commits (a rollback keeps both).
+
+    :raise ValidationFailed: it is the only evidence of a published case study's evidence level 3 to 5 (the rule
+        of :func:`app.case_studies.services.evidence_problem`).
+    """
     path = file_path(attachment)
     case = attachment.case_study
+    if case.is_published and evidence_problem(case.evidence_level, case.evidence_url, len(case.attachments) - 1):
+        raise ValidationFailed([(FIELD, _l(
+            "This file is the only evidence for evidence level %(level)s. Add a link to the evaluation, or lower "
+            "the level, before deleting it.", level=case.evidence_level))])
     details = {"attachment_id": attachment.id, "name": attachment.original_name, "sha256": attachment.sha256}
     if attachment in case.attachments:
         case.attachments.remove(attachment)

@@ -145,7 +145,13 @@ def delete(slug: str, attachment_id: int):
     if not AttachmentDeleteForm().validate_on_submit():
         abort(400)
     name = attachment.original_name
-    services.delete_attachment(current_user, attachment)
-    db.session.commit()
+    try:
+        services.delete_attachment(current_user, attachment)
+        db.session.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        for _field, message in error.errors:
+            flash(str(message), "error")
+        return _case_page(case)
     flash(_("File “%(name)s” deleted.", name=name), "success")
     return _case_page(case)
