@@ -29,6 +29,7 @@ def related_ids(case: CaseStudy) -> list[str]:
 def case_payload(case: CaseStudy) -> dict:
     """The case study in the interchange format plus ``url``, ``published_at``, ``updated_at``, ``related``."""
     payload = case_to_interchange(case)
+    payload["evidence_url"] = case.evidence_url  # always in the API (the interchange file writes it when set)
     payload["url"] = url_for("case_studies.detail", slug=case.slug)
     payload["published_at"] = iso_utc(case.published_at)
     payload["updated_at"] = iso_utc(case.updated_at)

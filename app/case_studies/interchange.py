@@ -50,10 +50,14 @@ from app.regions.services import akimat_of
 FIELDS = (
     "id", "title", "summary", "region", "district", "level", "author_name", "author_position", "topics",
     "language", "started", "ended", "status", "problem", "solution", "challenges", "results", "lessons",
-    "budget_kzt", "adoptions", "evidence_level", "evidence_url",
+    "budget_kzt", "adoptions", "evidence_level",
 )
 # Fields a line may leave out (added to the format later; a file without them imports them as null).
-OPTIONAL_FIELDS = ("evidence_level", "evidence_url")
+# `evidence_url` is ours, not CONTRACTS.md's: export writes it only when a case has one, so a file of the
+# contract's fields alone exports with exactly those fields. `translation_of` (CONTRACTS §1) is read; language
+# versions are not built yet, so only null is accepted.
+OPTIONAL_FIELDS = ("evidence_level", "evidence_url", "translation_of")
+KNOWN_FIELDS = (*FIELDS, "evidence_url", "translation_of")
 ADOPTION_FIELDS = ("region", "year", "note")
 # Text fields that may be empty: export writes null for them, import takes null or a string.
 OPTIONAL_TEXT = ("summary", "author_name", "author_position", *SECTIONS)
@@ -208,7 +212,7 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
     if missing:
         check.fail(None, f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
         check.bad.update(missing)
-    extra = [name for name in obj if name not in FIELDS]
+    extra = [name for name in obj if name not in KNOWN_FIELDS]
     if extra:
         check.fail(None, f"unknown field{'s' if len(extra) > 1 else ''}: {', '.join(_show(name) for name in extra)}")
 
@@ -246,6 +250,8 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
     adoptions = _check_adoptions(check)
     evidence_level = _check_evidence_level(check)
     evidence_url = check.text("evidence_url", optional=True).strip() or None
+    if obj.get("translation_of") is not None:
+        check.fail("translation_of", "language versions are not supported yet: give null or leave the field out")
 
     data = services.CaseData(
         title=texts["title"], region_id=region.id if region else 0, level=level, language=language,
@@ -256,10 +262,10 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
         author_position=texts["author_position"], topics=topics, evidence_level=evidence_level,
         evidence_url=evidence_url,
     )
-    # The evidence rule counts the files of the case study the line updates (an import brings none).
-    existing = services.get_by_slug(slug) if slug and "id" not in check.bad else None
+    # The proof that evidence levels 3-5 need in the app is not asked of an import: the format carries no files,
+    # and CONTRACTS §1 takes any level 1-5. The first edit of such a case in the app asks for it.
     try:
-        services.validate(data, for_publication=True, attachments=len(existing.attachments) if existing else 0)
+        services.validate(data, for_publication=True, attachments=None)
     except ValidationFailed as failure:
         with force_locale("en"):
             for name, message in failure.errors:
@@ -287,7 +293,10 @@ def _check(obj: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
     for name, value in texts.items():
         value = value.strip() if name in STRIPPED_TEXT else value
         record[name] = value or (None if name in OPTIONAL_TEXT else value)
-    return {name: record[name] for name in FIELDS}, []
+    ordered = {name: record[name] for name in FIELDS}
+    if evidence_url:
+        ordered["evidence_url"] = evidence_url
+    return ordered, []
 
 
 def _check_topics(check: _Checker) -> list[str]:
@@ -453,7 +462,7 @@ def apply_record(record: dict) -> tuple[str, CaseStudy]:
         akimat = akimat_of(region, municipality)
         case = services.create_case(None, akimat, _case_data(record, region, municipality), slug=record["id"])
         _replace_adoptions(case, record["adoptions"])
-        services.publish(None, case)
+        services.publish(None, case, imported=True)
         return "created", case
     if case_to_interchange(case) == record and case.state != "draft":
         return "unchanged", case
@@ -463,7 +472,7 @@ def apply_record(record: dict) -> tuple[str, CaseStudy]:
         _replace_adoptions(case, record["adoptions"])
         case.updated_at = utcnow()
     if case.state == CaseState.DRAFT:
-        services.publish(None, case)
+        services.publish(None, case, imported=True)
     db.session.flush()
     return "updated", case
 
@@ -479,7 +488,7 @@ def _case_data(record: dict, region: Region, municipality: Municipality | None,
         lessons=record["lessons"] or "", budget_kzt=None if budget is None else Decimal(str(budget)),
         author_name=record["author_name"] or "", author_position=record["author_position"] or "",
         contact=contact, topics=list(record["topics"]), evidence_level=record["evidence_level"],
-        evidence_url=record["evidence_url"],
+        evidence_url=record.get("evidence_url"),
     )
 
 
@@ -544,7 +553,8 @@ def case_to_interchange(case: CaseStudy) -> dict:
     record["budget_kzt"] = services.budget_number(case.budget_kzt)
     record["adoptions"] = _adoptions_out(case)
     record["evidence_level"] = case.evidence_level
-    record["evidence_url"] = case.evidence_url
+    if case.evidence_url:
+        record["evidence_url"] = case.evidence_url
     return record
 
 

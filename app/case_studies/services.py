@@ -139,13 +139,14 @@ def evidence_problem(level: int | None, url: str | None, attachments: int):
     return None
 
 
-def validate(data: CaseData, *, for_publication: bool = False, attachments: int = 0
+def validate(data: CaseData, *, for_publication: bool = False, attachments: int | None = 0
              ) -> tuple[Region, Municipality | None]:
     """Check every field and the cross-field rules; collect all problems before refusing.
 
     :param for_publication: also require the sections a published case study must have, and the evidence that
         an evidence level of 3 to 5 needs (:func:`evidence_problem`).
-    :param attachments: how many files the case study has (the evidence rule counts them).
+    :param attachments: how many files the case study has (the evidence rule counts them); None: the rule is not
+        applied (an import: the interchange format carries no files).
     :return: the region and municipality the ids name.
     :raise ValidationFailed: with one ``(field, message)`` per problem.
     """
@@ -209,7 +210,7 @@ def validate(data: CaseData, *, for_publication: bool = False, attachments: int 
     url_problem = evidence_url_problem(data.evidence_url)
     if url_problem:
         errors.append(("evidence_url", url_problem))
-    elif for_publication and "evidence_level" not in {name for name, _message in errors}:
+    elif for_publication and attachments is not None and "evidence_level" not in {name for name, _m in errors}:
         problem = evidence_problem(data.evidence_level, data.evidence_url, attachments)
         if problem:
             errors.append(("evidence_level", problem))
@@ -398,14 +399,16 @@ def _rebase_newest_revision(case: CaseStudy, before: dict, after: dict) -> None:
 def update_case(user, case: CaseStudy, data: CaseData, expected_version: int | None) -> CaseStudy:
     """Save an edit. A published case study keeps a revision of every save.
 
-    :param expected_version: the version the editor loaded; None skips the check (importer).
+    :param expected_version: the version the editor loaded; None skips the check and the evidence proof
+        (the importer: CONTRACTS §1 takes any level and carries no files).
     :raise EditConflict: someone else saved in between.
     :raise ValidationFailed: any field problem (published ones must stay complete).
     """
     if expected_version is not None and expected_version != case.version:
         current, submitted = snapshot(case), _data_snapshot(data)
         raise EditConflict(case, [name for name in SNAPSHOT_FIELDS if current.get(name) != submitted.get(name)])
-    validate(data, for_publication=case.is_published, attachments=len(case.attachments))
+    validate(data, for_publication=case.is_published,
+             attachments=len(case.attachments) if expected_version is not None else None)
     before = snapshot(case)
     _apply(case, data)
     db.session.flush()
@@ -438,14 +441,16 @@ def _data_snapshot(data: CaseData) -> dict:
     return values
 
 
-def publish(user, case: CaseStudy) -> None:
+def publish(user, case: CaseStudy, *, imported: bool = False) -> None:
     """Publish a draft (or re-publish a withdrawn case study).
 
+    :param imported: by ``flask cases import``: the evidence proof is not asked (CONTRACTS §1 takes any level
+        1-5 and carries no files; the first edit in the app asks for it).
     :raise ValidationFailed: incomplete, or already published.
     """
     if case.is_published:
         raise ValidationFailed([(None, _l("This case study is already published."))])
-    validate(data_from_case(case), for_publication=True, attachments=len(case.attachments))
+    validate(data_from_case(case), for_publication=True, attachments=None if imported else len(case.attachments))
     was = case.state
     case.state = CaseState.PUBLISHED
     case.withdrawn_at = case.withdrawn_reason = None

@@ -271,6 +271,7 @@ def test_search_check_reports_an_index_built_without_the_evidence_field(app, run
         return schema
 
     monkeypatch.setattr(index, "case_schema", old_schema)
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0  # an index built before the field existed
     slug = make_case("published", evidence_level=2)  # written to the old index without the field, no error
     make_case("published", title="Another bus card", evidence_level=1)
     monkeypatch.setattr(index, "case_schema", real)
@@ -327,8 +328,10 @@ def test_interchange_round_trip_keeps_levels_and_a_file_without_them_imports_as_
     first = tmp_path / "first.jsonl"
     assert runner.invoke(args=["cases", "export", str(first)]).exit_code == 0
     exported = {item["id"]: item for item in map(json.loads, first.read_text(encoding="utf-8").splitlines())}
-    assert list(exported["no-level"])[-2:] == ["evidence_level", "evidence_url"]  # every field, null where empty
-    assert (exported["no-level"]["evidence_level"], exported["no-level"]["evidence_url"]) == (None, None)
+    # Every contract field, null where empty; our own evidence_url only where a case has one (a file of the
+    # contract's fields exports with exactly those).
+    assert list(exported["no-level"])[-1] == "evidence_level" and exported["no-level"]["evidence_level"] is None
+    assert "evidence_url" not in exported["level-two"]
     assert (exported["level-five"]["evidence_level"], exported["level-five"]["evidence_url"]) == (5, EVALUATION)
     assert exported["level-two"]["evidence_level"] == 2
 
@@ -353,9 +356,9 @@ def test_interchange_reports_bad_levels_and_links_per_line_and_imports_nothing(a
         line("level-text", evidence_level="3"),
         line("level-bool", evidence_level=True),
         line("level-float", evidence_level=2.5),
-        line("no-proof", evidence_level=3),
         line("bad-link", evidence_level=4, evidence_url="javascript:alert(1)"),
         line("link-number", evidence_url=42),
+        line("a-version", translation_of="level-six"),
     ])
     result = runner.invoke(args=["cases", "import", str(path)])
     assert result.exit_code == 1
@@ -364,23 +367,35 @@ def test_interchange_reports_bad_levels_and_links_per_line_and_imports_nothing(a
     assert "line 3: evidence_level: must be an evidence level from 1 to 5 or null, not '3'" in output
     assert "line 4: evidence_level: must be an evidence level from 1 to 5 or null, not true" in output
     assert "line 5: evidence_level: must be an evidence level from 1 to 5 or null, not 2.5" in output
-    assert f"line 6: evidence_level: {RULE}" in output
-    assert f"line 7: evidence_url: {BAD_URL}" in output
-    assert "line 8: evidence_url: must be a string or null, not 42" in output
+    assert f"line 6: evidence_url: {BAD_URL}" in output
+    assert "line 7: evidence_url: must be a string or null, not 42" in output
+    assert "line 8: translation_of: language versions are not supported yet" in output
     assert "line 1:" not in output
     assert db_session.scalar(sa.select(sa.func.count(CaseStudy.id))) == 0
 
 
-def test_an_imported_update_may_rely_on_the_files_already_attached(app, runner, make_user, login_as, db_session,
-                                                                   tmp_path):
-    path = write(tmp_path / "one.jsonl", [line("with-a-file")])
-    assert runner.invoke(args=["cases", "import", str(path)]).exit_code == 0
-    client = akim_client(app, make_user, login_as)
-    assert upload(client, "with-a-file", "evaluation.pdf", pdf_bytes()).status_code == 303
-    write(path, [line("with-a-file", evidence_level=3)])
+def test_an_import_keeps_a_level_3_to_5_as_given_and_the_first_edit_in_the_app_asks_for_the_proof(
+        app, runner, make_user, login_as, db_session, tmp_path):
+    """CONTRACTS §1 takes any level 1-5 and carries no files: an import (another library's cases, an export of
+    ours) keeps a level 4 without a link; the akim who edits it in the app is asked for the evaluation."""
+    path = write(tmp_path / "one.jsonl", [line("from-elsewhere", evidence_level=4), line("null-version",
+                                                                                       translation_of=None)])
     result = runner.invoke(args=["cases", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert case_row(db_session, "with-a-file").evidence_level == 3
+    assert case_row(db_session, "from-elsewhere").evidence_level == 4
+    client = akim_client(app, make_user, login_as)
+    page = client.get("/cases/from-elsewhere/edit").get_data(as_text=True)
+    assert 'name="evidence_level"' in page
+
+    def save():
+        version = str(case_row(db_session, "from-elsewhere").version)
+        return client.post("/cases/from-elsewhere/edit", data=form_data(
+            db_session, title="Case from-elsewhere", evidence_level="4", version=version))
+
+    response = save()
+    assert response.status_code == 400 and field_error(response, "evidence_level") == RULE
+    assert upload(client, "from-elsewhere", "evaluation.pdf", pdf_bytes()).status_code == 303
+    assert save().status_code == 302
 
 
 def test_the_demo_levels_follow_the_rule(app):
@@ -389,6 +404,6 @@ def test_the_demo_levels_follow_the_rule(app):
     with app.app_context():
         records, report = interchange.validate_file(DEMO_CASES)
     assert report.errors == []
-    levels = {record["id"]: (record["evidence_level"], record["evidence_url"]) for _n, record in records}
+    levels = {record["id"]: (record["evidence_level"], record.get("evidence_url")) for _n, record in records}
     assert {level for level, _url in levels.values()} == {None, 1, 2, 3, 4, 5}
     assert all(url and url.startswith("https://") for level, url in levels.values() if level and level >= 3)
