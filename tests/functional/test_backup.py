@@ -42,7 +42,7 @@ from tests.unit.test_attachments import png_bytes
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(ROOT / "migrations")
 FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the interpreter running the tests
-HEAD = "6b2d9e4f1a7c"
+HEAD = "5c3e8a91d2b7"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
                   "agenda_item", "meeting_commitment"]
