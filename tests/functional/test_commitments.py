@@ -333,3 +333,54 @@ def test_removing_a_commitment_removes_its_evidence(app, client, login_as, peopl
     assert client.post(f"/meetings/{held}/commitments/{cid}/delete").status_code == 303
     assert db_session.scalars(sa.select(CommitmentUpdate)).all() == []
     assert uploads(app) == []
+
+
+BEFORE_COMMITMENT_PROGRESS = "6b2d9e4f1a7c"
+
+
+def test_migration_upgrade_downgrade(database_url, tmp_path):
+    """At head a commitment has a status (CHECK-ed) and updates; the downgrade drops both, keeping the commitment;
+    the upgrade gives existing commitments the status "not started"."""
+    from flask_migrate import downgrade
+    from flask_migrate import upgrade
+
+    from app.case_studies import services as case_services
+    from tests.conftest import case_data
+    from tests.conftest import make_app
+    from tests.functional.test_migrations import MIGRATIONS
+
+    app = make_app(database_url, tmp_path, MIGRATIONS_DIR=MIGRATIONS)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        case = case_services.create_case(None, find_akimat("KZ-75"), case_data())
+        case_services.publish(None, case)
+        starts = datetime(2025, 6, 1, 5, tzinfo=UTC)
+        meeting = Meeting(uid="m@test", scope="national", year=2025, slot=1, edition=1, title="Held",
+                          host_region_id=case.region_id, starts_at=starts, ends_at=starts + timedelta(hours=8),
+                          capacity=10, state="held")
+        db.session.add(meeting)
+        db.session.flush()
+        commitment = Commitment(meeting=meeting, akimat=find_akimat("KZ-39"), case_study=case, action="pilot",
+                                due_date=date(2026, 1, 1), status="limited")
+        db.session.add(commitment)
+        db.session.flush()
+        db.session.add(CommitmentUpdate(commitment_id=commitment.id, status="limited", note="Started."))
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE meeting_commitment SET status = 'finished'"))
+            db.session.flush()
+        db.session.rollback()
+
+        downgrade(directory=MIGRATIONS, revision=BEFORE_COMMITMENT_PROGRESS)
+        inspector = sa.inspect(db.engine)
+        assert "meeting_commitment_update" not in inspector.get_table_names()
+        assert {"status", "reminded_at"}.isdisjoint(c["name"] for c in inspector.get_columns("meeting_commitment"))
+        assert db.session.execute(sa.text("SELECT COUNT(*) FROM meeting_commitment")).scalar_one() == 1
+        db.session.rollback()  # end the read before the upgrade alters the table
+
+        upgrade(directory=MIGRATIONS)
+        row = db.session.execute(sa.text("SELECT status, reminded_at FROM meeting_commitment")).one()
+        assert tuple(row) == ("not_started", None)
+        assert db.session.execute(sa.text("SELECT COUNT(*) FROM meeting_commitment_update")).scalar_one() == 0
+        db.session.remove()
+        db.engine.dispose()
