@@ -45,7 +45,7 @@ FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the inte
 HEAD = "5c3e8a91d2b7"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
-                  "agenda_item", "meeting_commitment"]
+                  "agenda_item", "meeting_commitment", "meeting_commitment_update"]
 
 
 # --- databases and apps -----------------------------------------------------------------------------------
