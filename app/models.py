@@ -12,6 +12,7 @@ from app.case_studies.models import Follow
 from app.case_studies.models import Question
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
+from app.meetings.models import CommitmentUpdate
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
 from app.meetings.models import Registration
@@ -34,6 +35,7 @@ __all__ = [
     "CaseStudy",
     "CaseTopic",
     "Commitment",
+    "CommitmentUpdate",
     "Follow",
     "FormSubmission",
     "Meeting",

@@ -156,6 +156,12 @@ RULES: dict[str, Rule] = {
     "programme.add_commitment": ORGANISER,
     "programme.delete_commitment": ORGANISER,
     "programme.adopt_commitment": roles(Role.AKIM, Role.ORGANISER),  # object check: the committed akimat
+    # Commitments followed up: the tracker, a commitment's page and its evidence files are public (progress is
+    # reported in public); the committed akimat's akims and organisers post updates (object check: can()).
+    "commitments.index": PUBLIC,
+    "commitments.detail": PUBLIC,
+    "commitments.evidence": PUBLIC,
+    "commitments.post_update": roles(Role.AKIM, Role.ORGANISER),
 }
 
 
@@ -191,6 +197,7 @@ USER_RULES = {
 # Actions on a meeting's commitment, a proposal or an adoption: the akimat it belongs to decides.
 OBJECT_RULES = {
     "convert_commitment": lambda user, c: user.is_organiser or user.is_verified_akim_of(c.akimat_id),
+    "update_commitment": lambda user, c: user.is_organiser or user.is_verified_akim_of(c.akimat_id),
     "withdraw_proposal": lambda user, p: user.is_verified_akim_of(p.case_study.akimat_id),
     "delete_adoption": lambda user, a: user.is_verified_akim_of(a.akimat_id),
 }
@@ -201,7 +208,7 @@ def can(user, action: str, obj=None) -> bool:
 
     :param user: a user, the anonymous user, or None (denied).
     :param action: e.g. ``"manage_users"``, ``"edit_case"`` (``obj``: the case study, or an object with a
-        ``case_study``), ``"convert_commitment"`` (``obj``: the commitment).
+        ``case_study``), ``"convert_commitment"`` and ``"update_commitment"`` (``obj``: the commitment).
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return False

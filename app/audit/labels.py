@@ -45,6 +45,8 @@ ACTIONS = {
     "meeting.commitment_added": _l("commitment recorded"),
     "meeting.commitment_removed": _l("commitment removed"),
     "meeting.commitment_adopted": _l("commitment turned into an adoption"),
+    "meeting.commitment_updated": _l("progress reported on a commitment"),
+    "meeting.commitment_reminder": _l("reminder about a commitment sent"),
     # The host rotation (app/meetings/rotation/services.py)
     "rotation.pin_added": _l("rotation: host pinned"),
     "rotation.pin_removed": _l("rotation: pin removed"),

@@ -1,4 +1,5 @@
-"""``flask meetings remind``: meeting reminders, meant for a daily cron job.
+"""``flask meetings remind``: meeting reminders, meant for a daily cron job (and ``flask meetings
+commitment-reminders``: see :mod:`app.meetings.commitments.reminders`).
 
 - Everyone holding a seat gets a reminder a week before the meeting starts and another the day before (dates
   in Kazakhstan time), in their own language, with date, time, place or online link, the agenda link and the
@@ -42,6 +43,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.meetings import ical
 from app.meetings import services
+from app.meetings.commitments.reminders import send_commitment_reminders
 from app.meetings.models import HOLDING_STATES
 from app.meetings.models import REMINDED_STATES
 from app.meetings.models import Meeting
@@ -233,6 +235,20 @@ def remind(today: datetime | None):
     run = send_reminders(today.date() if today else None)
     click.echo(f"Meeting reminders sent: {run.reminders} (waitlist: {run.waitlist}, organisers: "
                f"{run.organisers}, failed: {run.failed}).")
+    if run.failed:
+        raise click.exceptions.Exit(1)
+
+
+@meetings_cli.command("commitment-reminders")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Act as if today (in Kazakhstan) were this date, YYYY-MM-DD (for testing).")
+def commitment_reminders(today: datetime | None):
+    """E-mail the akims of committed akimats on a commitment's due date, then every four months until it is
+    complete or withdrawn (run daily; a second run on the same day sends nothing)."""
+    now = datetime.combine(today.date(), time(8), tzinfo=KZ) if today else None
+    run = send_commitment_reminders(now)
+    click.echo(f"Commitment reminders sent: {run.sent} (commitments: {run.commitments}, without akims to tell: "
+               f"{run.no_recipients}, failed: {run.failed}).")
     if run.failed:
         raise click.exceptions.Exit(1)
 

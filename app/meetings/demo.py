@@ -1,6 +1,7 @@
 """Demo meetings for ``flask seed-demo``: a national rotation with held meetings (agendas presenting the demo
-case studies, minutes, commitments), the next meeting open for registration with its call for presentations open,
-and the district rotation of Turkistan Region with a held meeting and a planned one.
+case studies, minutes, commitments with their progress: statuses and dated updates, some overdue), the next
+meeting open for registration with its call for presentations open, and the district rotation of Turkistan
+Region with a held meeting and a planned one.
 
 Idempotent: each demo meeting has a fixed iCalendar UID and is created once, with its agenda and outcomes; a
 second run finds it and adds nothing. The hosts of the meetings after the fixed history (from 2026 on) are the
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -27,6 +29,7 @@ from app.meetings.hosts import resolve_host
 from app.meetings.models import NATIONAL
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
+from app.meetings.models import CommitmentUpdate
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
 from app.meetings.rotation import services as rotation_services
@@ -53,8 +56,18 @@ class Item:
 
 
 @dataclass
+class Progress:
+    """A dated progress update of a demo commitment."""
+
+    day: date
+    status: str
+    note: str
+
+
+@dataclass
 class Pledge:
-    """A commitment: the akimat (ISO, municipality) will ``action`` the case by ``due``."""
+    """A commitment: the akimat (ISO, municipality) will ``action`` the case by ``due``; its dated updates
+    (oldest first: the last one's status is the commitment's)."""
 
     akimat: tuple[str, str | None]
     case: str
@@ -62,6 +75,7 @@ class Pledge:
     due: date
     note: str
     adopted: bool = False
+    progress: list[Progress] = field(default_factory=list)
 
 
 @dataclass
@@ -117,7 +131,13 @@ NATIONAL_MEETINGS = [
             "Договорились собрать общий шаблон положения о бюджете участия к следующей встрече."
         ),
         pledges=[Pledge(("KZ-43", None), "pavlodar-peoples-budget", "adapt", date(2023, 12, 31),
-                        "Начать с одного сельского округа Жалагашского района.")],
+                        "Начать с одного сельского округа Жалагашского района.",
+                        progress=[Progress(date(2023, 3, 15), "limited",
+                                           "Положение о бюджете участия принято в Жалагашском районе; голосование "
+                                           "жителей назначено на осень."),
+                                  Progress(date(2024, 2, 20), "substantial",
+                                           "Жители сельского округа выбрали **три проекта**: два построены, третий "
+                                           "перенесён на 2024 год. Остальные округа района — в следующем году.")])],
     ),
     DemoMeeting(
         NATIONAL, 2023, "KZ-63", 6, 15, 2, "Akims' exchange 2023, Oskemen", "Oskemen", "East Kazakhstan Technical "
@@ -142,7 +162,12 @@ NATIONAL_MEETINGS = [
         # Karaganda Region's adoption of this practice is in the demo case file: the commitment links to it (an
         # adoption made here from scratch would be removed when seed-demo re-imports the case file).
         pledges=[Pledge(("KZ-35", None), "oskemen-air-quality-sensor-network", "pilot", date(2024, 10, 1),
-                        "Ten sensors in Karaganda's residential districts first.", adopted=True)],
+                        "Ten sensors in Karaganda's residential districts first.", adopted=True,
+                        progress=[Progress(date(2024, 3, 1), "substantial",
+                                           "Ten sensors installed in Maikuduk and Yugo-Vostok; the public map is "
+                                           "online in test mode."),
+                                  Progress(date(2024, 9, 20), "complete",
+                                           "All ten sensors publish hourly data, unedited, on the akimat's site.")])],
     ),
     DemoMeeting(
         NATIONAL, 2024, "KZ-61", 5, 23, 2, "Тәжірибе алмасу — 2024, Түркістан", "Түркістан",
@@ -164,7 +189,10 @@ NATIONAL_MEETINGS = [
             "Келесі кездесуге дейін облыстар ауыл дәрігерлерін қолдау шараларын салыстыратын кесте дайындайды."
         ),
         pledges=[Pledge(("KZ-31", None), "turkistan-region-rural-doctors-housing", "pilot", date(2025, 9, 1),
-                        "Жамбыл облысының үш ауданында қызметтік үйлер.")],
+                        "Жамбыл облысының үш ауданында қызметтік үйлер.",
+                        progress=[Progress(date(2024, 11, 10), "limited",
+                                           "Қордай ауданында ауыл дәрігерлеріне екі қызметтік үй сатып алынды; "
+                                           "қалған екі ауданда қаражат келесі жылдың бюджетіне енгізілмеді.")])],
     ),
     DemoMeeting(
         NATIONAL, 2025, "KZ-11", 6, 12, 2, "Обмен опытом акимов — 2025, Кокшетау", "Кокшетау",
@@ -205,7 +233,10 @@ NATIONAL_MEETINGS = [
             "Следующая встреча — по плану ротации."
         ),
         pledges=[Pledge(("KZ-43", "Aral District"), "semey-district-heating-modernisation", "pilot",
-                        date(2027, 10, 1), "Приборы учёта тепла в районном центре.")],
+                        date(2027, 10, 1), "Приборы учёта тепла в районном центре.",
+                        progress=[Progress(date(2026, 9, 1), "limited",
+                                           "Закуплены первые 40 приборов учёта; монтаж — до начала отопительного "
+                                           "сезона.")])],
     ),
 ]
 
@@ -302,6 +333,11 @@ def _create(spec: DemoMeeting, edition: int, organiser: User | None, problems: l
                                 due_date=pledge.due, note=pledge.note,
                                 created_by_id=organiser.id if organiser else None)
         db.session.add(commitment)
+        for progress in pledge.progress:
+            commitment.updates.append(CommitmentUpdate(
+                status=progress.status, note=progress.note,
+                created_at=to_utc(datetime.combine(progress.day, time(11)))))
+            commitment.status = progress.status
         if pledge.adopted:
             adoption = db.session.scalar(sa.select(Adoption).where(Adoption.case_study_id == case.id,
                                                                    Adoption.akimat_id == committed.id))

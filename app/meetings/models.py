@@ -239,13 +239,24 @@ class AgendaItem(db.Model):
     proposal: Mapped[Proposal | None] = relationship()
 
 
+COMMITMENT_STATUSES = ("not_started", "limited", "substantial", "complete", "withdrawn")
+"""The progress of a commitment: the Open Government Partnership's completion scale (not started, limited,
+substantial, complete), plus withdrawn."""
+FINISHED_STATUSES = ("complete", "withdrawn")
+"""No more follow-up: no reminders, never overdue."""
+_STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s}'" for s in COMMITMENT_STATUSES))
+
+
 class Commitment(db.Model):
     """A commitment recorded in a meeting's outcomes: "akimat X will pilot practice Y by date D".
 
-    ``adoption_id`` is set when the commitment has been turned into an adoption record.
+    ``adoption_id`` is set when the commitment has been turned into an adoption record. ``status`` is the
+    latest of its dated :class:`CommitmentUpdate` rows (``not_started`` before the first); ``reminded_at`` is
+    when the committing akimat was last reminded to report progress.
     """
 
     __tablename__ = "meeting_commitment"
+    __table_args__ = (sa.CheckConstraint(_STATUS_CHECK, name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
@@ -257,12 +268,41 @@ class Commitment(db.Model):
     adoption_id: Mapped[int | None] = mapped_column(sa.ForeignKey("adoption.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+    status: Mapped[str] = mapped_column(sa.String(16), default="not_started", server_default="not_started")
+    reminded_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
 
     meeting: Mapped[Meeting] = relationship(back_populates="commitments")
     akimat: Mapped[Akimat] = relationship()
     case_study: Mapped[CaseStudy] = relationship()
     adoption: Mapped[Adoption | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+    updates: Mapped[list[CommitmentUpdate]] = relationship(
+        back_populates="commitment", cascade="all, delete-orphan", passive_deletes=True,
+        order_by=lambda: (CommitmentUpdate.created_at.desc(), CommitmentUpdate.id.desc()))  # newest first
+
+
+class CommitmentUpdate(db.Model):
+    """A dated progress report on a commitment: the status it sets, a note (Markdown) and optionally one
+    evidence file, stored like case-study attachments (under ``UPLOAD_DIR``, a generated name)."""
+
+    __tablename__ = "meeting_commitment_update"
+    __table_args__ = (sa.CheckConstraint(_STATUS_CHECK, name="status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_commitment.id", ondelete="CASCADE"),
+                                               index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    evidence_name: Mapped[str | None] = mapped_column(sa.String(255))  # the name the user gave
+    evidence_stored_name: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    evidence_content_type: Mapped[str | None] = mapped_column(sa.String(120))
+    evidence_size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    evidence_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="updates")
+    author: Mapped[User | None] = relationship()
 
 
 class RotationPin(db.Model):

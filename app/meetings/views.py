@@ -32,6 +32,7 @@ from app.meetings import ical
 from app.meetings import notifications
 from app.meetings import services
 from app.meetings import timezone
+from app.meetings.commitments.pages import CommitmentsPage
 from app.meetings.forms import AttendanceForm
 from app.meetings.forms import MeetingForm
 from app.meetings.forms import RegistrationForm
@@ -144,6 +145,7 @@ def detail(meeting_id: int):
         can_manage=is_organiser(), transitions=services.allowed_transitions(meeting),
         scope_label=services.scope_label(meeting.scope), form=RegistrationForm(), state_form=StateForm(),
         location=ical.location(meeting), started=meeting.starts_at <= utcnow(), now=utcnow(), programme=ProgrammePage(),
+        commitments=CommitmentsPage(),
     )
 
 

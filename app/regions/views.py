@@ -15,6 +15,7 @@ from app.case_studies.engagement import services as engagement
 from app.case_studies.engagement.pages import EngagementPage
 from app.extensions import db
 from app.i18n import collation_key
+from app.meetings.commitments.pages import CommitmentsPage
 from app.meetings.programme.pages import ProgrammePage
 from app.regions import services
 from app.regions.models import Akimat
@@ -64,7 +65,7 @@ def profile(iso_code: str):
         case_total=case_total,
         labels=case_labels(),
         taken=engagement.adoptions_by_region(region),
-        engagement=EngagementPage(), programme=ProgrammePage(),
+        engagement=EngagementPage(), programme=ProgrammePage(), commitments=CommitmentsPage(),
     )
 
 

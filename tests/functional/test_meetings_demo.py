@@ -39,6 +39,13 @@ def test_seed_demo_meetings_idempotent(app, runner, db_session, client):
     assert len({m.host_region_id for m in held}) == len(held)  # a different region each year
     assert sum(len(m.commitments) for m in held) >= 4
     assert any(c.adoption_id for m in held for c in m.commitments)
+    # Their progress: statuses from dated updates, some overdue, the complete one adopted.
+    pledged = [c for m in held for c in m.commitments]
+    assert {"limited", "substantial", "complete"} <= {c.status for c in pledged}
+    assert all(c.status == c.updates[0].status for c in pledged if c.updates)
+    assert any(c.status == "complete" and c.adoption_id for c in pledged)
+    tracker = client.get("/commitments").get_data(as_text=True)
+    assert tracker.count('class="status progress-overdue"') >= 3  # the count and at least two overdue rows
     [upcoming] = [m for m in national if m.state == "registration_open"]
     assert upcoming.call_open and upcoming.year == datetime.now(UTC).year + 1
     assert [p.state for p in upcoming.proposals] == ["proposed"]

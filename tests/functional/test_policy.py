@@ -103,6 +103,12 @@ MATRIX = {
                                     [LOGIN, 403, 403, 404, 404]),
     "programme.adopt_commitment": ("POST", "/meetings/{meeting}/commitments/999/adoption",
                                    [LOGIN, 403, 404, 404, 404]),
+    "commitments.index": ("GET", "/commitments", [200, 200, 200, 200, 200]),
+    "commitments.detail": ("GET", "/meetings/{meeting}/commitments/999", [404, 404, 404, 404, 404]),
+    "commitments.evidence": ("GET", "/meetings/{meeting}/commitments/999/updates/1/evidence",
+                             [404, 404, 404, 404, 404]),
+    "commitments.post_update": ("POST", "/meetings/{meeting}/commitments/999/updates",
+                                [LOGIN, 403, 404, 404, 404]),
 }
 
 

@@ -470,7 +470,8 @@ def test_the_runbook_gives_a_working_production_service(instance, tmp_path, empt
     instance.run(".venv/bin/flask --app wsgi search check")
 
     # The daily jobs, by their units' commands.
-    for job in ("akims-exchange-digest.service", "akims-exchange-reminders.service"):
+    for job in ("akims-exchange-digest.service", "akims-exchange-reminders.service",
+                "akims-exchange-commitment-reminders.service"):
         argv, cwd = exec_start(job)
         done = subprocess.run(argv, cwd=cwd, env=instance.env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{job}: {done.stdout}\n{done.stderr}"
@@ -521,7 +522,8 @@ def test_the_units_verify(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
     timers = sorted(p.name for p in units.iterdir() if p.suffix == ".timer")
-    assert timers == ["akims-exchange-backup.timer", "akims-exchange-digest.timer", "akims-exchange-reminders.timer"]
+    assert timers == ["akims-exchange-backup.timer", "akims-exchange-commitment-reminders.timer",
+                      "akims-exchange-digest.timer", "akims-exchange-reminders.timer"]
     for timer in timers:
         calendar = unit(timer)["Timer"]["OnCalendar"]
         assert subprocess.run(["systemd-analyze", "calendar", calendar], capture_output=True).returncode == 0

@@ -314,6 +314,56 @@ def _copy(source: BinaryIO, target: BinaryIO, limit: int) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class StoredUpload:
+    """A checked upload, stored under its generated name in ``UPLOAD_DIR``."""
+
+    path: Path
+    kind: FileKind
+    size: int
+    sha256: str
+
+
+def write_upload(stream: BinaryIO, kinds: tuple[FileKind, ...] = KINDS,
+                 types_text: str = ALLOWED_TYPES_TEXT) -> StoredUpload:
+    """Check an upload (size, not empty, type from its bytes among ``kinds``) and store it under a generated
+    name. Nothing is left behind when it is refused; the caller adds its row and then calls
+    :func:`keep_if_committed` (or deletes the file when adding the row fails).
+
+    :param types_text: the accepted types as the refusal lists them.
+    :raise AttachmentTooLarge: over ``ATTACHMENT_MAX_BYTES``.
+    :raise ValidationFailed: an empty file, a type not among ``kinds``.
+    """
+    folder = upload_dir()
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(descriptor, "w+b") as out:
+            size, sha256 = _copy(stream, out, max_bytes())
+            if size == 0:
+                raise ValidationFailed([(FIELD, EMPTY_FILE)])
+            out.flush()
+            kind = sniff(out)
+        if kind is None or kind not in kinds:
+            raise ValidationFailed([(FIELD, _l(
+                "This type of file is not accepted. Upload one of: %(types)s.", types=types_text))])
+        final = folder / f"{uuid.uuid4().hex}.{kind.extension}"
+        os.replace(temporary, final)  # mkstemp made it 0600: readable by the app's user only
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return StoredUpload(final, kind, size, sha256)
+
+
+def keep_if_committed(path: Path) -> None:
+    """Keep the stored file ``path`` if the session's outermost transaction commits, delete it otherwise."""
+    db.session.info.setdefault(_PENDING, set()).add(str(path))
+
+
+def delete_if_committed(path: Path) -> None:
+    """Delete the stored file ``path`` once the session's outermost transaction commits (a rollback keeps it)."""
+    db.session.info.setdefault(_DOOMED, set()).add(str(path))
+
+
 def count_for(case: CaseStudy) -> int:
     """How many files ``case`` has."""
     return db.session.scalar(sa.select(sa.func.count(Attachment.id)).where(Attachment.case_study_id == case.id))
@@ -337,38 +387,24 @@ def store_attachment(user, case: CaseStudy, filename: str | None, stream: Binary
         raise ValidationFailed([(FIELD, _l(
             "A case study can have at most %(max)d files. Delete one before adding another.", max=limit_files))])
 
-    folder = upload_dir()
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
-    final: Path | None = None
+    stored = write_upload(stream)
+    final = stored.path
     try:
-        with os.fdopen(descriptor, "w+b") as out:
-            size, sha256 = _copy(stream, out, max_bytes())
-            if size == 0:
-                raise ValidationFailed([(FIELD, EMPTY_FILE)])
-            out.flush()
-            kind = sniff(out)
-        if kind is None:
-            raise ValidationFailed([(FIELD, _l(
-                "This type of file is not accepted. Upload one of: %(types)s.", types=ALLOWED_TYPES_TEXT))])
-        final = folder / f"{uuid.uuid4().hex}.{kind.extension}"
-        os.replace(temporary, final)  # mkstemp made it 0600: readable by the app's user only
-        temporary = None
         attachment = Attachment(
-            case_study_id=case.id, original_name=name_for(name, kind), stored_name=final.name,
-            content_type=kind.content_type, size=size, sha256=sha256, uploaded_by_id=user.id if user else None,
+            case_study_id=case.id, original_name=name_for(name, stored.kind), stored_name=final.name,
+            content_type=stored.kind.content_type, size=stored.size, sha256=stored.sha256,
+            uploaded_by_id=user.id if user else None,
         )
         db.session.add(attachment)
         db.session.flush()
         audit.record(user, "attachment.uploaded", case, {
-            "attachment_id": attachment.id, "name": attachment.original_name, "size": size, "sha256": sha256,
+            "attachment_id": attachment.id, "name": attachment.original_name, "size": stored.size,
+            "sha256": stored.sha256,
         })
     except BaseException:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        if final is not None:
-            final.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
         raise
-    db.session.info.setdefault(_PENDING, set()).add(str(final))
+    keep_if_committed(final)
     return attachment
 
 
@@ -390,7 +426,7 @@ def delete_attachment(user, attachment: Attachment) -> None:
     db.session.delete(attachment)
     db.session.flush()
     audit.record(user, "attachment.deleted", case, details)
-    db.session.info.setdefault(_DOOMED, set()).add(str(path))
+    delete_if_committed(path)
 
 
 def unlink_quietly(path: str | Path) -> None:

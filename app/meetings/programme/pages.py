@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from app.markdown import render
+from app.meetings.commitments.services import STATUS_LABELS
 from app.meetings.models import Commitment
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
@@ -24,6 +25,7 @@ class ProgrammePage:
     kinds = programme.AGENDA_KIND_LABELS
     actions = programme.COMMITMENT_ACTIONS
     proposal_states = programme.PROPOSAL_STATE_LABELS
+    statuses = STATUS_LABELS
 
     timetable = staticmethod(programme.timetable)
     call_is_open = staticmethod(programme.call_is_open)

@@ -40,6 +40,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.i18n import collation_key
 from app.meetings import ical
+from app.meetings.commitments.services import forget_evidence
 from app.meetings.models import AGENDA_KINDS
 from app.meetings.models import AgendaItem
 from app.meetings.models import Commitment
@@ -493,7 +494,9 @@ def add_commitment(actor, meeting: Meeting, akimat_id, case_study_id, action: st
 
 
 def remove_commitment(actor, commitment: Commitment) -> None:
-    """Remove a commitment recorded by mistake (an adoption made from it stays: it belongs to the akimat)."""
+    """Remove a commitment recorded by mistake (an adoption made from it stays: it belongs to the akimat; the
+    evidence files of its updates go once the removal is committed)."""
+    forget_evidence(commitment)
     record(actor, "meeting.commitment_removed", commitment, {"meeting": commitment.meeting_id,
                                                              "akimat": commitment.akimat_id,
                                                              "case": commitment.case_study.slug})
