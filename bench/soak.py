@@ -52,7 +52,7 @@ from tests.http_client import hidden_fields  # noqa: E402
 
 PG_URL = os.environ.get("SOAK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "soak-steppe-exchange-2026"
-CAPACITY = 10  # seats of the soak meeting: the readers compete for them
+CAPACITY = 4  # seats of the soak meeting: the readers (13 of 40 clients) compete for them, the waitlist moves
 LOCK_PATTERNS = ("database is locked", "deadlock detected", "could not serialize", "Traceback")
 WORDS = ("snow clearing", "bus lanes", "public council", "street lighting", "school meals", "district heating",
          "water meters", "budget hearings", "waste sorting", "park renovation")
