@@ -410,6 +410,8 @@ def _newest_first(searcher, found: np.ndarray) -> list[int]:
     if ranks is None:
         parts = []
         for leaf, _offset in searcher.reader().leaf_readers():
+            if not leaf.doc_count_all():  # an empty index's reader has no columns at all (Whoosh raises)
+                continue
             column = leaf.column_reader("published", translate=False)
             parts.append(np.asarray(numeric_values(column, leaf.doc_count_all(), getattr(column, "_default", 0)),
                                     dtype=np.uint64))
