@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from app.meetings.views import bp as meetings_bp
     from app.regions.views import api_bp as regions_api_bp
     from app.regions.views import bp as regions_bp
+    from app.search.saved.views import bp as saved_searches_bp
     from app.search.views import api_bp as search_api_bp
     from app.search.views import bp as search_bp
 
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(regions_api_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(search_api_bp)
+    app.register_blueprint(saved_searches_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(meetings_api_bp)
     app.register_blueprint(rotation_bp)

@@ -22,6 +22,7 @@ from app.regions.models import Akimat
 from app.regions.models import Municipality
 from app.regions.models import Region
 from app.search.models import SearchOutbox
+from app.search.saved.models import SavedSearch
 from app.submissions import FormSubmission
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Registration",
     "RotationExclusion",
     "RotationPin",
+    "SavedSearch",
     "SearchOutbox",
     "User",
 ]

@@ -118,6 +118,13 @@ RULES: dict[str, Rule] = {
     "cases_api.get_case": PUBLIC,
     "search.results": PUBLIC,
     "search_api.search": PUBLIC,
+    # Saved searches: any logged-in user keeps their own (object check: can(..., "manage_saved_search", ...), a
+    # foreign one answers 404); the feed is public to whoever holds its unguessable token, and to no one else.
+    "saved_searches.save": LOGIN,
+    "saved_searches.rename": LOGIN,
+    "saved_searches.delete": LOGIN,
+    "saved_searches.rotate_token": LOGIN,
+    "saved_searches.feed": PUBLIC,
     # Meetings: public reading and calendars; registration for any logged-in user; organisers manage.
     "meetings.index": PUBLIC,
     "meetings.detail": PUBLIC,
@@ -200,6 +207,7 @@ OBJECT_RULES = {
     "update_commitment": lambda user, c: user.is_organiser or user.is_verified_akim_of(c.akimat_id),
     "withdraw_proposal": lambda user, p: user.is_verified_akim_of(p.case_study.akimat_id),
     "delete_adoption": lambda user, a: user.is_verified_akim_of(a.akimat_id),
+    "manage_saved_search": lambda user, s: s.user_id == user.id,  # one's own only; not even admins see others'
 }
 
 

@@ -33,6 +33,7 @@ from app.i18n import chosen_language
 from app.i18n import current_language
 from app.i18n import remember_language
 from app.regions.services import akimat_choices
+from app.search.saved.pages import saved_searches_page
 from app.urls import redirect_next
 
 bp = Blueprint("auth", __name__)
@@ -171,7 +172,7 @@ def profile():
         flash(_("Your profile has been saved."), "success")
         # The browser's choice follows the profile, or it would win again at the next login.
         return remember_language(redirect(url_for("auth.profile")), user.preferred_language)
-    return render_template("auth/profile.html", form=form, user=user)
+    return render_template("auth/profile.html", form=form, user=user, saved_searches=saved_searches_page(user))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -1,8 +1,10 @@
-"""``flask digest send``: the e-mail digest of what users follow, meant for a daily cron job.
+"""``flask digest send``: the e-mail digest of what users follow and search for, meant for a daily cron job.
 
-For every active user with the digest on and at least one follow: the published case studies that were
-published or updated since the user's last digest (or in the last 24 hours, the first time) in a followed
-region or topic, or that are themselves followed, plus new answers on followed case studies. Users with
+For every active user with the digest on and at least one follow or saved search: the published case studies
+that were published or updated since the user's last digest (or in the last 24 hours, the first time) in a
+followed region or topic, or that are themselves followed, plus new answers on followed case studies; then, per
+saved search, its new matches that the e-mail does not list already (:mod:`app.search.saved.alerts`: each case
+study appears once in an e-mail, under the follows or the first saved search that matches it). Users with
 nothing new get no e-mail. Each e-mail is in the user's language, with absolute links built against
 ``BASE_URL`` (default ``http://127.0.0.1:5000``). Running it twice in a row sends nothing the second time.
 """
@@ -34,6 +36,8 @@ from app.case_studies.models import Question
 from app.clock import utcnow
 from app.extensions import db
 from app.regions.models import Region
+from app.search.index import IndexUnavailable
+from app.search.saved import alerts as saved_alerts
 from app.urls import link_context
 
 FIRST_WINDOW = timedelta(hours=24)  # what a first digest covers
@@ -48,9 +52,10 @@ class DigestItems:
     new_cases: list[dict] = field(default_factory=list)
     updated_cases: list[dict] = field(default_factory=list)
     answers: list[dict] = field(default_factory=list)
+    saved_searches: list[saved_alerts.Alert] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.new_cases or self.updated_cases or self.answers)
+        return bool(self.new_cases or self.updated_cases or self.answers or self.saved_searches)
 
 
 @dataclass
@@ -64,7 +69,10 @@ class DigestRun:
 
 def collect(user: User, follows: list[Follow], since: datetime, until: datetime) -> DigestItems:
     """The news for ``user`` between ``since`` (excluded) and ``until`` (included). Needs a request context
-    for the absolute links."""
+    for the absolute links.
+
+    :raise IndexUnavailable: the search index is missing or unreadable (the user has saved searches).
+    """
     regions = [f.key for f in follows if f.kind == "region"]
     topics = [f.key for f in follows if f.kind == "topic"]
     slugs = [f.key for f in follows if f.kind == "case"]
@@ -124,6 +132,8 @@ def collect(user: User, follows: list[Follow], since: datetime, until: datetime)
                 "url": url_for("case_studies.detail", slug=case.slug, _anchor=f"question-{answer.question_id}",
                                _external=True),
             })
+    listed = {item["case"].slug for item in items.new_cases + items.updated_cases}
+    items.saved_searches = saved_alerts.collect_alerts(user, since, until, listed)
     return items
 
 
@@ -138,29 +148,39 @@ def send_digests(now: datetime | None = None) -> DigestRun:
     now = now or utcnow()
     run = DigestRun()
     checked: list[int] = []
+    alerted: list[int] = []
     with link_context(app):
         has_follow = sa.select(Follow.id).where(Follow.user_id == User.id).exists()
         users = db.session.scalars(
-            sa.select(User).where(User.digest_enabled.is_(True), User.active.is_(True), has_follow).order_by(User.id)
+            sa.select(User).where(User.digest_enabled.is_(True), User.active.is_(True),
+                                  sa.or_(has_follow, saved_alerts.owner_exists())).order_by(User.id)
         ).all()
         follows: dict[int, list[Follow]] = defaultdict(list)
         if users:
             for row in db.session.scalars(sa.select(Follow).where(Follow.user_id.in_([u.id for u in users]))):
                 follows[row.user_id].append(row)
         following_url = url_for("engagement.following", _external=True)
+        saved_searches_url = url_for("auth.profile", _anchor="saved-searches", _external=True)
         for user in users:
             since = max(user.last_digest_at or now - FIRST_WINDOW, now - MAX_WINDOW)
-            items = collect(user, follows[user.id], since, now)
+            try:
+                items = collect(user, follows[user.id], since, now)
+            except IndexUnavailable:  # saved searches cannot run: the whole digest waits, nothing is lost
+                app.logger.exception("Search index unavailable: the digest of user %s waits", user.id)
+                run.failed += 1
+                continue
             if items:
                 try:
                     mail.send_template(user, "digest", _l("New in what you follow"), new_cases=items.new_cases,
                                        updated_cases=items.updated_cases, answers=items.answers,
-                                       following_url=following_url)
+                                       saved_searches=items.saved_searches, following_url=following_url,
+                                       saved_searches_url=saved_searches_url)
                 except Exception:  # one bad address or SMTP hiccup must not stop everyone else's digest
                     app.logger.exception("Could not send the digest to user %s", user.id)
                     run.failed += 1
                     continue
                 run.sent += 1
+                alerted += [alert.saved.id for alert in items.saved_searches]
             checked.append(user.id)
         db.session.rollback()  # end the read-only transaction; nothing was changed in it
     run.checked = len(checked)
@@ -169,11 +189,13 @@ def send_digests(now: datetime | None = None) -> DigestRun:
             sa.update(User).where(User.id.in_(checked[start:start + 500])).values(last_digest_at=now),
             execution_options={"synchronize_session": False},
         )
+    saved_alerts.mark_alerted(alerted, now)
     db.session.commit()
     return run
 
 
-digest_cli = AppGroup("digest", help="The e-mail digest of followed regions, topics and case studies.")
+digest_cli = AppGroup("digest", help="The e-mail digest of followed regions, topics and case studies, and of "
+                                     "saved searches.")
 
 
 @digest_cli.command("send")

@@ -286,7 +286,18 @@ def allowed_docs(searcher, params: SearchParams) -> dict[str, np.ndarray]:
         high = params.year_to if params.year_to is not None else 10**9
         years = docsets.value_sets(searcher).get("year", {})
         parts["year"] = docsets.mask(searcher, "year", [y for y in years if low <= int(y) <= high])
+    if params.only is not None:
+        parts["only"] = _only(searcher, params.only)
     return parts
+
+
+def _only(searcher, slugs: tuple[str, ...]) -> np.ndarray:
+    """The documents of ``slugs`` (``SearchParams.only``), as a boolean array."""
+    docs = np.zeros(searcher.doc_count_all(), dtype=bool)
+    numbers = [d for d in (searcher.document_number(id=slug) for slug in slugs) if d is not None]
+    if numbers:
+        docs[numbers] = True
+    return docs
 
 
 def restriction(allowed: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -399,6 +410,8 @@ def _newest_first(searcher, found: np.ndarray) -> list[int]:
     if ranks is None:
         parts = []
         for leaf, _offset in searcher.reader().leaf_readers():
+            if not leaf.doc_count_all():  # an empty index's reader has no columns at all (Whoosh raises)
+                continue
             column = leaf.column_reader("published", translate=False)
             parts.append(np.asarray(numeric_values(column, leaf.doc_count_all(), getattr(column, "_default", 0)),
                                     dtype=np.uint64))

@@ -53,6 +53,7 @@ class SearchParams:
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     exclude: tuple[str, ...] = ()  # slugs known to be stale in the index (see query._stale_slugs): masked out
+    only: tuple[str, ...] | None = None  # when set, only these slugs can match (the saved searches' alerts)
 
 
 def _int(args, name: str, problems: list[BadParam], minimum: int | None = None) -> int | None:

@@ -110,7 +110,7 @@ def search(q: str, filters: SearchParams | None = None) -> SearchResult:
     params = filters or SearchParams()
     params = SearchParams(q=q or "", filters=dict(params.filters), year_from=params.year_from,
                           year_to=params.year_to, sort=params.sort, page=max(1, params.page),
-                          per_page=min(MAX_PER_PAGE, max(1, params.per_page)))
+                          per_page=min(MAX_PER_PAGE, max(1, params.per_page)), only=params.only)
     # Searches never write: the committing request and the worker apply the outbox; rows still pending are
     # masked out when their case is no longer published.
     params.exclude = _stale_slugs()

@@ -9,6 +9,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from app.api import BAD_REQUEST
 from app.api import SEARCH_UNAVAILABLE
@@ -26,6 +27,7 @@ from app.search.query import DEFAULT_PER_PAGE
 from app.search.query import IndexUnavailable
 from app.search.query import parse_params
 from app.search.query import search as run_search
+from app.search.saved import services as saved_searches
 
 bp = Blueprint("search", __name__)
 api_bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
@@ -113,8 +115,14 @@ def results():
     labels = {"topic": TOPICS, "level": LEVELS, "status": STATUSES, "language": CASE_LANGUAGES,
               "region": {code: r.name() for code, r in regions.items()},
               "evidence": {str(level): label for level, label in evidence_options().items()}}
+    # What "Save this search" posts: the words and exactly the filters, years and sort in effect (not the page).
+    save_fields = [("q", params.q)] if params.q else []
+    for name, value in saved_searches.filters_of(params).items():
+        save_fields += [(name, v) for v in value] if isinstance(value, list) else [(name, value)]
+    default_name = saved_searches.default_name(params) if current_user.is_authenticated else None
     # 503 when the index is missing or unreadable, as the API and /healthz answer: monitoring must see it.
     return render_template(
         "search/results.html", params=params, result=result, unavailable=unavailable, notices=notices,
         labels=labels, evidence_meanings=EVIDENCE_LEVELS, url_args=lambda **changes: _url_args(params, **changes),
+        save_fields=save_fields, default_saved_name=default_name,
     ), 503 if unavailable else 200

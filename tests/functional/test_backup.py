@@ -42,11 +42,12 @@ from tests.unit.test_attachments import png_bytes
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(ROOT / "migrations")
 FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the interpreter running the tests
-HEAD = "5c3e8a91d2b7"
+HEAD = "8f4a2c6e1b93"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
 LATER_CASE_COLUMNS = ("evidence_level", "evidence_url")  # case_study columns added after BEFORE_MEETINGS
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
                   "agenda_item", "meeting_commitment", "meeting_commitment_update"]
+LATER_TABLES = [*MEETING_TABLES, "saved_search"]  # every table added after BEFORE_MEETINGS
 
 
 # --- databases and apps -----------------------------------------------------------------------------------
@@ -222,8 +223,8 @@ def assert_clean_failure(result, message: str) -> None:
 def seed_everything(application) -> dict:
     """``flask seed-demo`` (accounts with password hashes, case studies with revisions, Q&A, adoptions, meetings
     with agenda items, a proposal and commitments, audit entries) plus what it lacks: attachments (real files),
-    another revision, a withdrawn case, follows, registrations, rotation pins and exclusions, a local region
-    name. Returns slugs and titles to look for afterwards."""
+    another revision, a withdrawn case, follows, a saved search, registrations, rotation pins and exclusions, a
+    local region name. Returns slugs and titles to look for afterwards."""
     from app.case_studies import services as case_services
     from app.case_studies.attachments.services import store_attachment
     from app.case_studies.engagement import services as engagement
@@ -231,6 +232,8 @@ def seed_everything(application) -> dict:
     from app.meetings import services as meeting_services
     from app.meetings.models import Meeting
     from app.meetings.rotation import services as rotation_services
+    from app.search.parsing import SearchParams
+    from app.search.saved import services as saved_searches
 
     result = cli(application, "seed-demo")
     assert result.exit_code == 0, result.output
@@ -254,6 +257,8 @@ def seed_everything(application) -> dict:
         engagement.follow(reader, "region", "KZ-75")
         engagement.follow(reader, "topic", "transport")
         engagement.follow(reader, "case", own.slug)
+        saved_searches.save(reader, SearchParams(q="автобус", filters={"region": ["KZ-75"]}, year_from=2015,
+                                                 sort="newest"), "Автобусы Алматы")
         engagement.record_adoption(district_akim, own, 2025, "piloting", "Trying it in Saryagash.")
         engagement.ask_question(reader, own, "How long did the validators take to install?")
         open_meeting = db.session.scalar(sa.select(Meeting).where(Meeting.state == "registration_open"))
@@ -487,9 +492,9 @@ def test_an_older_archive_restores_into_newer_code(app, database_url, make_user,
     members = members_of(archive)
     manifest = json.loads(members["manifest.json"])
     manifest["schema_revision"] = BEFORE_MEETINGS
-    manifest["tables"] = [t for t in manifest["tables"] if t["name"] not in MEETING_TABLES]
+    manifest["tables"] = [t for t in manifest["tables"] if t["name"] not in LATER_TABLES]
     old = {name: data for name, data in members.items()
-           if name.removeprefix("db/").removesuffix(".jsonl") not in MEETING_TABLES}
+           if name.removeprefix("db/").removesuffix(".jsonl") not in LATER_TABLES}
     # Revisions as that schema stored them: the full content of each in ``snapshot``.
     for table in manifest["tables"]:
         if table["name"] == "case_revision":
@@ -522,7 +527,7 @@ def test_an_older_archive_restores_into_newer_code(app, database_url, make_user,
         assert result.exit_code == 0, result.output
         assert f"schema revision {BEFORE_MEETINGS} → {HEAD}" in result.output
         counts = row_counts(target)
-        assert all(counts[table] == 0 for table in MEETING_TABLES)
+        assert all(counts[table] == 0 for table in LATER_TABLES)
         assert counts["user"] == 1 and counts["case_study"] == 1
         with target.app_context():
             assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == HEAD

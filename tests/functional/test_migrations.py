@@ -190,3 +190,55 @@ def test_evidence_level_migration_adds_checked_columns_and_keeps_every_row(datab
     assert children() == before
     with app.app_context():
         db.engine.dispose()
+
+
+BEFORE_SAVED_SEARCHES = "5c3e8a91d2b7"  # no saved_search table
+
+
+def test_saved_search_migration_adds_the_table_with_its_constraints(database_url, tmp_path):
+    """saved_search comes and goes without touching other data; the database itself refuses a second row with
+    the same feed token and deletes a user's saved searches with the user."""
+    import json
+
+    from app.auth.models import User
+    from app.search.parsing import SearchParams
+    from app.search.saved import services
+
+    app = make_app(database_url, tmp_path, MIGRATIONS_DIR=MIGRATIONS)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        owner = User(email="owner@example.kz", full_name="Owner", password_hash="x")
+        other = User(email="other@example.kz", full_name="Other", password_hash="x")
+        db.session.add_all([owner, other])
+        db.session.flush()
+        with app.test_request_context():
+            saved = services.save(owner, SearchParams(q="bus", filters={"region": ["KZ-75"]}, year_from=2015,
+                                                      sort="newest"), "Buses")
+        db.session.commit()
+        token, owner_id, other_id = saved.feed_token, owner.id, other.id
+        db.session.remove()
+        row = db.session.execute(sa.text("SELECT name, query, filters FROM saved_search")).one()
+        filters = row[2] if isinstance(row[2], dict) else json.loads(row[2])  # SQLite: the JSON text
+        assert (row[0], row[1], filters) == ("Buses", "bus", {"region": ["KZ-75"], "year_from": 2015,
+                                                              "sort": "newest"})
+        db.session.remove()
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO saved_search (user_id, name, query, filters, feed_token, created_at) "
+                                 "VALUES (:user, 'Copy', '', '{}', :token, CURRENT_TIMESTAMP)"),
+                         {"user": other_id, "token": token})
+
+        downgrade(directory=MIGRATIONS, revision=BEFORE_SAVED_SEARCHES)
+        assert "saved_search" not in sa.inspect(db.engine).get_table_names()
+    assert _count(app, "user") == 2
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        assert _count(app, "saved_search") == 0  # the downgrade dropped them, as it says
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO saved_search (user_id, name, query, filters, feed_token, created_at) "
+                                 "VALUES (:user, 'Again', '', '{}', :token, CURRENT_TIMESTAMP)"),
+                         {"user": owner_id, "token": token})
+            conn.execute(sa.text('DELETE FROM "user" WHERE id = :id'), {"id": owner_id})
+        assert _count(app, "saved_search") == 0  # ON DELETE CASCADE
+        db.session.remove()
+        db.engine.dispose()

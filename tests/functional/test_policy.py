@@ -54,6 +54,12 @@ MATRIX = {
     "cases_api.get_case": ("GET", "/api/v1/cases/{case}", [200, 200, 200, 200, 200]),
     "search.results": ("GET", "/search?q=onay", [200, 200, 200, 200, 200]),
     "search_api.search": ("GET", "/api/v1/search?q=onay", [200, 200, 200, 200, 200]),
+    # {saved} and {token}: a saved search of the target user, so nobody in the matrix owns it (not even the admin).
+    "saved_searches.save": ("POST", "/search/saved?q=onay", [LOGIN, 303, 303, 303, 303]),
+    "saved_searches.rename": ("POST", "/search/saved/{saved}/rename?name=Mine", [LOGIN, 404, 404, 404, 404]),
+    "saved_searches.delete": ("POST", "/search/saved/{saved}/delete", [LOGIN, 404, 404, 404, 404]),
+    "saved_searches.rotate_token": ("POST", "/search/saved/{saved}/feed-token", [LOGIN, 404, 404, 404, 404]),
+    "saved_searches.feed": ("GET", "/search/saved/{token}.atom", [200, 200, 200, 200, 200]),
     "attachments.upload": ("POST", "/cases/no-such-case/attachments", [LOGIN, 403, 404, 403, 404]),
     "attachments.download": ("GET", "/cases/no-such-case/attachments/1", [404, 404, 404, 404, 404]),
     "attachments.delete": ("POST", "/cases/no-such-case/attachments/1/delete", [LOGIN, 403, 404, 403, 404]),
@@ -136,18 +142,35 @@ def test_endpoint_without_rule_is_denied(app, client, make_user, login_as):
     assert b"secret" not in response.data
 
 
+def saved_search_of(app, user):
+    """A saved search of ``user`` (its id and feed token)."""
+    from types import SimpleNamespace
+
+    from app.auth.models import User
+    from app.extensions import db
+    from app.search.parsing import SearchParams
+    from app.search.saved import services
+
+    with app.test_request_context():
+        saved = services.save(db.session.get(User, user.id), SearchParams(q="bus"), "Target's buses")
+        db.session.commit()
+        return SimpleNamespace(id=saved.id, feed_token=saved.feed_token)
+
+
 @pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
 def test_role_endpoint_matrix(app, client, make_user, login_as, make_case, make_meeting, role_index):
     role = ROLES[role_index]
     target = make_user("reader", claim=("KZ-39", None))
     case = make_case("published")  # owned by the Almaty akimat, of which the matrix's akim is a member
     meeting = make_meeting()  # open for registration
+    saved = saved_search_of(app, target)
     if role != "anonymous":
         kwargs = {"akimat": ("KZ-75", None)} if role == "akim" else {}
         login_as(make_user(role, **kwargs))
     failures = []
     for endpoint, (method, url, expected) in MATRIX.items():
-        path, _sep, query = url.format(target=target.id, case=case, meeting=meeting).partition("?")
+        path, _sep, query = url.format(target=target.id, case=case, meeting=meeting, saved=saved.id,
+                                       token=saved.feed_token).partition("?")
         if method == "POST":
             data = dict(pair.split("=") for pair in query.split("&")) if query else {}
             response = client.post(path, data=data)

@@ -230,3 +230,10 @@ def test_a_spent_time_limit_still_gives_a_full_first_page(app, client, make_case
     assert spent["total"] == full["total"] == 5
     assert len(spent["results"]) == 3 and {r["id"] for r in spent["results"]} <= slugs
     assert spent["facets"] == full["facets"]
+
+
+def test_newest_first_on_an_empty_index_is_an_empty_page(client):
+    """An index without any document (a new site) sorted by date: no results, not a 500."""
+    response = client.get("/search?q=bus&sort=newest")
+    assert response.status_code == 200
+    assert ids(client, "bus", sort="newest") == []
