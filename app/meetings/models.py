@@ -1,5 +1,6 @@
 """Exchange meetings and the host rotation: meetings, registrations (with the organisers' registration questions
-and each person's answers), the call for presentations, the agenda, commitments made at a meeting, and the organisers' pins and exclusions of the rotation.
+and each person's answers), the call for presentations, the agenda, commitments made at a meeting, and the
+organisers' pins and exclusions of the rotation.
 
 All times are stored in UTC (timezone-aware columns) and shown in Kazakhstan time (see
 :mod:`app.meetings.timezone`).
