@@ -223,7 +223,7 @@ def assert_clean_failure(result, message: str) -> None:
 def seed_everything(application) -> dict:
     """``flask seed-demo`` (accounts with password hashes, case studies with revisions, Q&A, adoptions, meetings
     with agenda items, a proposal and commitments, audit entries) plus what it lacks: attachments (real files),
-    another revision, a withdrawn case, follows, registrations, rotation pins and exclusions, a local region
+    another revision, a withdrawn case, follows, registrations with answers, rotation pins and exclusions, a local region
     name. Returns slugs and titles to look for afterwards."""
     from app.case_studies import services as case_services
     from app.case_studies.attachments.services import store_attachment
@@ -258,8 +258,10 @@ def seed_everything(application) -> dict:
         engagement.record_adoption(district_akim, own, 2025, "piloting", "Trying it in Saryagash.")
         engagement.ask_question(reader, own, "How long did the validators take to install?")
         open_meeting = db.session.scalar(sa.select(Meeting).where(Meeting.state == "registration_open"))
+        role = next(q for q in open_meeting.registration_questions if q.required)  # the demo's required question
         for person in (reader, akim, district_akim):
-            meeting_services.register(person, open_meeting)
+            meeting_services.register(person, open_meeting, {role.id: role.option_list[0]},
+                                      show_publicly=person is akim)
         meeting_services.cancel_registration(district_akim, open_meeting)
         year = rotation_services.this_year() + 5
         rotation_services.add_pin(organiser, "national", year, 1, "KZ-63", "The region asked to host its jubilee.")
