@@ -336,8 +336,9 @@ def update_registration(meeting_id: int):
     answers = posted_answers(request.form)
     if not form.validate_on_submit() or answers is None:
         abort(400)
-    done = commit_or_flash(lambda: questions.change_answers(current_user, meeting, answers or None if started
-                                                            else answers, form.show_publicly.data), form)
+    # After the start the form has no questions: nothing posted leaves the answers alone, anything posted is refused.
+    raw = (answers or None) if started else answers
+    done = commit_or_flash(lambda: questions.change_answers(current_user, meeting, raw, form.show_publicly.data), form)
     if not done:
         if _about_answers(done.error):
             return _detail_page(get_meeting_or_404(meeting_id), form, 400)

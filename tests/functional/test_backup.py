@@ -223,8 +223,8 @@ def assert_clean_failure(result, message: str) -> None:
 def seed_everything(application) -> dict:
     """``flask seed-demo`` (accounts with password hashes, case studies with revisions, Q&A, adoptions, meetings
     with agenda items, a proposal and commitments, audit entries) plus what it lacks: attachments (real files),
-    another revision, a withdrawn case, follows, registrations with answers, rotation pins and exclusions, a local region
-    name. Returns slugs and titles to look for afterwards."""
+    another revision, a withdrawn case, follows, registrations with answers, rotation pins and exclusions, a local
+    region name. Returns slugs and titles to look for afterwards."""
     from app.case_studies import services as case_services
     from app.case_studies.attachments.services import store_attachment
     from app.case_studies.engagement import services as engagement

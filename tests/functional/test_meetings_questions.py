@@ -118,7 +118,8 @@ def test_questions_are_reordered_edited_and_deleted_while_unanswered(client, ask
     login_as(organiser)
     assert client.post(f"/meetings/{meeting_id}/questions/{ids['access']}/move",
                        data={"direction": "up"}).status_code == 303
-    order = db_session.scalars(sa.select(RegistrationQuestion.label).where(RegistrationQuestion.meeting_id == meeting_id)
+    order = db_session.scalars(sa.select(RegistrationQuestion.label)
+                               .where(RegistrationQuestion.meeting_id == meeting_id)
                                .order_by(RegistrationQuestion.position)).all()
     assert order == ["Your role", "Do you need step-free access?", "Arrival date"]
     response = client.post(f"/meetings/{meeting_id}/questions/{ids['arrival']}/move", data={"direction": "sideways"},
