@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from app.meetings.api import bp as meetings_api_bp
     from app.meetings.commitments.views import bp as commitments_bp
     from app.meetings.programme.views import bp as programme_bp
+    from app.meetings.questions.views import bp as questions_bp
     from app.meetings.rotation.api import bp as rotation_api_bp
     from app.meetings.rotation.views import bp as rotation_bp
     from app.meetings.views import bp as meetings_bp
@@ -144,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(rotation_bp)
     app.register_blueprint(rotation_api_bp)
     app.register_blueprint(programme_bp)
+    app.register_blueprint(questions_bp)
     app.register_blueprint(commitments_bp)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)

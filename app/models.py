@@ -16,6 +16,8 @@ from app.meetings.models import CommitmentUpdate
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
 from app.meetings.models import Registration
+from app.meetings.models import RegistrationAnswer
+from app.meetings.models import RegistrationQuestion
 from app.meetings.models import RotationExclusion
 from app.meetings.models import RotationPin
 from app.regions.models import Akimat
@@ -45,6 +47,8 @@ __all__ = [
     "Question",
     "Region",
     "Registration",
+    "RegistrationAnswer",
+    "RegistrationQuestion",
     "RotationExclusion",
     "RotationPin",
     "SavedSearch",

@@ -134,10 +134,17 @@ RULES: dict[str, Rule] = {
     "meetings.edit": ORGANISER,
     "meetings.change_state": ORGANISER,
     "meetings.register": LOGIN,
+    "meetings.update_registration": LOGIN,  # one's own answers and public listing (the service finds the row)
     "meetings.cancel": LOGIN,
     "meetings.registrations": ORGANISER,
     "meetings.registrations_csv": ORGANISER,
     "meetings.attendance": ORGANISER,
+    # Registration questions: organisers write them; everyone registering answers them on the meeting page.
+    "questions.manage": ORGANISER,
+    "questions.add": ORGANISER,
+    "questions.edit": ORGANISER,
+    "questions.delete": ORGANISER,
+    "questions.move": ORGANISER,
     "meetings_api.list_meetings": PUBLIC,
     "meetings_api.get_meeting": PUBLIC,
     # Rotation: the plan and the history are public (a plan meant to be defended in public); organisers change it.
@@ -199,6 +206,7 @@ USER_RULES = {
     "manage_users": lambda user: user.is_admin,
     "create_case": lambda user: user.is_verified_akim,
     "manage_meetings": lambda user: user.is_organiser,  # meetings, their programme, the rotation
+    "manage_registration_questions": lambda user: user.is_organiser,  # and reading everyone's answers
     "propose": lambda user: user.is_verified_akim,  # a case study for a meeting (while its call is open)
 }
 # Actions on a meeting's commitment, a proposal or an adoption: the akimat it belongs to decides.

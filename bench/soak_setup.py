@@ -21,6 +21,7 @@ from app.auth.services import hash_password
 from app.case_studies.models import CaseStudy
 from app.extensions import db
 from app.meetings.models import Meeting
+from app.meetings.models import RegistrationQuestion
 from app.regions.services import find_akimat
 
 
@@ -44,6 +45,10 @@ def main() -> None:
         meeting = db.session.scalar(sa.select(Meeting).where(Meeting.state == "registration_open")
                                     .order_by(Meeting.id))
         meeting.capacity = capacity
+        # The soak's readers post the register form's hidden fields only: no registration questions to answer.
+        for question in db.session.scalars(sa.select(RegistrationQuestion)
+                                           .where(RegistrationQuestion.meeting_id == meeting.id)):
+            db.session.delete(question)
         slugs = list(db.session.scalars(sa.select(CaseStudy.slug).where(CaseStudy.state == "published")))
         db.session.commit()
         form = {"summary": "A soak-test practice: what we tried and what it changed.",

@@ -30,6 +30,10 @@ ACTIONS = {
     "meeting.attendance": _l("attendance marked"),
     "meeting.reminder": _l("reminder sent to a participant"),
     "meeting.call_reminder": _l("reminder about the call for presentations sent"),
+    # Registration questions (app/meetings/questions/services.py)
+    "meeting.question_added": _l("registration question added"),
+    "meeting.question_changed": _l("registration question changed"),
+    "meeting.question_removed": _l("registration question removed"),
     # The programme (app/meetings/programme/services.py)
     "meeting.call_opened": _l("call for presentations opened"),
     "meeting.call_closed": _l("call for presentations closed"),

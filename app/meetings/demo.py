@@ -32,6 +32,7 @@ from app.meetings.models import Commitment
 from app.meetings.models import CommitmentUpdate
 from app.meetings.models import Meeting
 from app.meetings.models import Proposal
+from app.meetings.models import RegistrationQuestion
 from app.meetings.rotation import services as rotation_services
 from app.meetings.timezone import to_utc
 from app.regions.services import find_akimat
@@ -367,6 +368,14 @@ def _next_meeting(scope: str, year: int, edition: int, organiser: User | None, p
     meeting.registration_closes_at = meeting.starts_at - timedelta(days=14)
     meeting.call_open = True
     meeting.call_closes_at = meeting.starts_at - timedelta(days=30)
+    # Registration questions, as organisers of such a meeting would ask them.
+    for position, (kind, label, help_text, required, options) in enumerate((
+        ("choice", "Ваша роль на встрече", "", True, "Аким\nЗаместитель акима\nРуководитель отдела акимата\nЭксперт"),
+        ("text", "Дата и время приезда", "Чтобы встретить вас на вокзале или в аэропорту.", False, ""),
+        ("yes_no", "Нужна ли вам помощь с доступностью (пандус, сопровождение)?", "", False, ""),
+    ), start=1):
+        db.session.add(RegistrationQuestion(meeting=meeting, kind=kind, label=label, help_text=help_text,
+                                            required=required, options=options, position=position))
     case = _case("almaty-public-councils")
     if proposer is not None and case is not None:
         db.session.add(Proposal(

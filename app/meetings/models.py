@@ -1,5 +1,6 @@
-"""Exchange meetings and the host rotation: meetings, registrations, the call for presentations, the agenda,
-commitments made at a meeting, and the organisers' pins and exclusions of the rotation.
+"""Exchange meetings and the host rotation: meetings, registrations (with the organisers' registration questions
+and each person's answers), the call for presentations, the agenda, commitments made at a meeting, and the
+organisers' pins and exclusions of the rotation.
 
 All times are stored in UTC (timezone-aware columns) and shown in Kazakhstan time (see
 :mod:`app.meetings.timezone`).
@@ -154,6 +155,10 @@ class Meeting(db.Model):
     commitments: Mapped[list[Commitment]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="Commitment.id"
     )
+    registration_questions: Mapped[list[RegistrationQuestion]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan",
+        order_by=lambda: (RegistrationQuestion.position, RegistrationQuestion.id),
+    )
 
     @property
     def host(self) -> Region | Municipality:
@@ -182,11 +187,68 @@ class Registration(db.Model):
     promoted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
     cancelled_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
     attended: Mapped[bool | None] = mapped_column()  # marked by the organiser after the meeting
+    # The person's opt-in to the public attendee list of the meeting page (name and akimat only).
+    show_publicly: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
 
     meeting: Mapped[Meeting] = relationship(back_populates="registrations")
     user: Mapped[User] = relationship()
+    answers: Mapped[list[RegistrationAnswer]] = relationship(
+        back_populates="registration", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+QUESTION_KINDS = ("text", "choice", "yes_no")
+"""What a registration question asks for: free text, one of the organiser's options, or yes/no."""
+_KIND_CHECK = "kind IN ({})".format(", ".join(f"'{k}'" for k in QUESTION_KINDS))
+
+
+class RegistrationQuestion(db.Model):
+    """A question the organisers ask everyone who registers for a meeting ("Your role", "Accessibility needs").
+
+    ``options`` are the choices of a ``choice`` question, one per line (empty for the other kinds);
+    ``position`` orders the questions on the form.
+    """
+
+    __tablename__ = "meeting_registration_question"
+    __table_args__ = (sa.CheckConstraint(_KIND_CHECK, name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    label: Mapped[str] = mapped_column(sa.String(300))
+    help_text: Mapped[str] = mapped_column(sa.String(500), default="")
+    required: Mapped[bool] = mapped_column(default=False)
+    options: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="registration_questions")
+
+    @property
+    def option_list(self) -> list[str]:
+        """The options of a choice question, in the organiser's order."""
+        return [line for line in self.options.split("\n") if line]
+
+
+class RegistrationAnswer(db.Model):
+    """One person's answer to one registration question: the text, the chosen option, or ``yes`` / ``no``.
+    A question left unanswered has no row."""
+
+    __tablename__ = "meeting_registration_answer"
+    __table_args__ = (sa.UniqueConstraint("registration_id", "question_id",
+                                          name="uq_meeting_registration_answer_question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_registration.id", ondelete="CASCADE"),
+                                                 index=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_registration_question.id", ondelete="CASCADE"),
+                                             index=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+    registration: Mapped[Registration] = relationship(back_populates="answers")
+    question: Mapped[RegistrationQuestion] = relationship()
 
 
 class Proposal(db.Model):

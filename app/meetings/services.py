@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -37,6 +38,7 @@ from app.meetings.models import Meeting
 from app.meetings.models import MeetingState
 from app.meetings.models import Registration
 from app.meetings.models import RegistrationState
+from app.meetings.questions import services as questions
 
 MAX_CAPACITY = 100_000
 FIRST_YEAR = 2000
@@ -367,10 +369,15 @@ def _release_seat(meeting_id: int) -> None:
     )
 
 
-def register(user: User, meeting: Meeting) -> Registration:
-    """Register ``user``: a seat when one is free, else a place at the end of the waitlist.
+def register(user: User, meeting: Meeting, answers: Mapping[int, str | None] | None = None,
+             show_publicly: bool = False) -> Registration:
+    """Register ``user``: a seat when one is free, else a place at the end of the waitlist; the answers to the
+    meeting's registration questions are stored in the same transaction.
 
-    :raise ValidationFailed: registration is not open, the user is inactive, or already registered or waitlisted.
+    :param answers: question id → answer, as :func:`app.meetings.questions.services.clean_answers` takes them.
+    :param show_publicly: the person's opt-in to the meeting page's public attendee list.
+    :raise ValidationFailed: registration is not open, the user is inactive, or already registered or waitlisted,
+        or the answers are refused (a required one missing, an option not offered...).
     """
     if not user.is_active:
         raise ValidationFailed([(None, _l("Your account is deactivated."))])
@@ -381,6 +388,7 @@ def register(user: User, meeting: Meeting) -> Registration:
         raise ValidationFailed([(None, _l("You are already registered for this meeting.")
                                  if existing.state == RegistrationState.REGISTERED
                                  else _l("You are already on the waitlist for this meeting."))])
+    cleaned = questions.clean_answers(meeting, answers or {})  # before anything changes
     now = utcnow()
     registration = existing
     if registration is not None and not _claim(registration, RegistrationState.CANCELLED,
@@ -405,7 +413,9 @@ def register(user: User, meeting: Meeting) -> Registration:
     registration.cancelled_at = None
     registration.promoted_at = None
     registration.updated_at = now
+    registration.show_publicly = bool(show_publicly)
     db.session.flush()
+    questions.save_answers(registration, cleaned)  # a re-registration's new answers replace the old ones
     db.session.refresh(meeting, ["registered_count"])
     return registration
 

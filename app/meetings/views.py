@@ -3,9 +3,6 @@ create/edit/state pages, the registrations list with CSV export and attendance, 
 
 from __future__ import annotations
 
-import csv
-import io
-
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Response
@@ -20,8 +17,10 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.clock import utcnow
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.forms import commit_or_flash
+from app.forms import flash_errors
 from app.forms import flash_form_errors
 from app.forms import keeps_input_on_expiry
 from app.i18n import collation_key
@@ -37,14 +36,20 @@ from app.meetings.forms import AttendanceForm
 from app.meetings.forms import MeetingForm
 from app.meetings.forms import RegistrationForm
 from app.meetings.forms import StateForm
+from app.meetings.models import HOLDING_STATES
 from app.meetings.models import NATIONAL
 from app.meetings.models import Meeting
 from app.meetings.models import MeetingState
 from app.meetings.models import RegistrationState
 from app.meetings.programme.pages import ProgrammePage
+from app.meetings.questions import services as questions
+from app.meetings.questions.forms import AnswersForm
+from app.meetings.questions.forms import answers_form as build_answers_form
+from app.meetings.questions.forms import posted_answers
 from app.policy import can
 from app.regions.models import Region
 from app.regions.services import all_regions
+from app.spreadsheet import csv_response
 from app.urls import query_int
 
 bp = Blueprint("meetings", __name__)
@@ -132,21 +137,38 @@ def index():
 
 @bp.route("/meetings/<int:meeting_id>")
 def detail(meeting_id: int):
-    """The meeting page: host, dates in Kazakhstan time, place, state, seats and the registration buttons."""
-    meeting = get_meeting_or_404(meeting_id)
+    """The meeting page: host, dates in Kazakhstan time, place, state, seats, the registration form with the
+    meeting's questions (or one's own answers to change) and the public attendee list."""
+    return _detail_page(get_meeting_or_404(meeting_id))
+
+
+def _detail_page(meeting: Meeting, answers_form: AnswersForm | None = None, status: int = 200):
+    """Render the meeting page; ``answers_form``: a refused registration form, shown with what was typed."""
     registration = position = None
     if current_user.is_authenticated:
         registration = services.registration_of(meeting, current_user)
         if registration is not None:
             position = services.waitlist_position(registration)
+    meeting_questions = questions.questions_of(meeting)
+    started = meeting.starts_at <= utcnow()
+    if answers_form is None:
+        holding = registration is not None and registration.state in HOLDING_STATES
+        data = {}
+        if holding:
+            given = questions.answers_of(registration)
+            data = {questions.field_name(q): given.get(q.id) for q in meeting_questions}
+            data["show_publicly"] = registration.show_publicly
+        answers_form = build_answers_form([] if holding and started else meeting_questions, formdata=None,
+                                          data=data)
     return render_template(
         "meetings/detail.html", meeting=meeting, registration=registration, position=position,
         counts=services.counts(meeting), can_register=services.can_register_now(meeting), labels=labels(),
         can_manage=is_organiser(), transitions=services.allowed_transitions(meeting),
         scope_label=services.scope_label(meeting.scope), form=RegistrationForm(), state_form=StateForm(),
-        location=ical.location(meeting), started=meeting.starts_at <= utcnow(), now=utcnow(), programme=ProgrammePage(),
-        commitments=CommitmentsPage(),
-    )
+        location=ical.location(meeting), started=started, now=utcnow(), programme=ProgrammePage(),
+        commitments=CommitmentsPage(), questions=meeting_questions, answers_form=answers_form,
+        public_attendees=questions.public_attendees(meeting),
+    ), status
 
 
 def host_choices() -> list[SelectChoice]:
@@ -276,12 +298,19 @@ def change_state(meeting_id: int):
 
 @bp.route("/meetings/<int:meeting_id>/register", methods=["POST"])
 def register(meeting_id: int):
-    """Register the current user: a seat, or the waitlist when the meeting is full."""
+    """Register the current user with their answers to the meeting's questions: a seat, or the waitlist when
+    the meeting is full. Refused answers bring the page back with what was typed and a message at each."""
     meeting = get_meeting_or_404(meeting_id)
-    if not RegistrationForm().validate_on_submit():
+    form = build_answers_form(questions.questions_of(meeting))
+    answers = posted_answers(request.form)
+    if not form.validate_on_submit() or answers is None:
         abort(400)
-    done = commit_or_flash(lambda: services.register(current_user, meeting))
+    done = commit_or_flash(lambda: services.register(current_user, meeting, answers, form.show_publicly.data),
+                           form)
     if not done:
+        if _about_answers(done.error):
+            return _detail_page(get_meeting_or_404(meeting_id), form, 400)
+        flash_errors(done.error)
         return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
     registration = done.value
     notifications.registration_confirmed(registration)
@@ -291,6 +320,32 @@ def register(meeting_id: int):
         flash(_("The meeting is full: you are on the waitlist, place %(position)s. We will write to you when a "
                 "seat becomes free.", position=services.waitlist_position(registration)), "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting.id), 303)
+
+
+def _about_answers(error: ValidationFailed) -> bool:
+    """Whether a refusal concerns the answers (shown on the form) rather than the registration (a flash)."""
+    return any(name is not None and name.startswith("q_") for name, _message in error.errors)
+
+
+@bp.route("/meetings/<int:meeting_id>/registration", methods=["POST"])
+def update_registration(meeting_id: int):
+    """Change one's own answers and public-listing choice while registered (after the start: the listing only)."""
+    meeting = get_meeting_or_404(meeting_id)
+    started = meeting.state == MeetingState.HELD or meeting.starts_at <= utcnow()
+    form = build_answers_form([] if started else questions.questions_of(meeting))
+    answers = posted_answers(request.form)
+    if not form.validate_on_submit() or answers is None:
+        abort(400)
+    # After the start the form has no questions: nothing posted leaves the answers alone, anything posted is refused.
+    raw = (answers or None) if started else answers
+    done = commit_or_flash(lambda: questions.change_answers(current_user, meeting, raw, form.show_publicly.data), form)
+    if not done:
+        if _about_answers(done.error):
+            return _detail_page(get_meeting_or_404(meeting_id), form, 400)
+        flash_errors(done.error)
+        return redirect(url_for("meetings.detail", meeting_id=meeting_id), 303)
+    flash(_("Your registration details are saved."), "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting.id, _anchor="registration"), 303)
 
 
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["POST"])
@@ -314,47 +369,42 @@ def cancel(meeting_id: int):
 
 @bp.route("/meetings/<int:meeting_id>/registrations")
 def registrations(meeting_id: int):
-    """Who registered and who waits (organisers), with attendance after the meeting."""
+    """Who registered and who waits (organisers), with their answers, and attendance after the meeting."""
     meeting = get_meeting_or_404(meeting_id)
     return render_template(
         "meetings/registrations.html", meeting=meeting, seats=services.registrations(meeting),
         waitlist=services.waitlist(meeting), counts=services.counts(meeting), form=AttendanceForm(),
         started=meeting.starts_at <= utcnow() or meeting.state == MeetingState.HELD,
-        labels=labels(),
+        labels=labels(), questions=questions.questions_of(meeting),
+        answers=questions.answers_by_registration(meeting), shown_answer=questions.shown_answer,
     )
-
-
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    """A cell that a spreadsheet will not run as a formula (OWASP: prefix such text with an apostrophe)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
 
 
 @bp.route("/meetings/<int:meeting_id>/registrations.csv")
 def registrations_csv(meeting_id: int):
-    """The registrations and the waitlist as CSV (UTF-8 with a BOM, so that Excel reads Cyrillic)."""
+    """The registrations and the waitlist as CSV, one column per registration question (UTF-8 with a BOM, so
+    that Excel reads Cyrillic; no cell a spreadsheet would run as a formula)."""
     meeting = get_meeting_or_404(meeting_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Name"), _("E-mail"), _("Akimat"), _("Position"), _("Status"), _("Waitlist place"),
-                     _("Registered at (Kazakhstan time)"), _("Attended")])
-    attended = {True: _("yes"), False: _("no"), None: ""}
+    meeting_questions = questions.questions_of(meeting)
+    answers = questions.answers_by_registration(meeting)
+    header = [_("Name"), _("E-mail"), _("Akimat"), _("Position"), _("Status"), _("Waitlist place"),
+              _("Registered at (Kazakhstan time)"), _("Attended"), _("Listed publicly")]
+    header += [q.label for q in meeting_questions]
+    yes_no = {True: _("yes"), False: _("no"), None: ""}
     rows = [(r, None) for r in services.registrations(meeting)]
     rows += [(r, index) for index, r in enumerate(services.waitlist(meeting), start=1)]
+    lines = []
     for registration, place in rows:
         user = registration.user
-        writer.writerow([csv_safe(v) for v in (
+        given = answers.get(registration.id, {})
+        lines.append([
             user.full_name, user.email, user.akimat.name() if user.akimat else "", user.position or "",
             services.REGISTRATION_LABELS[registration.state], place or "",
             timezone.to_local(registration.created_at).strftime("%Y-%m-%d %H:%M"),
-            attended[registration.attended],
-        )])
-    filename = f"meeting-{meeting.id}-registrations.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            yes_no[registration.attended], yes_no[registration.show_publicly],
+            *(questions.shown_answer(q, given.get(q.id)) for q in meeting_questions),
+        ])
+    return csv_response(header, lines, f"meeting-{meeting.id}-registrations.csv")
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])

@@ -42,11 +42,12 @@ from tests.unit.test_attachments import png_bytes
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(ROOT / "migrations")
 FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the interpreter running the tests
-HEAD = "8f4a2c6e1b93"
+HEAD = "9d4b7e2a6c15"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
 LATER_CASE_COLUMNS = ("evidence_level", "evidence_url")  # case_study columns added after BEFORE_MEETINGS
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
-                  "agenda_item", "meeting_commitment", "meeting_commitment_update"]
+                  "agenda_item", "meeting_commitment", "meeting_commitment_update", "meeting_registration_question",
+                  "meeting_registration_answer"]
 LATER_TABLES = [*MEETING_TABLES, "saved_search"]  # every table added after BEFORE_MEETINGS
 
 
@@ -223,8 +224,8 @@ def assert_clean_failure(result, message: str) -> None:
 def seed_everything(application) -> dict:
     """``flask seed-demo`` (accounts with password hashes, case studies with revisions, Q&A, adoptions, meetings
     with agenda items, a proposal and commitments, audit entries) plus what it lacks: attachments (real files),
-    another revision, a withdrawn case, follows, a saved search, registrations, rotation pins and exclusions, a
-    local region name. Returns slugs and titles to look for afterwards."""
+    another revision, a withdrawn case, follows, a saved search, registrations with answers, rotation pins and
+    exclusions, a local region name. Returns slugs and titles to look for afterwards."""
     from app.case_studies import services as case_services
     from app.case_studies.attachments.services import store_attachment
     from app.case_studies.engagement import services as engagement
@@ -262,8 +263,10 @@ def seed_everything(application) -> dict:
         engagement.record_adoption(district_akim, own, 2025, "piloting", "Trying it in Saryagash.")
         engagement.ask_question(reader, own, "How long did the validators take to install?")
         open_meeting = db.session.scalar(sa.select(Meeting).where(Meeting.state == "registration_open"))
+        role = next(q for q in open_meeting.registration_questions if q.required)  # the demo's required question
         for person in (reader, akim, district_akim):
-            meeting_services.register(person, open_meeting)
+            meeting_services.register(person, open_meeting, {role.id: role.option_list[0]},
+                                      show_publicly=person is akim)
         meeting_services.cancel_registration(district_akim, open_meeting)
         year = rotation_services.this_year() + 5
         rotation_services.add_pin(organiser, "national", year, 1, "KZ-63", "The region asked to host its jubilee.")
