@@ -67,6 +67,7 @@ def live_app(tmp_path_factory) -> Iterator[Flask]:
         seed_demo_accounts()
         content = seed_demo_content()
         db.session.commit()
+        application.extensions["search"].reindex()  # as `make run` does: only reindex creates an index
         report = content["report"]
         application.extensions["browser_tests.demo_content"] = {
             "cases": len(report.created) if report is not None else 0,
