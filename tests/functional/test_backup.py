@@ -42,12 +42,12 @@ from tests.unit.test_attachments import png_bytes
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(ROOT / "migrations")
 FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the interpreter running the tests
-HEAD = "9d4b7e2a6c15"
+HEAD = "b7c2e9f4a1d6"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
 LATER_CASE_COLUMNS = ("evidence_level", "evidence_url")  # case_study columns added after BEFORE_MEETINGS
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
                   "agenda_item", "meeting_commitment", "meeting_commitment_update", "meeting_registration_question",
-                  "meeting_registration_answer"]
+                  "meeting_registration_answer", "meeting_certificate"]
 LATER_TABLES = [*MEETING_TABLES, "saved_search"]  # every table added after BEFORE_MEETINGS
 
 

@@ -117,7 +117,7 @@ def test_verification_page_valid_unknown_revoked_and_organiser_revokes(client, l
 
 
 def test_issue_is_idempotent_and_race_safe(app, held):
-    meeting_id, present, _absent = held
+    _meeting_id, present, _absent = held
     from app.extensions import db
     from app.meetings.certificates import services
 
