@@ -147,3 +147,50 @@ def test_learning_record_on_the_profile_and_as_csv_and_pdf(client, login_as, hel
     assert any("Көктем кездесуі: Almaty 2026" in row and code in row for row in rows[1:])
     body = client.get("/account/learning-record.pdf?lang=kk").data
     assert "Көктем кездесуі" in pdf_text(body)
+
+
+def test_hours_from_the_agenda_and_presentations_given(client, login_as, held, app, make_case, db_session,
+                                                       tmp_path):
+    """A timed agenda gives the hours (breaks not counted); the attendee's accepted proposal is on the certificate
+    and in the learning record."""
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.meetings.models import AgendaItem
+    from app.meetings.models import Meeting
+    from app.meetings.models import Proposal
+
+    meeting_id, present, _absent = held
+    slug = make_case("published")
+    with app.app_context():
+        from app.case_studies.models import CaseStudy
+
+        case = db.session.scalar(sa.select(CaseStudy).where(CaseStudy.slug == slug))
+        meeting = db.session.get(Meeting, meeting_id)
+        proposal = Proposal(meeting_id=meeting_id, case_study_id=case.id, proposer_id=present.id, state="accepted")
+        db.session.add(proposal)
+        db.session.flush()
+        start = meeting.starts_at
+        db.session.add_all([
+            AgendaItem(meeting_id=meeting_id, kind="presentation", title="Onay: бір карта", starts_at=start,
+                       ends_at=start + timedelta(hours=2), proposal_id=proposal.id, case_study_id=case.id),
+            AgendaItem(meeting_id=meeting_id, kind="break", title="Tea", starts_at=start + timedelta(hours=2),
+                       ends_at=start + timedelta(hours=3)),
+            AgendaItem(meeting_id=meeting_id, kind="panel", title="Panel", starts_at=start + timedelta(hours=3),
+                       ends_at=start + timedelta(hours=4, minutes=30)),
+        ])
+        db.session.commit()
+    login_as(present)
+    text = pdf_text(client.get(f"/meetings/{meeting_id}/certificate.pdf?lang=en").data)
+    assert "3.5 hours (from the agenda)" in text and "Onay: бір карта" in text
+    body = client.get(f"/meetings/{meeting_id}/certificate.pdf").data
+    (tmp_path / "certificate.pdf").write_bytes(body)
+    assert len(PdfReader(io.BytesIO(body)).pages) == 1
+    assert "Onay: бір карта" in client.get("/account").get_data(as_text=True)
+
+
+def test_without_a_timed_agenda_the_days_give_the_hours(client, login_as, held):
+    meeting_id, present, _absent = held
+    login_as(present)
+    text = pdf_text(client.get(f"/meetings/{meeting_id}/certificate.pdf?lang=en").data)
+    assert "8 hours: 8 hours for each day of the meeting" in text

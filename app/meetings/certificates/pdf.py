@@ -41,8 +41,8 @@ def _hours_text(meeting) -> str:
     shown = format_decimal(count, "#,##0.#")
     if from_agenda:
         return _("%(hours)s hours (from the agenda)", hours=shown)
-    return _("%(hours)s hours (%(days)d days × %(per_day)d hours, the default where the agenda has no times)",
-             hours=shown, days=services.days(meeting), per_day=services.HOURS_PER_DAY)
+    return _("%(hours)s hours: %(per_day)d hours for each day of the meeting (the default where the agenda has no "
+             "times)", hours=shown, per_day=services.HOURS_PER_DAY)
 
 
 def certificate_pdf(certificate: Certificate, verify_url: str) -> bytes:
@@ -86,7 +86,8 @@ def certificate_pdf(certificate: Certificate, verify_url: str) -> bytes:
         for item in talks:
             pdf.multi_cell(width, 6, f"«{services.item_title(item)}»", align="C", new_x="LMARGIN", new_y="NEXT")
     # The signature block (left) and the verification block (right) share the bottom of the page.
-    bottom = pdf.h - 52
+    bottom = max(pdf.h - 64, pdf.get_y() + 4)
+    pdf.set_auto_page_break(False)  # the block fits above the frame; no page of its own for a line
     signer = services.signed_by(meeting)
     pdf.set_xy(pdf.l_margin + 10, bottom + 10)
     pdf.set_font(FONT, "", 11)

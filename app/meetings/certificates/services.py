@@ -121,8 +121,7 @@ def hours(meeting: Meeting) -> tuple[float, bool]:
     total = sum(_hours_between(i.starts_at, i.ends_at) for i in items)
     if total > 0:
         return round(total * 2) / 2, True
-    days = (timezone.to_local(meeting.ends_at).date() - timezone.to_local(meeting.starts_at).date()).days + 1
-    return float(max(days, 1) * HOURS_PER_DAY), False
+    return float(days(meeting) * HOURS_PER_DAY), False
 
 
 def days(meeting: Meeting) -> int:
