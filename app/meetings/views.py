@@ -169,6 +169,7 @@ def _detail_page(meeting: Meeting, answers_form: AnswersForm | None = None, stat
         location=ical.location(meeting), started=started, now=utcnow(), programme=ProgrammePage(),
         commitments=CommitmentsPage(), questions=meeting_questions, answers_form=answers_form,
         public_attendees=questions.public_attendees(meeting),
+        certificate_offered=registration is not None and certificate_services.offered(registration),
     ), status
 
 

@@ -40,6 +40,7 @@ def held(app, make_meeting, make_user):
 def test_present_attendee_downloads_a_certificate_in_kazakh_and_russian(client, login_as, held, db_session):
     meeting_id, present, _absent = held
     login_as(present)
+    assert "my-certificate" in client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
     response = client.get(f"/meetings/{meeting_id}/certificate.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = pdf_text(response.data)
@@ -62,6 +63,7 @@ def test_no_certificate_for_the_absent_another_user_or_a_meeting_not_held(client
                                                                           make_user, app, db_session):
     meeting_id, present, absent = held
     login_as(absent)
+    assert "my-certificate" not in client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
     assert client.get(f"/meetings/{meeting_id}/certificate.pdf").status_code == 404
     present_registration = db_session.scalar(sa.select(Registration.id).where(Registration.user_id == present.id))
     assert client.get(f"/meetings/{meeting_id}/certificate.pdf?registration={present_registration}").status_code == 403
@@ -105,6 +107,12 @@ def test_verification_page_valid_unknown_revoked_and_organiser_revokes(client, l
     assert client.post(f"/certificates/{code}/revoke").status_code == 303
     revoked = anonymous.get(f"/certificates/{code}").get_data(as_text=True)
     assert "was revoked" in revoked and present.email not in revoked
+    login_as(present)
+    assert client.get(f"/meetings/{meeting_id}/certificate.pdf").status_code == 403  # no fresh copy once revoked
+    profile = client.get("/account").get_data(as_text=True)  # in Kazakh, the attendee's language
+    assert "кері қайтарылған" in profile and f"/meetings/{meeting_id}/certificate.pdf" not in profile
+    assert "my-certificate" not in client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+    login_as(organiser)
     assert db_session.scalar(sa.select(AuditEntry.actor_id).where(AuditEntry.action == "certificate.revoke")) == \
         organiser.id
     assert client.post(f"/certificates/{code}/restore").status_code == 303

@@ -49,6 +49,14 @@ def eligible(registration: Registration) -> bool:
     return registration.attended is True and registration.meeting.state == MeetingState.HELD
 
 
+def offered(registration: Registration) -> bool:
+    """Whether the meeting page offers ``registration``'s person a certificate: earned and not revoked."""
+    if not eligible(registration):
+        return False
+    certificate = certificate_of(registration)
+    return certificate is None or certificate.revoked_at is None
+
+
 def certificate_of(registration: Registration) -> Certificate | None:
     """The certificate already issued for ``registration``, if any."""
     return db.session.scalar(sa.select(Certificate).where(Certificate.registration_id == registration.id))

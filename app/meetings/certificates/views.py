@@ -64,6 +64,8 @@ def download(meeting_id: int):
         abort(404)  # not held yet, or not marked present: there is no certificate to give
     certificate = services.issue(registration)
     db.session.commit()
+    if certificate.revoked_at is not None and not can(current_user, "revoke_certificate", certificate):
+        abort(403)  # revoked: the attendee gets no fresh copy; organisers still see what was issued
     language = chosen_pdf_language(registration.user.preferred_language)
     verify_url = url_for("certificates.verify", code=certificate.code, _external=True)
     with force_locale(language):
@@ -126,7 +128,7 @@ def learning_csv():
         meeting = row.registration.meeting
         code = row.certificate.code if row.certificate else ""
         rows.append([_("Meeting attended"), meeting.title, meeting.title,
-                     timezone.to_local(meeting.starts_at).date().isoformat(), row.hours, code])
+                     timezone.to_local(meeting.starts_at).date().isoformat(), f"{row.hours:g}", code])
     for item in record.presentations:
         rows.append([_("Presentation given"), services.item_title(item), item.meeting.title,
                      item.timezone.to_local(meeting.starts_at).date().isoformat(), "", ""])
