@@ -115,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import errors
     from app.main.views import bp as main_bp
     from app.meetings.api import bp as meetings_api_bp
+    from app.meetings.certificates.views import bp as certificates_bp
     from app.meetings.commitments.views import bp as commitments_bp
     from app.meetings.programme.views import bp as programme_bp
     from app.meetings.questions.views import bp as questions_bp
@@ -147,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(programme_bp)
     app.register_blueprint(questions_bp)
     app.register_blueprint(commitments_bp)
+    app.register_blueprint(certificates_bp)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)
 

@@ -11,6 +11,7 @@ from app.case_studies.models import CaseTopic
 from app.case_studies.models import Follow
 from app.case_studies.models import Question
 from app.meetings.models import AgendaItem
+from app.meetings.models import Certificate
 from app.meetings.models import Commitment
 from app.meetings.models import CommitmentUpdate
 from app.meetings.models import Meeting
@@ -37,6 +38,7 @@ __all__ = [
     "CaseRevision",
     "CaseStudy",
     "CaseTopic",
+    "Certificate",
     "Commitment",
     "CommitmentUpdate",
     "Follow",

@@ -176,6 +176,16 @@ RULES: dict[str, Rule] = {
     "commitments.detail": PUBLIC,
     "commitments.evidence": PUBLIC,
     "commitments.post_update": roles(Role.AKIM, Role.ORGANISER),
+    # Certificates of participation: the attendee downloads theirs, organisers anyone's (object check:
+    # can(..., "download_certificate", registration)); the verification page is public and shows only the name and
+    # the meeting; organisers revoke. The learning record is one's own.
+    "certificates.download": LOGIN,
+    "certificates.verify": PUBLIC,
+    "certificates.lookup": PUBLIC,
+    "certificates.revoke": ORGANISER,
+    "certificates.restore": ORGANISER,
+    "certificates.learning_csv": LOGIN,
+    "certificates.learning_pdf": LOGIN,
 }
 
 
@@ -216,6 +226,8 @@ OBJECT_RULES = {
     "withdraw_proposal": lambda user, p: user.is_verified_akim_of(p.case_study.akimat_id),
     "delete_adoption": lambda user, a: user.is_verified_akim_of(a.akimat_id),
     "manage_saved_search": lambda user, s: s.user_id == user.id,  # one's own only; not even admins see others'
+    "download_certificate": lambda user, r: r.user_id == user.id or user.is_organiser,  # r: the registration
+    "revoke_certificate": lambda user, c: user.is_organiser,
 }
 
 

@@ -28,6 +28,8 @@ ACTIONS = {
     "meeting.update": _l("meeting changed"),
     "meeting.state": _l("meeting status changed"),
     "meeting.attendance": _l("attendance marked"),
+    "certificate.revoke": _l("certificate revoked"),
+    "certificate.restore": _l("certificate revocation lifted"),
     "meeting.reminder": _l("reminder sent to a participant"),
     "meeting.call_reminder": _l("reminder about the call for presentations sent"),
     # Registration questions (app/meetings/questions/services.py)

@@ -32,6 +32,7 @@ from app.forms import keeps_input_on_expiry
 from app.i18n import chosen_language
 from app.i18n import current_language
 from app.i18n import remember_language
+from app.meetings.certificates.services import learning_record
 from app.regions.services import akimat_choices
 from app.search.saved.pages import saved_searches_page
 from app.urls import redirect_next
@@ -172,7 +173,8 @@ def profile():
         flash(_("Your profile has been saved."), "success")
         # The browser's choice follows the profile, or it would win again at the next login.
         return remember_language(redirect(url_for("auth.profile")), user.preferred_language)
-    return render_template("auth/profile.html", form=form, user=user, saved_searches=saved_searches_page(user))
+    return render_template("auth/profile.html", form=form, user=user, saved_searches=saved_searches_page(user),
+                           learning=learning_record(user))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

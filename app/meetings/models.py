@@ -401,3 +401,25 @@ class RotationExclusion(db.Model):
     lifted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
 
     created_by: Mapped[User | None] = relationship()
+
+
+class Certificate(db.Model):
+    """A certificate of participation: issued to a registration marked present, on its first download.
+
+    ``code`` is short and unguessable (it is printed on the PDF and opens the public verification page); one
+    certificate per registration (unique, so two first downloads at once make one row). Organisers can revoke
+    one (``revoked_at``) and lift the revocation.
+    """
+
+    __tablename__ = "meeting_certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("meeting_registration.id", ondelete="CASCADE"), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    registration: Mapped[Registration] = relationship()
+    revoked_by: Mapped[User | None] = relationship()

@@ -31,6 +31,7 @@ from app.meetings import ical
 from app.meetings import notifications
 from app.meetings import services
 from app.meetings import timezone
+from app.meetings.certificates import services as certificate_services
 from app.meetings.commitments.pages import CommitmentsPage
 from app.meetings.forms import AttendanceForm
 from app.meetings.forms import MeetingForm
@@ -168,6 +169,7 @@ def _detail_page(meeting: Meeting, answers_form: AnswersForm | None = None, stat
         location=ical.location(meeting), started=started, now=utcnow(), programme=ProgrammePage(),
         commitments=CommitmentsPage(), questions=meeting_questions, answers_form=answers_form,
         public_attendees=questions.public_attendees(meeting),
+        certificate_offered=registration is not None and certificate_services.offered(registration),
     ), status
 
 
@@ -377,6 +379,7 @@ def registrations(meeting_id: int):
         started=meeting.starts_at <= utcnow() or meeting.state == MeetingState.HELD,
         labels=labels(), questions=questions.questions_of(meeting),
         answers=questions.answers_by_registration(meeting), shown_answer=questions.shown_answer,
+        certificates=certificate_services.certificates_by_registration(meeting),
     )
 
 

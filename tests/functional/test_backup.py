@@ -42,12 +42,12 @@ from tests.unit.test_attachments import png_bytes
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(ROOT / "migrations")
 FLASK = Path(sys.executable).parent / "flask"  # .venv/bin/flask beside the interpreter running the tests
-HEAD = "9d4b7e2a6c15"
+HEAD = "b7c2e9f4a1d6"
 BEFORE_MEETINGS = "d1607b0e2f8f"  # the revision before the meetings tables existed
 LATER_CASE_COLUMNS = ("evidence_level", "evidence_url")  # case_study columns added after BEFORE_MEETINGS
 MEETING_TABLES = ["meeting", "rotation_exclusion", "rotation_pin", "meeting_proposal", "meeting_registration",
                   "agenda_item", "meeting_commitment", "meeting_commitment_update", "meeting_registration_question",
-                  "meeting_registration_answer"]
+                  "meeting_registration_answer", "meeting_certificate"]
 LATER_TABLES = [*MEETING_TABLES, "saved_search"]  # every table added after BEFORE_MEETINGS
 
 
@@ -224,14 +224,16 @@ def assert_clean_failure(result, message: str) -> None:
 def seed_everything(application) -> dict:
     """``flask seed-demo`` (accounts with password hashes, case studies with revisions, Q&A, adoptions, meetings
     with agenda items, a proposal and commitments, audit entries) plus what it lacks: attachments (real files),
-    another revision, a withdrawn case, follows, a saved search, registrations with answers, rotation pins and
-    exclusions, a local region name. Returns slugs and titles to look for afterwards."""
+    another revision, a withdrawn case, follows, a saved search, registrations with answers, a revoked certificate,
+    rotation pins and exclusions, a local region name. Returns slugs and titles to look for afterwards."""
     from app.case_studies import services as case_services
     from app.case_studies.attachments.services import store_attachment
     from app.case_studies.engagement import services as engagement
     from app.case_studies.models import CaseStudy
     from app.meetings import services as meeting_services
+    from app.meetings.certificates import services as certificate_services
     from app.meetings.models import Meeting
+    from app.meetings.models import Registration
     from app.meetings.rotation import services as rotation_services
     from app.search.parsing import SearchParams
     from app.search.saved import services as saved_searches
@@ -268,6 +270,11 @@ def seed_everything(application) -> dict:
             meeting_services.register(person, open_meeting, {role.id: role.option_list[0]},
                                       show_publicly=person is akim)
         meeting_services.cancel_registration(district_akim, open_meeting)
+        held = db.session.scalar(sa.select(Meeting).where(Meeting.state == "held").order_by(Meeting.id))
+        attendance = Registration(meeting_id=held.id, user_id=reader.id, state="registered", attended=True)
+        db.session.add(attendance)
+        db.session.flush()
+        certificate_services.set_revoked(organiser, certificate_services.issue(attendance), True)
         year = rotation_services.this_year() + 5
         rotation_services.add_pin(organiser, "national", year, 1, "KZ-63", "The region asked to host its jubilee.")
         rotation_services.add_exclusion(organiser, "national", "KZ-10", year - 2, "Venue under reconstruction.")

@@ -242,3 +242,53 @@ def test_saved_search_migration_adds_the_table_with_its_constraints(database_url
         assert _count(app, "saved_search") == 0  # ON DELETE CASCADE
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_CERTIFICATES = "9d4b7e2a6c15"  # no meeting_certificate table
+
+
+def test_certificate_migration_adds_the_table_with_its_unique_code_and_registration(database_url, tmp_path):
+    """meeting_certificate comes and goes without touching the registrations; the database itself refuses a second
+    certificate for one registration, and deletes a registration's certificate with it."""
+    app = make_app(database_url, tmp_path, MIGRATIONS_DIR=MIGRATIONS)
+    insert = sa.text("INSERT INTO meeting_certificate (code, registration_id, issued_at) "
+                     "VALUES (:code, :registration, CURRENT_TIMESTAMP)")
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        from datetime import UTC
+        from datetime import datetime
+
+        from app.auth.models import User
+        from app.meetings.models import Meeting
+        from app.meetings.models import Registration
+        from app.regions.models import Region
+
+        user = User(email="a@example.kz", full_name="A", password_hash="x")
+        db.session.add(user)
+        db.session.flush()
+        region = db.session.scalar(sa.select(Region).where(Region.iso_code == "KZ-75"))
+        meeting = Meeting(uid="m@example.kz", year=2026, title="M", host_region_id=region.id,
+                          starts_at=datetime(2026, 5, 1, 5, tzinfo=UTC), ends_at=datetime(2026, 5, 1, 13, tzinfo=UTC))
+        db.session.add(meeting)
+        db.session.flush()
+        registration = Registration(meeting_id=meeting.id, user_id=user.id, attended=True)
+        db.session.add(registration)
+        db.session.commit()
+        registration_id = registration.id
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(insert, {"code": "ABCDEFGHJK", "registration": registration_id})
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(insert, {"code": "ZZZZZZZZZZ", "registration": registration_id})
+        downgrade(directory=MIGRATIONS, revision=BEFORE_CERTIFICATES)
+        assert "meeting_certificate" not in sa.inspect(db.engine).get_table_names()
+    assert _count(app, "meeting_registration") == 1
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        with db.engine.begin() as conn:
+            conn.execute(insert, {"code": "ABCDEFGHJK", "registration": registration_id})
+            conn.execute(sa.text("DELETE FROM meeting_registration WHERE id = :id"), {"id": registration_id})
+        assert _count(app, "meeting_certificate") == 0  # ON DELETE CASCADE
+        db.session.remove()
+        db.engine.dispose()

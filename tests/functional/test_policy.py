@@ -121,6 +121,14 @@ MATRIX = {
                              [404, 404, 404, 404, 404]),
     "commitments.post_update": ("POST", "/meetings/{meeting}/commitments/999/updates",
                                 [LOGIN, 403, 404, 404, 404]),
+    # {meeting} is not held and nobody in the matrix registered for it: no certificate for anyone.
+    "certificates.download": ("GET", "/meetings/{meeting}/certificate.pdf", [LOGIN, 404, 404, 404, 404]),
+    "certificates.verify": ("GET", "/certificates/NOSUCHCODE", [404, 404, 404, 404, 404]),
+    "certificates.lookup": ("GET", "/certificates", [200, 200, 200, 200, 200]),
+    "certificates.revoke": ("POST", "/certificates/NOSUCHCODE/revoke", [LOGIN, 403, 403, 404, 404]),
+    "certificates.restore": ("POST", "/certificates/NOSUCHCODE/restore", [LOGIN, 403, 403, 404, 404]),
+    "certificates.learning_csv": ("GET", "/account/learning-record.csv", [LOGIN, 200, 200, 200, 200]),
+    "certificates.learning_pdf": ("GET", "/account/learning-record.pdf", [LOGIN, 200, 200, 200, 200]),
 }
 
 

@@ -1,0 +1,1 @@
+"""Certificates of participation (PDF with a QR code, a public verification page) and one's learning record."""
